@@ -1,0 +1,301 @@
+//! Operator actions behind `loyalty-admin`: tenants, keys, coupons and the demo program.
+//! They go through the same store and engine as the API, so the CLI writes no item of
+//! its own making.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::auth::Caller;
+use crate::deps::Deps;
+use crate::domain::{Code, Mobile, Money, TenantSlug};
+use crate::engine::{self, MemberRef, NewMember, Sale};
+use crate::error::ApiError;
+use crate::keys::{generate_key, KeyMode, KeyRecord, KeyStatus, Scope};
+use crate::model::{end_of_local_day, CodeKind, CodeStatus, Coupon};
+use crate::program::{default_program, tier, BillItem, CategoryBonus, Program};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Api(#[from] ApiError),
+}
+
+/// Creates a tenant with `program` (or the default rules). `false` if it existed.
+pub async fn create_tenant(
+    deps: &Deps,
+    slug: &TenantSlug,
+    program: &Program,
+) -> Result<bool, AdminError> {
+    program
+        .validate()
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    Ok(deps
+        .store
+        .put_program(slug, program, false, deps.now())
+        .await?)
+}
+
+async fn require_program(deps: &Deps, slug: &TenantSlug) -> Result<Program, AdminError> {
+    deps.store
+        .get_program(slug)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no tenant {slug}")))
+}
+
+/// A new key, shown once: the plain text is returned and never stored.
+pub struct IssuedKey {
+    pub plain: String,
+    pub record: KeyRecord,
+}
+
+pub async fn issue_key(
+    deps: &Deps,
+    tenant: &TenantSlug,
+    mode: KeyMode,
+    scopes: Vec<Scope>,
+    label: &str,
+) -> Result<IssuedKey, AdminError> {
+    require_program(deps, tenant).await?;
+    if scopes.is_empty() {
+        return Err(AdminError::Invalid("a key needs at least one scope".into()));
+    }
+    let new = generate_key(mode);
+    let record = KeyRecord {
+        key_id: new.key_id,
+        hash: new.hash,
+        tenant: tenant.clone(),
+        mode,
+        scopes,
+        status: KeyStatus::Active,
+        label: label.to_owned(),
+        created_at: deps.now(),
+    };
+    deps.store.put_key(&record).await?;
+    Ok(IssuedKey {
+        plain: new.plain,
+        record,
+    })
+}
+
+pub struct CouponSpec {
+    pub mobile: Mobile,
+    pub value: Option<Money>,
+    pub percent: Option<u32>,
+    pub expires: NaiveDate,
+    pub code: Option<Code>,
+    pub source: String,
+}
+
+/// Issues a coupon to a member. A past expiry is allowed (to exercise the expired path).
+pub async fn issue_coupon(
+    deps: &Deps,
+    tenant: &TenantSlug,
+    spec: CouponSpec,
+) -> Result<Coupon, AdminError> {
+    let program = require_program(deps, tenant).await?;
+    let customer_id = deps
+        .store
+        .customer_id_by_mobile(tenant, &spec.mobile)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no member with mobile {}", spec.mobile)))?;
+    let (kind, value_minor, discount_percent) = match (spec.value, spec.percent) {
+        (Some(v), None) => (CodeKind::Fixed, v.minor(), None),
+        (None, Some(p)) if (1..=100).contains(&p) => (CodeKind::Percent, 0, Some(p)),
+        (None, Some(_)) => return Err(AdminError::Invalid("percent must be 1 to 100".into())),
+        _ => {
+            return Err(AdminError::Invalid(
+                "give exactly one of value or percent".into(),
+            ))
+        }
+    };
+    let explicit = spec.code.is_some();
+    for _ in 0..5 {
+        let coupon = Coupon {
+            coupon_id: uuid::Uuid::new_v4(),
+            code: spec.code.clone().unwrap_or_else(|| Code::generate("COUP")),
+            customer_id: Some(customer_id),
+            kind,
+            value_minor,
+            discount_percent,
+            source: spec.source.clone(),
+            reward_id: None,
+            reward_name: None,
+            status: CodeStatus::Active,
+            expires_at: end_of_local_day(spec.expires, program.utc_offset_minutes),
+            expiry_date: spec.expires,
+            created_at: deps.now(),
+            used_at: None,
+        };
+        if deps.store.put_code(tenant, &coupon).await? {
+            return Ok(coupon);
+        }
+        if explicit {
+            return Err(AdminError::Invalid(format!(
+                "code {} already exists",
+                coupon.code
+            )));
+        }
+    }
+    Err(AdminError::Invalid(
+        "could not find a free code; try again".into(),
+    ))
+}
+
+pub const DEMO_TENANT: &str = "spice-garden";
+pub const DEMO_MOBILE: &str = "9876543210";
+
+/// The demo program: 100 points per ₹1, 100 points buy ₹1 off, three tiers, double
+/// points on beverages.
+pub fn demo_program() -> Program {
+    let mut program = default_program("Spice Garden");
+    program.tiers = vec![
+        tier("Silver", 0, 1000, false, "#C0C0C0"),
+        tier("Gold", 200_000, 1250, false, "#FFD700"),
+        tier("Platinum", 2_000_000, 1500, true, "#E5E4E2"),
+    ];
+    program.category_bonuses = vec![CategoryBonus {
+        category: "beverages".into(),
+        multiplier_milli: 2000,
+    }];
+    program
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoCoupon {
+    pub code: String,
+    pub value: crate::domain::MinorUnits,
+    pub expiry_date: String,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoSeed {
+    pub tenant: String,
+    pub live_key: String,
+    pub test_key: String,
+    pub read_only_key: String,
+    pub customer_mobile: String,
+    pub customer_name: String,
+    pub points_balance: i64,
+    pub tier: String,
+    pub coupons: Vec<DemoCoupon>,
+}
+
+/// Creates the demo tenant, its member (balance earned through real bills, each with a
+/// fixed reference so a re-run awards nothing twice) and coupons if missing, and
+/// issues fresh keys.
+pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
+    let tenant = TenantSlug::parse(DEMO_TENANT).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let program = demo_program();
+    create_tenant(deps, &tenant, &program).await?;
+    let program = require_program(deps, &tenant).await?;
+
+    let caller = Caller {
+        tenant: tenant.clone(),
+        key_id: "admin".into(),
+        mode: KeyMode::Live,
+    };
+    let mobile = Mobile::parse(DEMO_MOBILE).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let bills: [(&str, &str, Vec<BillItem>); 2] = [
+        ("DEMO-INV-0001", "1200", vec![]),
+        (
+            "DEMO-INV-0002",
+            "900",
+            vec![BillItem {
+                category: "beverages".into(),
+                name: "Masala chai".into(),
+                amount_minor: 30_000,
+            }],
+        ),
+    ];
+    for (reference, amount, items) in bills {
+        let sale = Sale {
+            member: MemberRef::Mobile(mobile.clone()),
+            enrol: Some(NewMember {
+                name: Some("Ravi Kumar".into()),
+                mobile: Some(mobile.clone()),
+                email: None,
+            }),
+            amount: Money::parse(amount).map_err(|e| AdminError::Invalid(e.to_string()))?,
+            items,
+            reference: Some(reference.into()),
+            description: Some("Demo bill".into()),
+        };
+        engine::record_sale(deps, &caller, &program, &sale).await?;
+    }
+
+    let today = crate::model::local_date(deps.now(), program.utc_offset_minutes);
+    let next_year = today + chrono::Duration::days(365);
+    let demo_coupons = [
+        ("COUP-XY12", "200", next_year),
+        ("COUP-WELCOME", "100", next_year),
+        ("COUP-EXPIRED", "50", today - chrono::Duration::days(1)),
+    ];
+    let mut coupons = Vec::new();
+    for (code, value, expires) in demo_coupons {
+        let code = Code::parse(code).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let coupon = match deps.store.get_code(&tenant, &code).await? {
+            Some(existing) => existing,
+            None => {
+                let spec = CouponSpec {
+                    mobile: mobile.clone(),
+                    value: Some(
+                        Money::parse(value).map_err(|e| AdminError::Invalid(e.to_string()))?,
+                    ),
+                    percent: None,
+                    expires,
+                    code: Some(code),
+                    source: "campaign".into(),
+                };
+                issue_coupon(deps, &tenant, spec).await?
+            }
+        };
+        let status = if coupon.status == CodeStatus::Used {
+            "used"
+        } else if coupon.is_expired(deps.now()) {
+            "expired"
+        } else {
+            "active"
+        };
+        coupons.push(DemoCoupon {
+            code: coupon.code.to_string(),
+            value: crate::domain::MinorUnits(coupon.value_minor),
+            expiry_date: coupon.expiry_date.to_string(),
+            status: status.into(),
+        });
+    }
+
+    let both = vec![Scope::ReadCustomers, Scope::WriteTransactions];
+    let live = issue_key(deps, &tenant, KeyMode::Live, both.clone(), "demo live").await?;
+    let test = issue_key(deps, &tenant, KeyMode::Test, both, "demo sandbox").await?;
+    let read_only = issue_key(
+        deps,
+        &tenant,
+        KeyMode::Live,
+        vec![Scope::ReadCustomers],
+        "demo read-only",
+    )
+    .await?;
+
+    let member = engine::find_member(deps, &tenant, &MemberRef::Mobile(mobile.clone()))
+        .await?
+        .ok_or_else(|| AdminError::NotFound("demo member missing after seeding".into()))?;
+    Ok(DemoSeed {
+        tenant: tenant.to_string(),
+        live_key: live.plain,
+        test_key: test.plain,
+        read_only_key: read_only.plain,
+        customer_mobile: mobile.to_string(),
+        customer_name: member.name.clone(),
+        points_balance: member.points_balance,
+        tier: program.tier_for(member.lifetime_points).name.clone(),
+        coupons,
+    })
+}

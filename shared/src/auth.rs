@@ -1,0 +1,102 @@
+//! Who is calling: the `X-API-Key` header (any case) resolved to a tenant, a mode and
+//! scopes. Order of checks: key (401), tenant slug (401), scope (403). Every kind of bad
+//! key answers the same 401, so a caller learns nothing about other tenants' keys.
+
+use std::sync::Arc;
+
+use lambda_http::Request;
+
+use crate::deps::Deps;
+use crate::domain::TenantSlug;
+use crate::error::ApiError;
+use crate::http::path_param;
+use crate::keys::{KeyMode, KeyRecord, KeyStatus, PresentedKey, Scope};
+use crate::program::Program;
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant: TenantSlug,
+    pub key_id: String,
+    pub mode: KeyMode,
+}
+
+impl Caller {
+    /// Sandbox keys read real data and write nothing.
+    pub fn sandbox(&self) -> bool {
+        self.mode == KeyMode::Test
+    }
+}
+
+/// Partner dialect: the key, then the `{tenant}` path segment, then the scope.
+pub async fn partner(deps: &Deps, req: &Request, scope: Scope) -> Result<Caller, ApiError> {
+    let record = key_record(deps, req).await?;
+    let slug = path_param(req, "tenant").unwrap_or_default();
+    if slug != record.tenant.as_str() {
+        return Err(ApiError::Unauthorized);
+    }
+    authorise(record, scope)
+}
+
+/// Public dialect: the key alone names the tenant.
+pub async fn public(deps: &Deps, req: &Request, scope: Scope) -> Result<Caller, ApiError> {
+    let record = key_record(deps, req).await?;
+    authorise(record, scope)
+}
+
+fn authorise(record: KeyRecord, scope: Scope) -> Result<Caller, ApiError> {
+    if !record.allows(scope) {
+        return Err(ApiError::Forbidden(scope));
+    }
+    tracing::info!(key_id = %record.key_id, tenant = %record.tenant, mode = record.mode.as_str(), "authenticated");
+    Ok(Caller {
+        tenant: record.tenant,
+        key_id: record.key_id,
+        mode: record.mode,
+    })
+}
+
+async fn key_record(deps: &Deps, req: &Request) -> Result<KeyRecord, ApiError> {
+    let header = req
+        .headers()
+        .get(API_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Unauthorized)?;
+    let presented = PresentedKey::parse(header).ok_or(ApiError::Unauthorized)?;
+    let hash = presented.hash();
+    let record = match deps.keys.get(&hash) {
+        Some(record) => record,
+        None => {
+            let record = deps
+                .store
+                .get_key(&hash)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            deps.keys.insert(hash, record.clone());
+            record
+        }
+    };
+    if record.status != KeyStatus::Active || record.mode != presented.mode {
+        return Err(ApiError::Unauthorized);
+    }
+    Ok(record)
+}
+
+/// The caller's program, from memory when fresh. A tenant without a program has no
+/// usable keys: 401 like any other bad key.
+pub async fn program(deps: &Deps, tenant: &TenantSlug) -> Result<Arc<Program>, ApiError> {
+    if let Some(program) = deps.programs.get(&tenant.as_str().to_owned()) {
+        return Ok(program);
+    }
+    let program = Arc::new(
+        deps.store
+            .get_program(tenant)
+            .await?
+            .ok_or(ApiError::Unauthorized)?,
+    );
+    deps.programs
+        .insert(tenant.as_str().to_owned(), program.clone());
+    Ok(program)
+}

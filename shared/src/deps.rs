@@ -1,0 +1,145 @@
+//! What a handler needs, built once in `main` and passed down: the store, the clock and
+//! the in-memory caches. Nothing below `main` reads the environment.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::keys::{KeyHash, KeyRecord};
+use crate::program::Program;
+use crate::store::Store;
+
+/// How long a key record is trusted from memory: a revoked key stops working within
+/// this time on every warm function.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+/// How long a program's rules are served from memory: a rule change applies within this
+/// time.
+pub const PROGRAM_CACHE_TTL: Duration = Duration::from_secs(60);
+const CACHE_MAX_ENTRIES: usize = 1024;
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that stands still until told to move, for tests.
+pub struct FixedClock(Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    pub fn new(at: DateTime<Utc>) -> Self {
+        FixedClock(Mutex::new(at))
+    }
+
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A small map whose entries expire after a fixed time. Bounded: when full, expired
+/// entries go first, then everything (a cache miss costs one read, never correctness).
+pub struct TtlCache<K, V> {
+    ttl: Duration,
+    entries: Mutex<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+    pub fn new(ttl: Duration) -> Self {
+        TtlCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, key: &K) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn insert(&self, key: K, value: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= CACHE_MAX_ENTRIES {
+            let ttl = self.ttl;
+            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            if entries.len() >= CACHE_MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (Instant::now(), value));
+    }
+
+    pub fn remove(&self, key: &K) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+pub struct Deps {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub keys: TtlCache<KeyHash, KeyRecord>,
+    pub programs: TtlCache<String, Arc<Program>>,
+}
+
+impl Deps {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Deps {
+            store,
+            clock,
+            keys: TtlCache::new(KEY_CACHE_TTL),
+            programs: TtlCache::new(PROGRAM_CACHE_TTL),
+        }
+    }
+
+    /// For `main` only: the store from `LOYALTY_TABLE` and the standard AWS settings.
+    pub async fn from_env() -> Self {
+        Deps::new(Store::from_env().await, Arc::new(SystemClock))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_expire() {
+        let cache = TtlCache::new(Duration::from_millis(20));
+        cache.insert("a", 1);
+        assert_eq!(cache.get(&"a"), Some(1));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(cache.get(&"a"), None);
+    }
+
+    #[test]
+    fn stays_bounded() {
+        let cache = TtlCache::new(Duration::from_secs(60));
+        for i in 0..(CACHE_MAX_ENTRIES * 3) {
+            cache.insert(i, i);
+        }
+        assert!(cache.entries.lock().unwrap().len() <= CACHE_MAX_ENTRIES);
+    }
+}

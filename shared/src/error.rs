@@ -1,0 +1,131 @@
+//! The one error type of the API. Each variant knows its HTTP status and its body in
+//! both dialects; causes are logged where they happen and never shown to the client.
+
+use http::StatusCode;
+
+use crate::keys::Scope;
+
+/// Which public API a request came in on: decides error bodies and some statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `/api/{tenant}/pos/...`: `{"error": "..."}`.
+    Partner,
+    /// `/v1/public/loyalty/...`: `{"result": "error", "error": {"code", "message"}}`.
+    Public,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Missing, malformed, unknown or revoked key, or a key used on another tenant's
+    /// slug: all answer the same.
+    #[error("Missing or invalid API key")]
+    Unauthorized,
+    #[error("API key missing required scope: {0}")]
+    Forbidden(Scope),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Request body too large (at most {0} bytes)")]
+    PayloadTooLarge(usize),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("Coupon expired")]
+    CodeExpired,
+    #[error("Coupon is used")]
+    CodeUsed,
+    #[error("Insufficient points: balance {balance}, needed {needed}")]
+    InsufficientPoints { balance: i64, needed: i64 },
+    /// A reference (or idempotency key) reused for a different request.
+    #[error("{0}")]
+    Conflict(String),
+    /// The store stayed busy (transaction conflicts) through every retry.
+    #[error("Too many concurrent updates for this customer; retry the request")]
+    Contended,
+    /// The store is down, slow or throttling.
+    #[error("Service temporarily unavailable; retry the request")]
+    Unavailable,
+    /// Data in the store that the code cannot read: a bug, never the caller's fault.
+    #[error("Internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(message.into())
+    }
+
+    pub fn status(&self, dialect: Dialect) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::CodeExpired | ApiError::CodeUsed | ApiError::InsufficientPoints { .. } => {
+                match dialect {
+                    Dialect::Partner => StatusCode::BAD_REQUEST,
+                    Dialect::Public => StatusCode::UNPROCESSABLE_ENTITY,
+                }
+            }
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Contended | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The Public dialect's `error.code`: one snake_case enum.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::BadRequest(_) => "invalid_request",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::CodeExpired => "voucher_expired",
+            ApiError::CodeUsed => "voucher_used",
+            ApiError::InsufficientPoints { .. } => "insufficient_points",
+            ApiError::Conflict(_) => "reference_conflict",
+            ApiError::Contended | ApiError::Unavailable => "service_unavailable",
+            ApiError::Internal => "internal_error",
+        }
+    }
+
+    /// The message in the caller's dialect: the Public dialect speaks of vouchers.
+    pub fn message(&self, dialect: Dialect) -> String {
+        match (self, dialect) {
+            (ApiError::CodeExpired, Dialect::Public) => "Voucher expired".into(),
+            (ApiError::CodeUsed, Dialect::Public) => "Voucher is used".into(),
+            _ => self.to_string(),
+        }
+    }
+
+    pub fn is_server_error(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Contended | ApiError::Unavailable | ApiError::Internal
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partner_coupon_errors_are_the_documented_400s() {
+        assert_eq!(ApiError::CodeExpired.status(Dialect::Partner), 400);
+        assert_eq!(ApiError::CodeExpired.to_string(), "Coupon expired");
+        assert_eq!(ApiError::CodeUsed.to_string(), "Coupon is used");
+        assert_eq!(ApiError::NotFound("Coupon").to_string(), "Coupon not found");
+    }
+
+    #[test]
+    fn insufficient_points_is_422_in_the_public_dialect() {
+        let e = ApiError::InsufficientPoints {
+            balance: 1,
+            needed: 2,
+        };
+        assert_eq!(e.status(Dialect::Public), 422);
+        assert_eq!(e.status(Dialect::Partner), 400);
+        assert_eq!(e.code(), "insufficient_points");
+    }
+}

@@ -1,0 +1,266 @@
+//! The records the engine keeps: members, codes (coupons and vouchers are one model),
+//! ledger entries, rewards and the dialect-neutral outcome of a sale.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Code, CustomerId, Email, Mobile};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub name: String,
+    pub mobile: Option<Mobile>,
+    pub email: Option<Email>,
+    pub points_balance: i64,
+    /// Points ever earned; spending never lowers it. Decides the tier.
+    pub lifetime_points: i64,
+    pub segment: String,
+    /// Bumped by every balance change: the optimistic lock that keeps `balance_after`
+    /// in the ledger exact.
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Customer {
+    pub fn new(
+        id: CustomerId,
+        name: String,
+        mobile: Option<Mobile>,
+        email: Option<Email>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Customer {
+            id,
+            name,
+            mobile,
+            email,
+            points_balance: 0,
+            lifetime_points: 0,
+            segment: "regular".into(),
+            version: 0,
+            created_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeKind {
+    /// A fixed amount off (`value`).
+    Fixed,
+    /// A percentage off (`discount_percent`).
+    Percent,
+    /// A service or item (`reward_type: "service"`).
+    Service,
+}
+
+impl CodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeKind::Fixed => "fixed",
+            CodeKind::Percent => "percent",
+            CodeKind::Service => "service",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "fixed" => Some(CodeKind::Fixed),
+            "percent" => Some(CodeKind::Percent),
+            "service" => Some(CodeKind::Service),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeStatus {
+    Active,
+    Used,
+}
+
+impl CodeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeStatus::Active => "active",
+            CodeStatus::Used => "used",
+        }
+    }
+}
+
+/// A coupon (issued by a campaign) or a voucher (issued for a reward): one model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coupon {
+    pub coupon_id: uuid::Uuid,
+    pub code: Code,
+    pub customer_id: Option<CustomerId>,
+    pub kind: CodeKind,
+    /// Amount off for a fixed coupon, in minor units; 0 for percent and service codes.
+    pub value_minor: i64,
+    pub discount_percent: Option<u32>,
+    /// `campaign`, `reward`, ...
+    pub source: String,
+    pub reward_id: Option<String>,
+    pub reward_name: Option<String>,
+    pub status: CodeStatus,
+    /// The instant the code stops being valid.
+    pub expires_at: DateTime<Utc>,
+    /// The last day it is valid, in the program's time zone.
+    pub expiry_date: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+impl Coupon {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires_at
+    }
+
+    pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
+        self.status == CodeStatus::Active && !self.is_expired(now)
+    }
+}
+
+/// The end of `date` in a zone `utc_offset_minutes` from UTC: the first instant of the
+/// next local day.
+pub fn end_of_local_day(date: NaiveDate, utc_offset_minutes: i32) -> DateTime<Utc> {
+    let next = date.succ_opt().unwrap_or(date);
+    let local_midnight = next.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let utc = local_midnight - chrono::Duration::minutes(utc_offset_minutes as i64);
+    DateTime::from_naive_utc_and_offset(utc, Utc)
+}
+
+/// The local calendar date of an instant in the program's zone.
+pub fn local_date(at: DateTime<Utc>, utc_offset_minutes: i32) -> NaiveDate {
+    (at.naive_utc() + chrono::Duration::minutes(utc_offset_minutes as i64)).date()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    Earn,
+    Redeem,
+    Coupon,
+    Refund,
+    Adjustment,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Earn => "earn",
+            EntryKind::Redeem => "redeem",
+            EntryKind::Coupon => "coupon",
+            EntryKind::Refund => "refund",
+            EntryKind::Adjustment => "adjustment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            EntryKind::Earn,
+            EntryKind::Redeem,
+            EntryKind::Coupon,
+            EntryKind::Refund,
+            EntryKind::Adjustment,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One line of a member's points ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub txn_id: uuid::Uuid,
+    pub customer_id: CustomerId,
+    pub kind: EntryKind,
+    /// Signed: earnings positive, spending negative.
+    pub points: i64,
+    /// Lifetime points this entry adds (earnings only).
+    pub lifetime_points: i64,
+    pub amount_minor: Option<i64>,
+    pub reference: Option<String>,
+    pub description: Option<String>,
+    pub balance_after: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A member as the outcome of a sale saw them, kept with the outcome so a replay answers
+/// exactly what the first call answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerSnapshot {
+    pub customer_id: String,
+    pub name: String,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub points_balance: i64,
+    pub lifetime_points: i64,
+    pub segment: String,
+}
+
+impl From<&Customer> for CustomerSnapshot {
+    fn from(c: &Customer) -> Self {
+        CustomerSnapshot {
+            customer_id: c.id.to_string(),
+            name: c.name.clone(),
+            mobile: c.mobile.as_ref().map(|m| m.to_string()),
+            email: c.email.as_ref().map(|e| e.to_string()),
+            points_balance: c.points_balance,
+            lifetime_points: c.lifetime_points,
+            segment: c.segment.clone(),
+        }
+    }
+}
+
+/// What a sale did, independent of the dialect that posted it. Stored with the sale's
+/// reference and rendered in the caller's dialect on a retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleOutcome {
+    pub transaction_id: String,
+    pub customer: CustomerSnapshot,
+    pub amount_minor: i64,
+    pub points_earned: i64,
+    pub points_redeemed: i64,
+    pub new_balance: i64,
+    pub tier: String,
+    pub tier_upgraded: bool,
+    pub multiplier_milli: u32,
+    pub reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An entry of the rewards catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reward {
+    pub public_id: String,
+    pub name: String,
+    pub description: String,
+    pub points_cost: i64,
+    pub kind: CodeKind,
+    pub value_minor: i64,
+    pub discount_percent: Option<u32>,
+    pub active: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_only_expiry_ends_at_local_midnight() {
+        let date = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        // IST is UTC+5:30: the day ends at 2026-12-31T18:30:00Z.
+        assert_eq!(
+            end_of_local_day(date, 330).to_rfc3339(),
+            "2026-12-31T18:30:00+00:00"
+        );
+        assert_eq!(
+            end_of_local_day(date, 0).to_rfc3339(),
+            "2027-01-01T00:00:00+00:00"
+        );
+        let just_before = end_of_local_day(date, 330) - chrono::Duration::seconds(1);
+        assert_eq!(local_date(just_before, 330), date);
+    }
+}

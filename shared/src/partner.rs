@@ -1,0 +1,208 @@
+//! Response bodies of the Partner (POS) dialect, field for field as its reference page
+//! shows them. Extra fields are additions; none of the documented ones is renamed.
+
+use serde::Serialize;
+
+use crate::domain::{Milli, MinorUnits};
+use crate::engine::{MemberLookup, SaleResult};
+use crate::model::{CodeKind, Coupon, Customer, CustomerSnapshot};
+use crate::program::Program;
+
+#[derive(Serialize)]
+pub struct CustomerBody {
+    pub customer_id: String,
+    pub name: String,
+    pub mobile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub points_balance: i64,
+    pub lifetime_points: i64,
+    pub segment: String,
+}
+
+impl From<&CustomerSnapshot> for CustomerBody {
+    fn from(c: &CustomerSnapshot) -> Self {
+        CustomerBody {
+            customer_id: c.customer_id.clone(),
+            name: c.name.clone(),
+            mobile: c.mobile.clone(),
+            email: c.email.clone(),
+            points_balance: c.points_balance,
+            lifetime_points: c.lifetime_points,
+            segment: c.segment.clone(),
+        }
+    }
+}
+
+impl From<&Customer> for CustomerBody {
+    fn from(c: &Customer) -> Self {
+        CustomerBody::from(&CustomerSnapshot::from(c))
+    }
+}
+
+/// A coupon or voucher as the POS sees it. Percent and service vouchers have
+/// `value: 0` with `discount_percent` / `reward_type`.
+#[derive(Serialize)]
+pub struct CouponBody {
+    pub coupon_id: String,
+    pub code: String,
+    pub value: MinorUnits,
+    pub source: String,
+    pub expiry_date: String,
+    pub status: &'static str,
+    pub expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reward_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reward_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<String>,
+}
+
+impl From<&Coupon> for CouponBody {
+    fn from(c: &Coupon) -> Self {
+        CouponBody {
+            coupon_id: c.coupon_id.to_string(),
+            code: c.code.to_string(),
+            value: MinorUnits(if c.kind == CodeKind::Fixed {
+                c.value_minor
+            } else {
+                0
+            }),
+            source: c.source.clone(),
+            expiry_date: c.expiry_date.to_string(),
+            status: c.status.as_str(),
+            expires_at: rfc3339(c.expires_at),
+            discount_percent: c.discount_percent,
+            reward_type: match c.kind {
+                CodeKind::Fixed => None,
+                CodeKind::Percent => Some("discount"),
+                CodeKind::Service => Some("service"),
+            },
+            reward_name: c.reward_name.clone(),
+            customer_id: c.customer_id.map(|id| id.to_string()),
+            used_at: c.used_at.map(rfc3339),
+        }
+    }
+}
+
+pub fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[derive(Serialize)]
+pub struct LookupBody {
+    pub found: bool,
+    pub customer: CustomerBody,
+    pub points_balance: i64,
+    pub redeemable_value: MinorUnits,
+    pub redemption_rate: u32,
+    pub tier: String,
+    pub priority_service: bool,
+    pub active_coupons: Vec<CouponBody>,
+    pub lifetime_points: i64,
+    pub enrolled: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+}
+
+impl LookupBody {
+    pub fn new(program: &Program, found: &MemberLookup, sandbox: bool) -> Self {
+        let c = &found.customer;
+        let tier = program.tier_for(c.lifetime_points);
+        LookupBody {
+            found: true,
+            customer: CustomerBody::from(c),
+            points_balance: c.points_balance,
+            redeemable_value: MinorUnits(program.redeemable_minor(c.points_balance)),
+            redemption_rate: program.redemption_rate,
+            tier: tier.name.clone(),
+            priority_service: tier.priority_service,
+            active_coupons: found.active_codes.iter().map(CouponBody::from).collect(),
+            lifetime_points: c.lifetime_points,
+            enrolled: found.enrolled,
+            sandbox,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct NotFoundBody<'a> {
+    pub found: bool,
+    pub mobile: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+}
+
+#[derive(Serialize)]
+pub struct BillBody {
+    pub transaction_id: String,
+    pub customer_id: String,
+    pub amount: MinorUnits,
+    pub points_earned: i64,
+    pub points_redeemed: i64,
+    pub new_balance: i64,
+    pub tier: String,
+    pub tier_upgraded: bool,
+    pub multiplier: Milli,
+    pub external_ref: Option<String>,
+    pub customer: CustomerBody,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+}
+
+impl BillBody {
+    pub fn new(result: &SaleResult, sandbox: bool) -> Self {
+        let o = &result.outcome;
+        BillBody {
+            transaction_id: o.transaction_id.clone(),
+            customer_id: o.customer.customer_id.clone(),
+            amount: MinorUnits(o.amount_minor),
+            points_earned: o.points_earned,
+            points_redeemed: o.points_redeemed,
+            new_balance: o.new_balance,
+            tier: o.tier.clone(),
+            tier_upgraded: o.tier_upgraded,
+            multiplier: result.multiplier,
+            external_ref: o.reference.clone(),
+            customer: CustomerBody::from(&o.customer),
+            replayed: result.replayed,
+            sandbox,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CouponRedeemBody {
+    pub valid: bool,
+    pub value: MinorUnits,
+    pub source: String,
+    pub coupon: CouponBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reward_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+}
+
+impl CouponRedeemBody {
+    pub fn new(coupon: &Coupon, sandbox: bool) -> Self {
+        let body = CouponBody::from(coupon);
+        CouponRedeemBody {
+            valid: true,
+            value: body.value,
+            source: body.source.clone(),
+            discount_percent: body.discount_percent,
+            reward_type: body.reward_type,
+            coupon: body,
+            sandbox,
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Every balance change is one `TransactWriteItems`: the member's profile (created, or
+//! updated under its version), the ledger entries, and the items that make the change
+//! happen once (the sale reference, issued codes). Nothing is ever half-written.
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use chrono::{DateTime, Utc};
+
+use super::codes::code_attrs;
+use super::customers::profile_attrs;
+use super::item::{key, n, put_opt, s, ts, Attrs, Item};
+use super::{pk, EnrolError, Store, StoreError};
+use crate::domain::{CustomerId, TenantSlug};
+use crate::model::{Coupon, Customer, LedgerEntry, SaleOutcome};
+
+pub enum CustomerWrite {
+    /// Enrol: profile and lookups must not exist yet.
+    New(Customer),
+    /// Balance change on a member read at `expected_version`.
+    Update {
+        expected_version: u64,
+        after: Customer,
+    },
+}
+
+/// A sale's reference (`external_ref` / `reference`), what identifies the sale, and the
+/// outcome to answer a retry with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRecord {
+    pub reference: String,
+    pub customer_id: CustomerId,
+    pub amount_minor: i64,
+    pub outcome: SaleOutcome,
+}
+
+pub struct Mutation {
+    pub customer: CustomerWrite,
+    pub entries: Vec<LedgerEntry>,
+    pub sale: Option<SaleRecord>,
+    pub new_codes: Vec<Coupon>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MutationError {
+    /// The member changed (or was created) since it was read: read again and retry.
+    Stale,
+    Taken(EnrolError),
+    /// The reference is already recorded, for this sale or another.
+    ReferenceTaken(Box<SaleRecord>),
+    /// A code with the same text exists (generated codes collide rarely): retry with a new one.
+    CodeTaken,
+    /// DynamoDB reported a transaction conflict: retry after a pause.
+    Conflict,
+    Store(StoreError),
+}
+
+#[derive(Clone, Copy)]
+enum Role {
+    Profile,
+    Mobile,
+    Email,
+    Entry,
+    Sale,
+    Code,
+}
+
+fn entry_attrs(tenant: &TenantSlug, e: &LedgerEntry) -> Attrs {
+    let sk = format!(
+        "TXN#{}#{}",
+        e.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        e.txn_id
+    );
+    let mut attrs = key(pk::customer(tenant, &e.customer_id), &sk);
+    attrs.insert("txn_id".into(), s(e.txn_id.to_string()));
+    attrs.insert("customer_id".into(), s(e.customer_id.to_string()));
+    attrs.insert("type".into(), s(e.kind.as_str()));
+    attrs.insert("points".into(), n(e.points));
+    attrs.insert("lifetime_points".into(), n(e.lifetime_points));
+    put_opt(&mut attrs, "amount_minor", e.amount_minor.map(n));
+    put_opt(&mut attrs, "reference", e.reference.as_deref().map(s));
+    put_opt(&mut attrs, "description", e.description.as_deref().map(s));
+    attrs.insert("balance_after".into(), n(e.balance_after));
+    attrs.insert("created_at".into(), ts(e.created_at));
+    attrs
+}
+
+fn sale_attrs(tenant: &TenantSlug, sale: &SaleRecord) -> Result<Attrs, StoreError> {
+    let outcome =
+        serde_json::to_string(&sale.outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut attrs = key(pk::reference(tenant, &sale.reference), "REF");
+    attrs.insert("reference".into(), s(&sale.reference));
+    attrs.insert("customer_id".into(), s(sale.customer_id.to_string()));
+    attrs.insert("amount_minor".into(), n(sale.amount_minor));
+    attrs.insert("outcome".into(), s(outcome));
+    attrs.insert("created_at".into(), ts(sale.outcome.created_at));
+    Ok(attrs)
+}
+
+fn decode_sale(attrs: &Attrs) -> Result<SaleRecord, StoreError> {
+    let item = Item(attrs);
+    Ok(SaleRecord {
+        reference: item.str("reference")?.to_owned(),
+        customer_id: item.parsed("customer_id", CustomerId::parse)?,
+        amount_minor: item.int("amount_minor")?,
+        outcome: serde_json::from_str(item.str("outcome")?)
+            .map_err(|e| StoreError::Corrupt(format!("sale outcome: {e}")))?,
+    })
+}
+
+fn put_new(table: &str, attrs: Attrs, return_old: bool) -> Result<TransactWriteItem, StoreError> {
+    let mut put = Put::builder()
+        .table_name(table)
+        .set_item(Some(attrs))
+        .condition_expression("attribute_not_exists(PK)");
+    if return_old {
+        put = put
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    }
+    let put = put
+        .build()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl Store {
+    /// Writes a mutation atomically. `now` stamps the profile's `updated_at`.
+    pub async fn apply(
+        &self,
+        tenant: &TenantSlug,
+        m: &Mutation,
+        now: DateTime<Utc>,
+    ) -> Result<(), MutationError> {
+        let mut items = Vec::new();
+        let mut roles = Vec::new();
+        let mut push = |item: Result<TransactWriteItem, StoreError>,
+                        role: Role|
+         -> Result<(), MutationError> {
+            items.push(item.map_err(MutationError::Store)?);
+            roles.push(role);
+            Ok(())
+        };
+        match &m.customer {
+            CustomerWrite::New(c) => {
+                push(
+                    put_new(&self.table, profile_attrs(tenant, c, now), false),
+                    Role::Profile,
+                )?;
+                if let Some(mobile) = &c.mobile {
+                    let mut lookup = key(pk::mobile(tenant, mobile), "LOOKUP");
+                    lookup.insert("customer_id".into(), s(c.id.to_string()));
+                    push(put_new(&self.table, lookup, false), Role::Mobile)?;
+                }
+                if let Some(email) = &c.email {
+                    let mut lookup = key(pk::email(tenant, email), "LOOKUP");
+                    lookup.insert("customer_id".into(), s(c.id.to_string()));
+                    push(put_new(&self.table, lookup, false), Role::Email)?;
+                }
+            }
+            CustomerWrite::Update {
+                expected_version,
+                after,
+            } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk::customer(tenant, &after.id), "PROFILE")))
+                    .update_expression(
+                        "SET points_balance = :balance, lifetime_points = :lifetime, version = :next, updated_at = :now",
+                    )
+                    .condition_expression("attribute_exists(PK) AND version = :expected")
+                    .expression_attribute_values(":balance", n(after.points_balance))
+                    .expression_attribute_values(":lifetime", n(after.lifetime_points))
+                    .expression_attribute_values(":next", n(after.version))
+                    .expression_attribute_values(":expected", n(*expected_version))
+                    .expression_attribute_values(":now", ts(now))
+                    .build()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()));
+                push(
+                    update.map(|u| TransactWriteItem::builder().update(u).build()),
+                    Role::Profile,
+                )?;
+            }
+        }
+        for entry in &m.entries {
+            push(
+                put_new(&self.table, entry_attrs(tenant, entry), false),
+                Role::Entry,
+            )?;
+        }
+        if let Some(sale) = &m.sale {
+            let attrs = sale_attrs(tenant, sale).map_err(MutationError::Store)?;
+            push(put_new(&self.table, attrs, true), Role::Sale)?;
+        }
+        for code in &m.new_codes {
+            push(
+                put_new(&self.table, code_attrs(tenant, code), false),
+                Role::Code,
+            )?;
+        }
+
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(err) => err.into_service_error(),
+        };
+        let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled) = &err else {
+            return Err(MutationError::Store(StoreError::Unavailable(DisplayErrorContext(&err).to_string())));
+        };
+        let reasons = cancelled.cancellation_reasons();
+        let failed = |wanted: fn(Role) -> bool| {
+            reasons
+                .iter()
+                .zip(&roles)
+                .find(|(r, role)| wanted(**role) && r.code() == Some("ConditionalCheckFailed"))
+                .map(|(r, _)| r)
+        };
+        if let Some(reason) = failed(|r| matches!(r, Role::Sale)) {
+            return match reason.item() {
+                Some(old) => Err(MutationError::ReferenceTaken(Box::new(
+                    decode_sale(old).map_err(MutationError::Store)?,
+                ))),
+                None => Err(MutationError::Conflict),
+            };
+        }
+        if failed(|r| matches!(r, Role::Profile)).is_some() {
+            return Err(MutationError::Stale);
+        }
+        if failed(|r| matches!(r, Role::Mobile)).is_some() {
+            return Err(MutationError::Taken(EnrolError::MobileTaken));
+        }
+        if failed(|r| matches!(r, Role::Email)).is_some() {
+            return Err(MutationError::Taken(EnrolError::EmailTaken));
+        }
+        if failed(|r| matches!(r, Role::Code)).is_some() {
+            return Err(MutationError::CodeTaken);
+        }
+        if failed(|r| matches!(r, Role::Entry)).is_some() {
+            return Err(MutationError::Conflict);
+        }
+        if reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+        {
+            return Err(MutationError::Conflict);
+        }
+        Err(MutationError::Store(StoreError::Unavailable(
+            DisplayErrorContext(&err).to_string(),
+        )))
+    }
+
+    /// A recorded sale by reference, if any.
+    pub async fn get_sale(
+        &self,
+        tenant: &TenantSlug,
+        reference: &str,
+    ) -> Result<Option<SaleRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk::reference(tenant, reference), "REF")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.item().map(decode_sale).transpose()
+    }
+}

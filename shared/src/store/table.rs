@@ -1,0 +1,111 @@
+//! Creating the table: keys, the one index, on-demand billing, TTL.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+};
+
+use super::{Store, StoreError, GSI1, TTL_ATTRIBUTE};
+
+fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+impl Store {
+    /// Creates the table if it does not exist and waits until it is active. Returns
+    /// whether it was created. Safe to run again.
+    pub async fn create_table_if_missing(&self) -> Result<bool, StoreError> {
+        if self.table_status().await?.is_some() {
+            return Ok(false);
+        }
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(GSI1)
+            .key_schema(key_element("GSI1PK", KeyType::Hash)?)
+            .key_schema(key_element("GSI1SK", KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(string_attribute("PK")?)
+            .attribute_definitions(string_attribute("SK")?)
+            .attribute_definitions(string_attribute("GSI1PK")?)
+            .attribute_definitions(string_attribute("GSI1SK")?)
+            .key_schema(key_element("PK", KeyType::Hash)?)
+            .key_schema(key_element("SK", KeyType::Range)?)
+            .global_secondary_indexes(index)
+            .send()
+            .await;
+        if let Err(err) = created {
+            let service = err.into_service_error();
+            if service.is_resource_in_use_exception() {
+                return Ok(false); // created concurrently
+            }
+            return Err(StoreError::Unavailable(
+                aws_sdk_dynamodb::error::DisplayErrorContext(&service).to_string(),
+            ));
+        }
+        for _ in 0..120 {
+            if self.table_status().await? == Some(TableStatus::Active) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(TTL_ATTRIBUTE)
+            .enabled(true)
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(true)
+    }
+
+    async fn table_status(&self) -> Result<Option<TableStatus>, StoreError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.table().and_then(|t| t.table_status().cloned())),
+            Err(err) => {
+                let service = err.into_service_error();
+                if service.is_resource_not_found_exception() {
+                    Ok(None)
+                } else {
+                    Err(StoreError::Unavailable(
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&service).to_string(),
+                    ))
+                }
+            }
+        }
+    }
+}

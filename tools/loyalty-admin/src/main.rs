@@ -1,0 +1,339 @@
+//! `loyalty-admin`: the operator's command line over the loyalty table. It uses the same
+//! `loyalty` library as the API functions, so every item it writes is one the API reads.
+//! The table comes from `--table` or `LOYALTY_TABLE` (default `loyalty`); the endpoint
+//! and credentials from the standard AWS settings (`AWS_ENDPOINT_URL_DYNAMODB` for
+//! DynamoDB Local).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use loyalty::admin::{self, AdminError, CouponSpec};
+use loyalty::deps::SystemClock;
+use loyalty::domain::{Code, Mobile, Money, TenantSlug};
+use loyalty::keys::{KeyMode, KeyRecord, KeyStatus, Scope};
+use loyalty::partner::CouponBody;
+use loyalty::program::default_program;
+use loyalty::store::Store;
+use loyalty::Deps;
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "loyalty-admin",
+    version,
+    about = "Operate the loyalty table: tenants, keys, coupons, demo data"
+)]
+struct Cli {
+    /// Table name (default: $LOYALTY_TABLE, else `loyalty`).
+    #[arg(long, global = true)]
+    table: Option<String>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the table if it is missing (safe to repeat).
+    Init,
+    /// Tenants (loyalty programs).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Coupons.
+    Coupon {
+        #[command(subcommand)]
+        command: CouponCommand,
+    },
+    /// Create the demo tenant `spice-garden` if missing and issue fresh keys.
+    SeedDemo,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant with the default rules (100 points per unit, 100 points = 1 off,
+    /// Silver/Gold/Platinum).
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issue a key; it is printed once and only its hash is stored.
+    Issue {
+        #[arg(long)]
+        tenant: String,
+        /// `live` or `test` (sandbox).
+        #[arg(long)]
+        mode: String,
+        /// Comma-separated: read:customers,write:transactions
+        #[arg(long, default_value = "read:customers,write:transactions")]
+        scopes: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List a tenant's keys (ids, never the keys).
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a key by its id.
+    Revoke { key_id: String },
+}
+
+#[derive(Subcommand)]
+enum CouponCommand {
+    /// Issue a coupon to a member.
+    Issue {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        mobile: String,
+        /// Amount off, in the program's currency.
+        #[arg(long, conflicts_with = "percent")]
+        value: Option<String>,
+        /// Percent off, 1 to 100.
+        #[arg(long)]
+        percent: Option<u32>,
+        /// Last valid day, YYYY-MM-DD, in the program's time zone.
+        #[arg(long)]
+        expires: String,
+        #[arg(long)]
+        code: Option<String>,
+        #[arg(long, default_value = "campaign")]
+        source: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut store = Store::from_env().await;
+    if let Some(table) = &cli.table {
+        store = store.with_table(table);
+    }
+    let deps = Deps::new(store, Arc::new(SystemClock));
+    match run(&deps, cli.command, cli.json).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> AdminError {
+    AdminError::Invalid(e.to_string())
+}
+
+fn slug(s: &str) -> Result<TenantSlug, AdminError> {
+    TenantSlug::parse(s).map_err(|e| invalid(format!("tenant {e}")))
+}
+
+fn print(as_json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
+    if as_json {
+        println!("{value}");
+    } else {
+        println!("{}", human());
+    }
+}
+
+fn key_json(k: &KeyRecord) -> serde_json::Value {
+    json!({
+        "key_id": k.key_id,
+        "tenant": k.tenant.as_str(),
+        "mode": k.mode.as_str(),
+        "scopes": k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "status": if k.status == KeyStatus::Active { "active" } else { "revoked" },
+        "label": k.label,
+        "created_at": k.created_at.to_rfc3339(),
+    })
+}
+
+async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminError> {
+    match command {
+        Command::Init => {
+            let created = deps.store.create_table_if_missing().await?;
+            let table = deps.store.table().to_owned();
+            print(
+                as_json,
+                json!({ "table": table, "created": created }),
+                || {
+                    if created {
+                        format!("created table {table}")
+                    } else {
+                        format!("table {table} already exists")
+                    }
+                },
+            );
+        }
+        Command::Tenant {
+            command: TenantCommand::Create { slug: s, name },
+        } => {
+            let tenant = slug(&s)?;
+            let created = admin::create_tenant(deps, &tenant, &default_program(&name)).await?;
+            print(
+                as_json,
+                json!({ "tenant": tenant.as_str(), "created": created }),
+                || {
+                    if created {
+                        format!("created tenant {tenant}")
+                    } else {
+                        format!("tenant {tenant} already exists (left unchanged)")
+                    }
+                },
+            );
+        }
+        Command::Key {
+            command:
+                KeyCommand::Issue {
+                    tenant,
+                    mode,
+                    scopes,
+                    label,
+                },
+        } => {
+            let tenant = slug(&tenant)?;
+            let mode = KeyMode::parse(&mode).ok_or_else(|| invalid("mode must be live or test"))?;
+            let scopes = scopes
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| Scope::parse(s).ok_or_else(|| invalid(format!("unknown scope {s}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let issued = admin::issue_key(deps, &tenant, mode, scopes, &label).await?;
+            let mut value = key_json(&issued.record);
+            value["key"] = json!(issued.plain);
+            print(as_json, value, || {
+                format!(
+                    "key id: {}\nkey:    {}\n(shown once: only its hash is stored)",
+                    issued.record.key_id, issued.plain
+                )
+            });
+        }
+        Command::Key {
+            command: KeyCommand::List { tenant },
+        } => {
+            let keys = deps.store.list_keys(&slug(&tenant)?).await?;
+            print(
+                as_json,
+                json!(keys.iter().map(key_json).collect::<Vec<_>>()),
+                || {
+                    keys.iter()
+                        .map(|k| {
+                            format!(
+                                "{}  {:4}  {:8}  {}  {}",
+                                k.key_id,
+                                k.mode.as_str(),
+                                if k.status == KeyStatus::Active {
+                                    "active"
+                                } else {
+                                    "revoked"
+                                },
+                                k.scopes
+                                    .iter()
+                                    .map(|s| s.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(","),
+                                k.label
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+        }
+        Command::Key {
+            command: KeyCommand::Revoke { key_id },
+        } => {
+            let record = deps
+                .store
+                .revoke_key(&key_id, deps.now())
+                .await?
+                .ok_or_else(|| AdminError::NotFound(format!("no key {key_id}")))?;
+            print(as_json, key_json(&record), || {
+                format!("revoked {key_id} (warm functions stop accepting it within 30 s)")
+            });
+        }
+        Command::Coupon {
+            command:
+                CouponCommand::Issue {
+                    tenant,
+                    mobile,
+                    value,
+                    percent,
+                    expires,
+                    code,
+                    source,
+                },
+        } => {
+            let tenant = slug(&tenant)?;
+            let expires: NaiveDate = expires
+                .parse()
+                .map_err(|_| invalid("expires must be YYYY-MM-DD"))?;
+            let spec = CouponSpec {
+                mobile: Mobile::parse(&mobile).map_err(|e| invalid(format!("mobile {e}")))?,
+                value: value
+                    .map(|v| Money::parse(&v).map_err(|e| invalid(format!("value {e}"))))
+                    .transpose()?,
+                percent,
+                expires,
+                code: code
+                    .map(|c| Code::parse(&c).map_err(|e| invalid(format!("code {e}"))))
+                    .transpose()?,
+                source,
+            };
+            let coupon = admin::issue_coupon(deps, &tenant, spec).await?;
+            if coupon.is_expired(deps.now()) {
+                eprintln!(
+                    "warning: coupon {} is already expired (useful to test the expired path)",
+                    coupon.code
+                );
+            }
+            let body = serde_json::to_value(CouponBody::from(&coupon)).map_err(invalid)?;
+            print(as_json, body, || {
+                format!(
+                    "issued coupon {} (expires {})",
+                    coupon.code, coupon.expiry_date
+                )
+            });
+        }
+        Command::SeedDemo => {
+            deps.store.create_table_if_missing().await?;
+            let seed = admin::seed_demo(deps).await?;
+            let value = serde_json::to_value(&seed).map_err(invalid)?;
+            print(as_json, value, || {
+                format!(
+                    "demo tenant: {}\nlive key:      {}\nsandbox key:   {}\nread-only key: {}\nmember: {} ({}), {} points, {}\ncoupons: {}",
+                    seed.tenant,
+                    seed.live_key,
+                    seed.test_key,
+                    seed.read_only_key,
+                    seed.customer_name,
+                    seed.customer_mobile,
+                    seed.points_balance,
+                    seed.tier,
+                    seed.coupons
+                        .iter()
+                        .map(|c| format!("{} ({})", c.code, c.status))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        }
+    }
+    Ok(())
+}
