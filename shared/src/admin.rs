@@ -7,11 +7,11 @@ use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::deps::Deps;
-use crate::domain::{Code, Mobile, Money, TenantSlug};
+use crate::domain::{Code, Email, Mobile, Money, TenantSlug};
 use crate::engine::{self, MemberRef, NewMember, Sale};
 use crate::error::ApiError;
 use crate::keys::{generate_key, KeyMode, KeyRecord, KeyStatus, Scope};
-use crate::model::{end_of_local_day, CodeKind, CodeStatus, Coupon};
+use crate::model::{end_of_local_day, CodeKind, CodeStatus, Coupon, Reward};
 use crate::program::{default_program, tier, BillItem, CategoryBonus, Program};
 use crate::store::StoreError;
 
@@ -148,7 +148,58 @@ pub async fn issue_coupon(
     ))
 }
 
+/// Adds a reward to the catalog, or replaces the one with the same public id.
+pub async fn add_reward(
+    deps: &Deps,
+    tenant: &TenantSlug,
+    reward: &Reward,
+) -> Result<(), AdminError> {
+    require_program(deps, tenant).await?;
+    let id_ok = (1..=64).contains(&reward.public_id.len())
+        && reward
+            .public_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !id_ok {
+        return Err(AdminError::Invalid(
+            "reward id must be 1 to 64 letters, digits, '-' or '_'".into(),
+        ));
+    }
+    if reward.points_cost <= 0 {
+        return Err(AdminError::Invalid("points cost must be positive".into()));
+    }
+    match reward.kind {
+        CodeKind::Percent if !matches!(reward.discount_percent, Some(1..=100)) => {
+            return Err(AdminError::Invalid(
+                "a discount reward needs a percent from 1 to 100".into(),
+            ))
+        }
+        CodeKind::Fixed if reward.value_minor <= 0 => {
+            return Err(AdminError::Invalid("a voucher reward needs a value".into()))
+        }
+        _ => {}
+    }
+    Ok(deps.store.put_reward(tenant, reward).await?)
+}
+
+/// Takes a reward out of the catalog; vouchers already issued for it stay valid.
+pub async fn archive_reward(
+    deps: &Deps,
+    tenant: &TenantSlug,
+    public_id: &str,
+) -> Result<Reward, AdminError> {
+    let mut reward = deps
+        .store
+        .get_reward(tenant, public_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no reward {public_id}")))?;
+    reward.active = false;
+    deps.store.put_reward(tenant, &reward).await?;
+    Ok(reward)
+}
+
 pub const DEMO_TENANT: &str = "spice-garden";
+pub const DEMO_EMAIL: &str = "ravi.kumar@example.com";
 pub const DEMO_MOBILE: &str = "9876543210";
 
 /// The demo program: 100 points per ₹1, 100 points buy ₹1 off, three tiers, double
@@ -167,6 +218,73 @@ pub fn demo_program() -> Program {
     program
 }
 
+/// The demo catalog: two rewards the demo member can afford, two it cannot yet.
+pub fn demo_rewards() -> Vec<Reward> {
+    let reward = |id: &str,
+                  name: &str,
+                  description: &str,
+                  cost: i64,
+                  kind: CodeKind,
+                  value: i64,
+                  percent: Option<u32>| Reward {
+        public_id: id.into(),
+        name: name.into(),
+        description: description.into(),
+        points_cost: cost,
+        kind,
+        value_minor: value,
+        discount_percent: percent,
+        active: true,
+    };
+    vec![
+        reward(
+            "rwd-001",
+            "Free Masala Chai",
+            "A complimentary masala chai",
+            5_000,
+            CodeKind::Service,
+            0,
+            None,
+        ),
+        reward(
+            "rwd-002",
+            "10% Discount Voucher",
+            "10% off your next bill",
+            20_000,
+            CodeKind::Percent,
+            0,
+            Some(10),
+        ),
+        reward(
+            "rwd-003",
+            "Rs 500 Off Voucher",
+            "Rs 500 off a bill of Rs 1500 or more",
+            500_000,
+            CodeKind::Fixed,
+            50_000,
+            None,
+        ),
+        reward(
+            "rwd-004",
+            "Dinner for Two",
+            "Chef's tasting menu for two",
+            5_000_000,
+            CodeKind::Service,
+            0,
+            None,
+        ),
+    ]
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoReward {
+    #[serde(rename = "publicId")]
+    pub public_id: String,
+    pub name: String,
+    #[serde(rename = "pointsCost")]
+    pub points_cost: i64,
+}
+
 #[derive(Debug, Serialize)]
 pub struct DemoCoupon {
     pub code: String,
@@ -183,9 +301,11 @@ pub struct DemoSeed {
     pub read_only_key: String,
     pub customer_mobile: String,
     pub customer_name: String,
+    pub customer_email: String,
     pub points_balance: i64,
     pub tier: String,
     pub coupons: Vec<DemoCoupon>,
+    pub rewards: Vec<DemoReward>,
 }
 
 /// Creates the demo tenant, its member (balance earned through real bills, each with a
@@ -203,6 +323,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         mode: KeyMode::Live,
     };
     let mobile = Mobile::parse(DEMO_MOBILE).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let email = Email::parse(DEMO_EMAIL).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let bills: [(&str, &str, Vec<BillItem>); 2] = [
         ("DEMO-INV-0001", "1200", vec![]),
         (
@@ -221,7 +342,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
             enrol: Some(NewMember {
                 name: Some("Ravi Kumar".into()),
                 mobile: Some(mobile.clone()),
-                email: None,
+                email: Some(email.clone()),
             }),
             amount: Money::parse(amount).map_err(|e| AdminError::Invalid(e.to_string()))?,
             items,
@@ -229,6 +350,33 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
             description: Some("Demo bill".into()),
         };
         engine::record_sale(deps, &caller, &program, &sale).await?;
+    }
+    // An online order through the Public dialect's path: the same member, by email.
+    let order = Sale {
+        member: MemberRef::Email(email.clone()),
+        enrol: None,
+        amount: Money::parse("450").map_err(|e| AdminError::Invalid(e.to_string()))?,
+        items: vec![],
+        reference: Some("DEMO-ORD-0001".into()),
+        description: Some("Online order".into()),
+    };
+    engine::record_sale(deps, &caller, &program, &order).await?;
+
+    let mut rewards = Vec::new();
+    for reward in demo_rewards() {
+        if deps
+            .store
+            .get_reward(&tenant, &reward.public_id)
+            .await?
+            .is_none()
+        {
+            add_reward(deps, &tenant, &reward).await?;
+        }
+        rewards.push(DemoReward {
+            public_id: reward.public_id,
+            name: reward.name,
+            points_cost: reward.points_cost,
+        });
     }
 
     let today = crate::model::local_date(deps.now(), program.utc_offset_minutes);
@@ -294,8 +442,10 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         read_only_key: read_only.plain,
         customer_mobile: mobile.to_string(),
         customer_name: member.name.clone(),
+        customer_email: email.to_string(),
         points_balance: member.points_balance,
         tier: program.tier_for(member.lifetime_points).name.clone(),
         coupons,
+        rewards,
     })
 }

@@ -20,6 +20,7 @@ pub mod lambda;
 pub mod model;
 pub mod partner;
 pub mod program;
+pub mod public;
 pub mod store;
 pub mod telemetry;
 

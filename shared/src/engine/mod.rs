@@ -3,12 +3,14 @@
 
 mod codes;
 mod members;
+mod rewards;
 mod sales;
 
 use std::time::Duration;
 
 pub use codes::redeem_code;
 pub use members::{enrol, find_member, lookup_member, MemberLookup, MemberRef, NewMember};
+pub use rewards::{catalog, redeem_reward, Redemption};
 pub use sales::{record_sale, Sale, SaleResult};
 
 /// How many times a write that lost a race (the member changed, a transaction

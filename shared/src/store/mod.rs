@@ -9,6 +9,7 @@ mod item;
 mod keys;
 mod mutation;
 mod programs;
+mod rewards;
 mod table;
 
 use std::time::Duration;

@@ -13,8 +13,10 @@ use loyalty::admin::{self, AdminError, CouponSpec};
 use loyalty::deps::SystemClock;
 use loyalty::domain::{Code, Mobile, Money, TenantSlug};
 use loyalty::keys::{KeyMode, KeyRecord, KeyStatus, Scope};
+use loyalty::model::{CodeKind, Reward};
 use loyalty::partner::CouponBody;
 use loyalty::program::default_program;
+use loyalty::public::RewardEntry;
 use loyalty::store::Store;
 use loyalty::Deps;
 use serde_json::json;
@@ -54,6 +56,11 @@ enum Command {
     Coupon {
         #[command(subcommand)]
         command: CouponCommand,
+    },
+    /// The rewards catalog.
+    Reward {
+        #[command(subcommand)]
+        command: RewardCommand,
     },
     /// Create the demo tenant `spice-garden` if missing and issue fresh keys.
     SeedDemo,
@@ -117,6 +124,51 @@ enum CouponCommand {
         #[arg(long, default_value = "campaign")]
         source: String,
     },
+}
+
+#[derive(Subcommand)]
+enum RewardCommand {
+    /// Add a reward to the catalog (or replace the one with the same id).
+    Add {
+        #[arg(long)]
+        tenant: String,
+        /// Public id, e.g. rwd-001.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long)]
+        points_cost: i64,
+        /// `service`, `discount` (percent off) or `voucher` (amount off).
+        #[arg(long = "type")]
+        reward_type: String,
+        /// Percent off, for `discount`.
+        #[arg(long)]
+        percent: Option<u32>,
+        /// Amount off, for `voucher`.
+        #[arg(long)]
+        value: Option<String>,
+    },
+    /// List the catalog, archived rewards included.
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Take a reward out of the catalog.
+    Archive {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+fn reward_json(r: &Reward) -> serde_json::Value {
+    let mut value = serde_json::to_value(RewardEntry::from(r)).unwrap_or_default();
+    value["status"] = json!(if r.active { "active" } else { "archived" });
+    value
 }
 
 #[tokio::main]
@@ -311,26 +363,103 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                 )
             });
         }
+        Command::Reward {
+            command:
+                RewardCommand::Add {
+                    tenant,
+                    id,
+                    name,
+                    description,
+                    points_cost,
+                    reward_type,
+                    percent,
+                    value,
+                },
+        } => {
+            let tenant = slug(&tenant)?;
+            let kind = match reward_type.as_str() {
+                "service" => CodeKind::Service,
+                "discount" => CodeKind::Percent,
+                "voucher" => CodeKind::Fixed,
+                other => {
+                    return Err(invalid(format!(
+                        "unknown reward type {other} (service, discount, voucher)"
+                    )))
+                }
+            };
+            let value_minor = value
+                .map(|v| Money::parse(&v).map_err(|e| invalid(format!("value {e}"))))
+                .transpose()?
+                .map_or(0, Money::minor);
+            let reward = Reward {
+                public_id: id,
+                name,
+                description,
+                points_cost,
+                kind,
+                value_minor,
+                discount_percent: percent,
+                active: true,
+            };
+            admin::add_reward(deps, &tenant, &reward).await?;
+            print(as_json, reward_json(&reward), || {
+                format!("added reward {}", reward.public_id)
+            });
+        }
+        Command::Reward {
+            command: RewardCommand::List { tenant },
+        } => {
+            let rewards = deps.store.list_rewards(&slug(&tenant)?).await?;
+            print(
+                as_json,
+                json!(rewards.iter().map(reward_json).collect::<Vec<_>>()),
+                || {
+                    rewards
+                        .iter()
+                        .map(|r| {
+                            format!(
+                                "{}  {:8}  {:>9} pts  {}",
+                                r.public_id,
+                                if r.active { "active" } else { "archived" },
+                                r.points_cost,
+                                r.name
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
+        }
+        Command::Reward {
+            command: RewardCommand::Archive { tenant, id },
+        } => {
+            let reward = admin::archive_reward(deps, &slug(&tenant)?, &id).await?;
+            print(as_json, reward_json(&reward), || {
+                format!("archived reward {id}")
+            });
+        }
         Command::SeedDemo => {
             deps.store.create_table_if_missing().await?;
             let seed = admin::seed_demo(deps).await?;
             let value = serde_json::to_value(&seed).map_err(invalid)?;
             print(as_json, value, || {
                 format!(
-                    "demo tenant: {}\nlive key:      {}\nsandbox key:   {}\nread-only key: {}\nmember: {} ({}), {} points, {}\ncoupons: {}",
+                    "demo tenant: {}\nlive key:      {}\nsandbox key:   {}\nread-only key: {}\nmember: {} ({}, {}), {} points, {}\ncoupons: {}\nrewards: {}",
                     seed.tenant,
                     seed.live_key,
                     seed.test_key,
                     seed.read_only_key,
                     seed.customer_name,
                     seed.customer_mobile,
+                    seed.customer_email,
                     seed.points_balance,
                     seed.tier,
                     seed.coupons
                         .iter()
                         .map(|c| format!("{} ({})", c.code, c.status))
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    seed.rewards.iter().map(|r| r.public_id.as_str()).collect::<Vec<_>>().join(", ")
                 )
             });
         }

@@ -1,0 +1,120 @@
+//! Spending points on a catalog reward: the debit, the voucher and the ledger entry in
+//! one transaction whose condition (the member's version, read with a balance that
+//! covers the cost) keeps the balance from ever going below zero.
+
+use super::members::{find_member, mutation_error};
+use super::{backoff, MemberRef, MAX_ATTEMPTS};
+use crate::auth::Caller;
+use crate::deps::Deps;
+use crate::domain::Code;
+use crate::error::ApiError;
+use crate::model::{local_date, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry, Reward};
+use crate::program::Program;
+use crate::store::{CustomerWrite, Mutation, MutationError};
+
+pub struct Redemption {
+    pub redemption_id: String,
+    pub reward: Reward,
+    pub voucher: Coupon,
+    pub customer: Customer,
+}
+
+/// Active rewards, cheapest first.
+pub async fn catalog(deps: &Deps, caller: &Caller) -> Result<Vec<Reward>, ApiError> {
+    let mut rewards = deps.store.list_rewards(&caller.tenant).await?;
+    rewards.retain(|r| r.active);
+    rewards.sort_by(|a, b| {
+        a.points_cost
+            .cmp(&b.points_cost)
+            .then_with(|| a.public_id.cmp(&b.public_id))
+    });
+    Ok(rewards)
+}
+
+pub async fn redeem_reward(
+    deps: &Deps,
+    caller: &Caller,
+    program: &Program,
+    member: &MemberRef,
+    reward_id: &str,
+) -> Result<Redemption, ApiError> {
+    let reward = deps
+        .store
+        .get_reward(&caller.tenant, reward_id)
+        .await?
+        .filter(|r| r.active)
+        .ok_or(ApiError::NotFound("Reward"))?;
+    for attempt in 0..MAX_ATTEMPTS {
+        let now = deps.now();
+        let before = find_member(deps, &caller.tenant, member)
+            .await?
+            .ok_or(ApiError::NotFound("Customer"))?;
+        if before.points_balance < reward.points_cost {
+            return Err(ApiError::InsufficientPoints {
+                balance: before.points_balance,
+                needed: reward.points_cost,
+            });
+        }
+        let mut after = before.clone();
+        after.points_balance -= reward.points_cost;
+        after.version += 1;
+        let txn_id = uuid::Uuid::new_v4();
+        let expires_at = now + chrono::Duration::days(program.voucher_validity_days as i64);
+        let voucher = Coupon {
+            coupon_id: uuid::Uuid::new_v4(),
+            code: Code::generate("VOUCH"),
+            customer_id: Some(after.id),
+            kind: reward.kind,
+            value_minor: reward.value_minor,
+            discount_percent: reward.discount_percent,
+            source: "reward".into(),
+            reward_id: Some(reward.public_id.clone()),
+            reward_name: Some(reward.name.clone()),
+            status: CodeStatus::Active,
+            expires_at,
+            expiry_date: local_date(expires_at, program.utc_offset_minutes),
+            created_at: now,
+            used_at: None,
+        };
+        let redemption = Redemption {
+            redemption_id: txn_id.to_string(),
+            reward: reward.clone(),
+            voucher: voucher.clone(),
+            customer: after.clone(),
+        };
+        if caller.sandbox() {
+            return Ok(redemption);
+        }
+        let entry = LedgerEntry {
+            txn_id,
+            customer_id: after.id,
+            kind: EntryKind::Redeem,
+            points: -reward.points_cost,
+            lifetime_points: 0,
+            amount_minor: None,
+            reference: Some(voucher.code.to_string()),
+            description: Some(format!("Redeemed {}", reward.name)),
+            balance_after: after.points_balance,
+            created_at: now,
+        };
+        let mutation = Mutation {
+            customer: CustomerWrite::Update {
+                expected_version: before.version,
+                after,
+            },
+            entries: vec![entry],
+            sale: None,
+            new_codes: vec![voucher],
+        };
+        match deps.store.apply(&caller.tenant, &mutation, now).await {
+            Ok(()) => {
+                tracing::info!(redemption_id = %txn_id, reward = %reward.public_id, "reward redeemed");
+                return Ok(redemption);
+            }
+            Err(MutationError::Stale | MutationError::Conflict | MutationError::CodeTaken) => {}
+            Err(other) => return Err(mutation_error(other)),
+        }
+        backoff(attempt).await;
+    }
+    Err(ApiError::Contended)
+}

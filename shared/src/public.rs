@@ -1,0 +1,208 @@
+//! Response bodies of the Public Loyalty dialect: `{"result": "success", "data": ...}`,
+//! with camelCase fields as its reference page shows them. A sandbox answer carries
+//! `"sandbox": true` beside `result` (not inside `data`, which may be an array).
+
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::domain::{Milli, MinorUnits};
+use crate::engine::{Redemption, SaleResult};
+use crate::http::json;
+use crate::model::{CodeKind, CodeStatus, Coupon, Customer, Reward};
+use crate::partner::rfc3339;
+use crate::program::Program;
+
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    result: &'static str,
+    data: &'a T,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    sandbox: bool,
+}
+
+/// `200 {"result": "success", "data": data}`.
+pub fn success<T: Serialize>(data: &T, sandbox: bool) -> Response<Body> {
+    json(
+        StatusCode::OK,
+        &Envelope {
+            result: "success",
+            data,
+            sandbox,
+        },
+    )
+}
+
+/// The Public name of a code's kind: `discount` (percent), `voucher` (fixed amount),
+/// `service`.
+pub fn reward_type(kind: CodeKind) -> &'static str {
+    match kind {
+        CodeKind::Percent => "discount",
+        CodeKind::Fixed => "voucher",
+        CodeKind::Service => "service",
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Balance {
+    pub customer_name: String,
+    pub tier_name: String,
+    pub tier_color: String,
+    pub points_balance: i64,
+    pub lifetime_points: i64,
+    pub points_name: String,
+    pub customer_id: String,
+    pub email: Option<String>,
+    pub redeemable_value: MinorUnits,
+}
+
+impl Balance {
+    pub fn new(program: &Program, c: &Customer) -> Self {
+        let tier = program.tier_for(c.lifetime_points);
+        Balance {
+            customer_name: c.name.clone(),
+            tier_name: tier.name.clone(),
+            tier_color: tier.color.clone(),
+            points_balance: c.points_balance,
+            lifetime_points: c.lifetime_points,
+            points_name: program.points_name.clone(),
+            customer_id: c.id.to_string(),
+            email: c.email.as_ref().map(|e| e.to_string()),
+            redeemable_value: MinorUnits(program.redeemable_minor(c.points_balance)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Earned {
+    pub points_earned: i64,
+    pub multiplier_applied: Milli,
+    pub new_balance: i64,
+    pub tier_name: String,
+    pub transaction_id: String,
+    pub customer_id: String,
+    pub reference: Option<String>,
+    pub tier_upgraded: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
+}
+
+impl Earned {
+    pub fn new(result: &SaleResult) -> Self {
+        let o = &result.outcome;
+        Earned {
+            points_earned: o.points_earned,
+            multiplier_applied: result.multiplier,
+            new_balance: o.new_balance,
+            tier_name: o.tier.clone(),
+            transaction_id: o.transaction_id.clone(),
+            customer_id: o.customer.customer_id.clone(),
+            reference: o.reference.clone(),
+            tier_upgraded: o.tier_upgraded,
+            replayed: result.replayed,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Redeemed {
+    pub redemption_id: String,
+    pub reward_name: String,
+    pub points_spent: i64,
+    pub new_balance: i64,
+    pub voucher_code: String,
+    pub expires_at: String,
+    pub reward_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<MinorUnits>,
+}
+
+impl Redeemed {
+    pub fn new(r: &Redemption) -> Self {
+        Redeemed {
+            redemption_id: r.redemption_id.clone(),
+            reward_name: r.reward.name.clone(),
+            points_spent: r.reward.points_cost,
+            new_balance: r.customer.points_balance,
+            voucher_code: r.voucher.code.to_string(),
+            expires_at: rfc3339(r.voucher.expires_at),
+            reward_type: reward_type(r.voucher.kind),
+            discount_percent: r.voucher.discount_percent,
+            value: (r.voucher.kind == CodeKind::Fixed).then_some(MinorUnits(r.voucher.value_minor)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RewardEntry {
+    pub public_id: String,
+    pub name: String,
+    pub description: String,
+    pub points_cost: i64,
+    pub reward_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<MinorUnits>,
+}
+
+impl From<&Reward> for RewardEntry {
+    fn from(r: &Reward) -> Self {
+        RewardEntry {
+            public_id: r.public_id.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+            points_cost: r.points_cost,
+            reward_type: reward_type(r.kind),
+            discount_percent: r.discount_percent,
+            value: (r.kind == CodeKind::Fixed).then_some(MinorUnits(r.value_minor)),
+        }
+    }
+}
+
+/// A voucher check. `status`: `pending` (usable), `used`, or `expired`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verified {
+    pub valid: bool,
+    pub voucher_code: String,
+    pub reward_name: Option<String>,
+    pub reward_type: &'static str,
+    pub status: &'static str,
+    pub redeemed_at: String,
+    pub expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<MinorUnits>,
+}
+
+impl Verified {
+    pub fn new(c: &Coupon, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let status = match c.status {
+            CodeStatus::Used => "used",
+            CodeStatus::Active if c.is_expired(now) => "expired",
+            CodeStatus::Active => "pending",
+        };
+        Verified {
+            valid: c.is_usable(now),
+            voucher_code: c.code.to_string(),
+            reward_name: c.reward_name.clone(),
+            reward_type: reward_type(c.kind),
+            status,
+            redeemed_at: rfc3339(c.created_at),
+            expires_at: rfc3339(c.expires_at),
+            used_at: c.used_at.map(rfc3339),
+            discount_percent: c.discount_percent,
+            value: (c.kind == CodeKind::Fixed).then_some(MinorUnits(c.value_minor)),
+        }
+    }
+}
