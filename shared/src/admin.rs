@@ -28,25 +28,13 @@ pub enum AdminError {
 }
 
 /// Creates a tenant with `program` (or the default rules). `false` if it existed.
-pub async fn create_tenant(
-    deps: &Deps,
-    slug: &TenantSlug,
-    program: &Program,
-) -> Result<bool, AdminError> {
-    program
-        .validate()
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
-    Ok(deps
-        .store
-        .put_program(slug, program, false, deps.now())
-        .await?)
+pub async fn create_tenant(deps: &Deps, slug: &TenantSlug, program: &Program) -> Result<bool, AdminError> {
+    program.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
+    Ok(deps.store.put_program(slug, program, false, deps.now()).await?)
 }
 
 async fn require_program(deps: &Deps, slug: &TenantSlug) -> Result<Program, AdminError> {
-    deps.store
-        .get_program(slug)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no tenant {slug}")))
+    deps.store.get_program(slug).await?.ok_or_else(|| AdminError::NotFound(format!("no tenant {slug}")))
 }
 
 /// A new key, shown once: the plain text is returned and never stored.
@@ -78,10 +66,7 @@ pub async fn issue_key(
         created_at: deps.now(),
     };
     deps.store.put_key(&record).await?;
-    Ok(IssuedKey {
-        plain: new.plain,
-        record,
-    })
+    Ok(IssuedKey { plain: new.plain, record })
 }
 
 pub struct CouponSpec {
@@ -94,11 +79,7 @@ pub struct CouponSpec {
 }
 
 /// Issues a coupon to a member. A past expiry is allowed (to exercise the expired path).
-pub async fn issue_coupon(
-    deps: &Deps,
-    tenant: &TenantSlug,
-    spec: CouponSpec,
-) -> Result<Coupon, AdminError> {
+pub async fn issue_coupon(deps: &Deps, tenant: &TenantSlug, spec: CouponSpec) -> Result<Coupon, AdminError> {
     let program = require_program(deps, tenant).await?;
     let customer_id = deps
         .store
@@ -109,11 +90,7 @@ pub async fn issue_coupon(
         (Some(v), None) => (CodeKind::Fixed, v.minor(), None),
         (None, Some(p)) if (1..=100).contains(&p) => (CodeKind::Percent, 0, Some(p)),
         (None, Some(_)) => return Err(AdminError::Invalid("percent must be 1 to 100".into())),
-        _ => {
-            return Err(AdminError::Invalid(
-                "give exactly one of value or percent".into(),
-            ))
-        }
+        _ => return Err(AdminError::Invalid("give exactly one of value or percent".into())),
     };
     let explicit = spec.code.is_some();
     for _ in 0..5 {
@@ -137,42 +114,26 @@ pub async fn issue_coupon(
             return Ok(coupon);
         }
         if explicit {
-            return Err(AdminError::Invalid(format!(
-                "code {} already exists",
-                coupon.code
-            )));
+            return Err(AdminError::Invalid(format!("code {} already exists", coupon.code)));
         }
     }
-    Err(AdminError::Invalid(
-        "could not find a free code; try again".into(),
-    ))
+    Err(AdminError::Invalid("could not find a free code; try again".into()))
 }
 
 /// Adds a reward to the catalog, or replaces the one with the same public id.
-pub async fn add_reward(
-    deps: &Deps,
-    tenant: &TenantSlug,
-    reward: &Reward,
-) -> Result<(), AdminError> {
+pub async fn add_reward(deps: &Deps, tenant: &TenantSlug, reward: &Reward) -> Result<(), AdminError> {
     require_program(deps, tenant).await?;
     let id_ok = (1..=64).contains(&reward.public_id.len())
-        && reward
-            .public_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && reward.public_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !id_ok {
-        return Err(AdminError::Invalid(
-            "reward id must be 1 to 64 letters, digits, '-' or '_'".into(),
-        ));
+        return Err(AdminError::Invalid("reward id must be 1 to 64 letters, digits, '-' or '_'".into()));
     }
     if reward.points_cost <= 0 {
         return Err(AdminError::Invalid("points cost must be positive".into()));
     }
     match reward.kind {
         CodeKind::Percent if !matches!(reward.discount_percent, Some(1..=100)) => {
-            return Err(AdminError::Invalid(
-                "a discount reward needs a percent from 1 to 100".into(),
-            ))
+            return Err(AdminError::Invalid("a discount reward needs a percent from 1 to 100".into()))
         }
         CodeKind::Fixed if reward.value_minor <= 0 => {
             return Err(AdminError::Invalid("a voucher reward needs a value".into()))
@@ -183,11 +144,7 @@ pub async fn add_reward(
 }
 
 /// Takes a reward out of the catalog; vouchers already issued for it stay valid.
-pub async fn archive_reward(
-    deps: &Deps,
-    tenant: &TenantSlug,
-    public_id: &str,
-) -> Result<Reward, AdminError> {
+pub async fn archive_reward(deps: &Deps, tenant: &TenantSlug, public_id: &str) -> Result<Reward, AdminError> {
     let mut reward = deps
         .store
         .get_reward(tenant, public_id)
@@ -211,50 +168,26 @@ pub fn demo_program() -> Program {
         tier("Gold", 200_000, 1250, false, "#FFD700"),
         tier("Platinum", 2_000_000, 1500, true, "#E5E4E2"),
     ];
-    program.category_bonuses = vec![CategoryBonus {
-        category: "beverages".into(),
-        multiplier_milli: 2000,
-    }];
+    program.category_bonuses = vec![CategoryBonus { category: "beverages".into(), multiplier_milli: 2000 }];
     program
 }
 
 /// The demo catalog: two rewards the demo member can afford, two it cannot yet.
 pub fn demo_rewards() -> Vec<Reward> {
-    let reward = |id: &str,
-                  name: &str,
-                  description: &str,
-                  cost: i64,
-                  kind: CodeKind,
-                  value: i64,
-                  percent: Option<u32>| Reward {
-        public_id: id.into(),
-        name: name.into(),
-        description: description.into(),
-        points_cost: cost,
-        kind,
-        value_minor: value,
-        discount_percent: percent,
-        active: true,
-    };
+    let reward =
+        |id: &str, name: &str, description: &str, cost: i64, kind: CodeKind, value: i64, percent: Option<u32>| Reward {
+            public_id: id.into(),
+            name: name.into(),
+            description: description.into(),
+            points_cost: cost,
+            kind,
+            value_minor: value,
+            discount_percent: percent,
+            active: true,
+        };
     vec![
-        reward(
-            "rwd-001",
-            "Free Masala Chai",
-            "A complimentary masala chai",
-            5_000,
-            CodeKind::Service,
-            0,
-            None,
-        ),
-        reward(
-            "rwd-002",
-            "10% Discount Voucher",
-            "10% off your next bill",
-            20_000,
-            CodeKind::Percent,
-            0,
-            Some(10),
-        ),
+        reward("rwd-001", "Free Masala Chai", "A complimentary masala chai", 5_000, CodeKind::Service, 0, None),
+        reward("rwd-002", "10% Discount Voucher", "10% off your next bill", 20_000, CodeKind::Percent, 0, Some(10)),
         reward(
             "rwd-003",
             "Rs 500 Off Voucher",
@@ -264,15 +197,7 @@ pub fn demo_rewards() -> Vec<Reward> {
             50_000,
             None,
         ),
-        reward(
-            "rwd-004",
-            "Dinner for Two",
-            "Chef's tasting menu for two",
-            5_000_000,
-            CodeKind::Service,
-            0,
-            None,
-        ),
+        reward("rwd-004", "Dinner for Two", "Chef's tasting menu for two", 5_000_000, CodeKind::Service, 0, None),
     ]
 }
 
@@ -317,11 +242,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
     create_tenant(deps, &tenant, &program).await?;
     let program = require_program(deps, &tenant).await?;
 
-    let caller = Caller {
-        tenant: tenant.clone(),
-        key_id: "admin".into(),
-        mode: KeyMode::Live,
-    };
+    let caller = Caller { tenant: tenant.clone(), key_id: "admin".into(), mode: KeyMode::Live };
     let mobile = Mobile::parse(DEMO_MOBILE).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let email = Email::parse(DEMO_EMAIL).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let bills: [(&str, &str, Vec<BillItem>); 2] = [
@@ -329,11 +250,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         (
             "DEMO-INV-0002",
             "900",
-            vec![BillItem {
-                category: "beverages".into(),
-                name: "Masala chai".into(),
-                amount_minor: 30_000,
-            }],
+            vec![BillItem { category: "beverages".into(), name: "Masala chai".into(), amount_minor: 30_000 }],
         ),
     ];
     for (reference, amount, items) in bills {
@@ -349,7 +266,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
             reference: Some(reference.into()),
             description: Some("Demo bill".into()),
         };
-        engine::record_sale(deps, &caller, &program, &sale).await?;
+        engine::record_sale(deps, &caller, &program, &sale, None).await?;
     }
     // An online order through the Public dialect's path: the same member, by email.
     let order = Sale {
@@ -360,23 +277,14 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         reference: Some("DEMO-ORD-0001".into()),
         description: Some("Online order".into()),
     };
-    engine::record_sale(deps, &caller, &program, &order).await?;
+    engine::record_sale(deps, &caller, &program, &order, None).await?;
 
     let mut rewards = Vec::new();
     for reward in demo_rewards() {
-        if deps
-            .store
-            .get_reward(&tenant, &reward.public_id)
-            .await?
-            .is_none()
-        {
+        if deps.store.get_reward(&tenant, &reward.public_id).await?.is_none() {
             add_reward(deps, &tenant, &reward).await?;
         }
-        rewards.push(DemoReward {
-            public_id: reward.public_id,
-            name: reward.name,
-            points_cost: reward.points_cost,
-        });
+        rewards.push(DemoReward { public_id: reward.public_id, name: reward.name, points_cost: reward.points_cost });
     }
 
     let today = crate::model::local_date(deps.now(), program.utc_offset_minutes);
@@ -394,9 +302,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
             None => {
                 let spec = CouponSpec {
                     mobile: mobile.clone(),
-                    value: Some(
-                        Money::parse(value).map_err(|e| AdminError::Invalid(e.to_string()))?,
-                    ),
+                    value: Some(Money::parse(value).map_err(|e| AdminError::Invalid(e.to_string()))?),
                     percent: None,
                     expires,
                     code: Some(code),
@@ -423,14 +329,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
     let both = vec![Scope::ReadCustomers, Scope::WriteTransactions];
     let live = issue_key(deps, &tenant, KeyMode::Live, both.clone(), "demo live").await?;
     let test = issue_key(deps, &tenant, KeyMode::Test, both, "demo sandbox").await?;
-    let read_only = issue_key(
-        deps,
-        &tenant,
-        KeyMode::Live,
-        vec![Scope::ReadCustomers],
-        "demo read-only",
-    )
-    .await?;
+    let read_only = issue_key(deps, &tenant, KeyMode::Live, vec![Scope::ReadCustomers], "demo read-only").await?;
 
     let member = engine::find_member(deps, &tenant, &MemberRef::Mobile(mobile.clone()))
         .await?

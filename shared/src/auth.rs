@@ -51,29 +51,17 @@ fn authorise(record: KeyRecord, scope: Scope) -> Result<Caller, ApiError> {
         return Err(ApiError::Forbidden(scope));
     }
     tracing::info!(key_id = %record.key_id, tenant = %record.tenant, mode = record.mode.as_str(), "authenticated");
-    Ok(Caller {
-        tenant: record.tenant,
-        key_id: record.key_id,
-        mode: record.mode,
-    })
+    Ok(Caller { tenant: record.tenant, key_id: record.key_id, mode: record.mode })
 }
 
 async fn key_record(deps: &Deps, req: &Request) -> Result<KeyRecord, ApiError> {
-    let header = req
-        .headers()
-        .get(API_KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::Unauthorized)?;
+    let header = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).ok_or(ApiError::Unauthorized)?;
     let presented = PresentedKey::parse(header).ok_or(ApiError::Unauthorized)?;
     let hash = presented.hash();
     let record = match deps.keys.get(&hash) {
         Some(record) => record,
         None => {
-            let record = deps
-                .store
-                .get_key(&hash)
-                .await?
-                .ok_or(ApiError::Unauthorized)?;
+            let record = deps.store.get_key(&hash).await?.ok_or(ApiError::Unauthorized)?;
             deps.keys.insert(hash, record.clone());
             record
         }
@@ -90,13 +78,7 @@ pub async fn program(deps: &Deps, tenant: &TenantSlug) -> Result<Arc<Program>, A
     if let Some(program) = deps.programs.get(&tenant.as_str().to_owned()) {
         return Ok(program);
     }
-    let program = Arc::new(
-        deps.store
-            .get_program(tenant)
-            .await?
-            .ok_or(ApiError::Unauthorized)?,
-    );
-    deps.programs
-        .insert(tenant.as_str().to_owned(), program.clone());
+    let program = Arc::new(deps.store.get_program(tenant).await?.ok_or(ApiError::Unauthorized)?);
+    deps.programs.insert(tenant.as_str().to_owned(), program.clone());
     Ok(program)
 }

@@ -60,18 +60,12 @@ pub struct TtlCache<K, V> {
 
 impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
-        TtlCache {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
-        }
+        TtlCache { ttl, entries: Mutex::new(HashMap::new()) }
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, v)| v.clone())
+        entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
     }
 
     pub fn insert(&self, key: K, value: V) {
@@ -87,10 +81,7 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     pub fn remove(&self, key: &K) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 }
 
@@ -103,12 +94,7 @@ pub struct Deps {
 
 impl Deps {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Deps {
-            store,
-            clock,
-            keys: TtlCache::new(KEY_CACHE_TTL),
-            programs: TtlCache::new(PROGRAM_CACHE_TTL),
-        }
+        Deps { store, clock, keys: TtlCache::new(KEY_CACHE_TTL), programs: TtlCache::new(PROGRAM_CACHE_TTL) }
     }
 
     /// For `main` only: the store from `LOYALTY_TABLE` and the standard AWS settings.

@@ -37,6 +37,9 @@ pub enum ApiError {
     /// A reference (or idempotency key) reused for a different request.
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` reused with another body, or while its first request runs.
+    #[error("{0}")]
+    IdempotencyConflict(String),
     /// The store stayed busy (transaction conflicts) through every retry.
     #[error("Too many concurrent updates for this customer; retry the request")]
     Contended,
@@ -60,13 +63,11 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::CodeExpired | ApiError::CodeUsed | ApiError::InsufficientPoints { .. } => {
-                match dialect {
-                    Dialect::Partner => StatusCode::BAD_REQUEST,
-                    Dialect::Public => StatusCode::UNPROCESSABLE_ENTITY,
-                }
-            }
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::CodeExpired | ApiError::CodeUsed | ApiError::InsufficientPoints { .. } => match dialect {
+                Dialect::Partner => StatusCode::BAD_REQUEST,
+                Dialect::Public => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            ApiError::Conflict(_) | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
             ApiError::Contended | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -84,6 +85,7 @@ impl ApiError {
             ApiError::CodeUsed => "voucher_used",
             ApiError::InsufficientPoints { .. } => "insufficient_points",
             ApiError::Conflict(_) => "reference_conflict",
+            ApiError::IdempotencyConflict(_) => "idempotency_conflict",
             ApiError::Contended | ApiError::Unavailable => "service_unavailable",
             ApiError::Internal => "internal_error",
         }
@@ -99,10 +101,7 @@ impl ApiError {
     }
 
     pub fn is_server_error(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Contended | ApiError::Unavailable | ApiError::Internal
-        )
+        matches!(self, ApiError::Contended | ApiError::Unavailable | ApiError::Internal)
     }
 }
 
@@ -120,10 +119,7 @@ mod tests {
 
     #[test]
     fn insufficient_points_is_422_in_the_public_dialect() {
-        let e = ApiError::InsufficientPoints {
-            balance: 1,
-            needed: 2,
-        };
+        let e = ApiError::InsufficientPoints { balance: 1, needed: 2 };
         assert_eq!(e.status(Dialect::Public), 422);
         assert_eq!(e.status(Dialect::Partner), 400);
         assert_eq!(e.code(), "insufficient_points");

@@ -55,10 +55,7 @@ impl JsonBody {
 
     /// The raw text of a field; `null` counts as absent.
     pub fn raw(&self, name: &str) -> Option<&str> {
-        self.fields
-            .get(name)
-            .map(|v| v.get().trim())
-            .filter(|v| *v != "null")
+        self.fields.get(name).map(|v| v.get().trim()).filter(|v| *v != "null")
     }
 
     /// A string field, trimmed; empty counts as absent. Longer than `max` is an error.
@@ -66,8 +63,8 @@ impl JsonBody {
         let Some(raw) = self.raw(name) else {
             return Ok(None);
         };
-        let text: String = serde_json::from_str(raw)
-            .map_err(|_| ApiError::bad_request(format!("{name} must be a string")))?;
+        let text: String =
+            serde_json::from_str(raw).map_err(|_| ApiError::bad_request(format!("{name} must be a string")))?;
         clean_text(name, &text, max)
     }
 
@@ -75,9 +72,7 @@ impl JsonBody {
     /// send mobile and invoice numbers either way.
     pub fn text_or_number(&self, name: &str, max: usize) -> Result<Option<String>, ApiError> {
         match self.raw(name) {
-            Some(raw) if raw.starts_with(|c: char| c.is_ascii_digit()) => {
-                clean_text(name, raw, max)
-            }
+            Some(raw) if raw.starts_with(|c: char| c.is_ascii_digit()) => clean_text(name, raw, max),
             _ => self.text(name, max),
         }
     }
@@ -86,9 +81,7 @@ impl JsonBody {
         let Some(raw) = self.raw(name) else {
             return Ok(None);
         };
-        Money::parse(raw)
-            .map(Some)
-            .map_err(|e| money_error(name, e))
+        Money::parse(raw).map(Some).map_err(|e| money_error(name, e))
     }
 
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
@@ -96,9 +89,7 @@ impl JsonBody {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
-            Some(_) => Err(ApiError::bad_request(format!(
-                "{name} must be true or false"
-            ))),
+            Some(_) => Err(ApiError::bad_request(format!("{name} must be true or false"))),
         }
     }
 
@@ -119,18 +110,15 @@ impl JsonBody {
         let Some(raw) = self.raw(name) else {
             return Ok(Vec::new());
         };
-        let list: Vec<Box<RawValue>> = serde_json::from_str(raw)
-            .map_err(|_| ApiError::bad_request(format!("{name} must be an array")))?;
+        let list: Vec<Box<RawValue>> =
+            serde_json::from_str(raw).map_err(|_| ApiError::bad_request(format!("{name} must be an array")))?;
         if list.len() > max {
-            return Err(ApiError::bad_request(format!(
-                "{name} may have at most {max} entries"
-            )));
+            return Err(ApiError::bad_request(format!("{name} may have at most {max} entries")));
         }
         list.iter()
             .map(|v| {
-                JsonBody::from_bytes(v.get().as_bytes()).map_err(|_| {
-                    ApiError::bad_request(format!("each entry of {name} must be an object"))
-                })
+                JsonBody::from_bytes(v.get().as_bytes())
+                    .map_err(|_| ApiError::bad_request(format!("each entry of {name} must be an object")))
             })
             .collect()
     }
@@ -147,24 +135,17 @@ fn money_error(name: &str, e: MoneyError) -> ApiError {
 pub fn clean_text(name: &str, text: &str, max: usize) -> Result<Option<String>, ApiError> {
     let text = text.trim();
     if text.chars().count() > max {
-        return Err(ApiError::bad_request(format!(
-            "{name} may be at most {max} characters"
-        )));
+        return Err(ApiError::bad_request(format!("{name} may be at most {max} characters")));
     }
     if text.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!(
-            "{name} must not contain control characters"
-        )));
+        return Err(ApiError::bad_request(format!("{name} must not contain control characters")));
     }
     Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
 /// A query-string parameter; empty counts as absent.
 pub fn query<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// `true`/`1`/`yes` or `false`/`0`/`no` (any case); absent is `false`.
@@ -172,9 +153,7 @@ pub fn query_flag(req: &Request, name: &str) -> Result<bool, ApiError> {
     match query(req, name).map(str::to_ascii_lowercase).as_deref() {
         None | Some("false") | Some("0") | Some("no") => Ok(false),
         Some("true") | Some("1") | Some("yes") => Ok(true),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "{name} must be true or false"
-        ))),
+        Some(_) => Err(ApiError::bad_request(format!("{name} must be true or false"))),
     }
 }
 
@@ -190,12 +169,8 @@ pub fn request_id(req: &Request) -> String {
         }
     }
     match req.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.request_id.clone().unwrap_or_default()
-        }
-        Some(lambda_http::request::RequestContext::ApiGatewayV1(ctx)) => {
-            ctx.request_id.clone().unwrap_or_default()
-        }
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone().unwrap_or_default(),
+        Some(lambda_http::request::RequestContext::ApiGatewayV1(ctx)) => ctx.request_id.clone().unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -213,19 +188,21 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
     }
 }
 
+/// A stored JSON body, sent as it was.
+pub fn json_text(status: u16, body: String) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    with_json_type(Response::new(Body::Text(body)), status)
+}
+
 fn with_json_type(mut resp: Response<Body>, status: StatusCode) -> Response<Body> {
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
 /// Marks a response as replayed from an earlier request.
 pub fn replayed(mut resp: Response<Body>) -> Response<Body> {
-    resp.headers_mut()
-        .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    resp.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     resp
 }
 
@@ -252,8 +229,7 @@ pub fn error_response(err: &ApiError, dialect: Dialect, request_id: &str) -> Res
     };
     let mut resp = json(status, &body);
     if server {
-        resp.headers_mut()
-            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        resp.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     resp
 }
@@ -270,12 +246,7 @@ where
     let path = req.uri().path();
     match result {
         Ok(resp) => {
-            tracing::info!(
-                status = resp.status().as_u16(),
-                elapsed_ms,
-                path,
-                "request done"
-            );
+            tracing::info!(status = resp.status().as_u16(), elapsed_ms, path, "request done");
             resp
         }
         Err(err) => {
@@ -311,24 +282,11 @@ mod tests {
     #[test]
     fn field_errors_name_the_field() {
         let b = body(r#"{"amount": "12", "flag": 1, "items": {}}"#).unwrap();
-        assert_eq!(
-            b.money("amount"),
-            Err(ApiError::bad_request("amount must be a number"))
-        );
-        assert_eq!(
-            b.bool("flag"),
-            Err(ApiError::bad_request("flag must be true or false"))
-        );
-        assert!(
-            matches!(b.objects("items", 5), Err(ApiError::BadRequest(m)) if m.contains("items"))
-        );
+        assert_eq!(b.money("amount"), Err(ApiError::bad_request("amount must be a number")));
+        assert_eq!(b.bool("flag"), Err(ApiError::bad_request("flag must be true or false")));
+        assert!(matches!(b.objects("items", 5), Err(ApiError::BadRequest(m)) if m.contains("items")));
         let b = body(r#"{"amount": 1.005}"#).unwrap();
-        assert_eq!(
-            b.money("amount"),
-            Err(ApiError::bad_request(
-                "amount must have at most 2 decimal places"
-            ))
-        );
+        assert_eq!(b.money("amount"), Err(ApiError::bad_request("amount must have at most 2 decimal places")));
     }
 
     #[test]
@@ -344,10 +302,7 @@ mod tests {
             assert!(matches!(body(text), Err(ApiError::BadRequest(_))), "{text}");
         }
         let big = format!(r#"{{"name": "{}"}}"#, "x".repeat(MAX_BODY_BYTES));
-        assert_eq!(
-            body(&big).err(),
-            Some(ApiError::PayloadTooLarge(MAX_BODY_BYTES))
-        );
+        assert_eq!(body(&big).err(), Some(ApiError::PayloadTooLarge(MAX_BODY_BYTES)));
     }
 
     #[test]

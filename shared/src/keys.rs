@@ -56,9 +56,7 @@ impl Scope {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Scope::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == s.trim())
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == s.trim())
     }
 }
 
@@ -115,8 +113,7 @@ impl<'a> PresentedKey<'a> {
         } else {
             return None;
         };
-        let well_formed =
-            (22..=64).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_alphanumeric());
+        let well_formed = (22..=64).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_alphanumeric());
         well_formed.then_some(Self { text, mode })
     }
 
@@ -147,19 +144,13 @@ pub fn generate_key(mode: KeyMode) -> NewKey {
     let secret = random_base62(SECRET_LEN);
     let plain = format!("mg_{}_{secret}", mode.as_str());
     let hash = hash_key(&plain);
-    NewKey {
-        plain,
-        key_id: format!("key_{}", random_base62(16)),
-        hash,
-    }
+    NewKey { plain, key_id: format!("key_{}", random_base62(16)), hash }
 }
 
 fn random_base62(len: usize) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..len)
-        .map(|_| BASE62[rng.random_range(0..BASE62.len())] as char)
-        .collect()
+    (0..len).map(|_| BASE62[rng.random_range(0..BASE62.len())] as char).collect()
 }
 
 #[cfg(test)]
@@ -180,10 +171,7 @@ mod tests {
 
     #[test]
     fn two_keys_differ() {
-        assert_ne!(
-            generate_key(KeyMode::Live).plain,
-            generate_key(KeyMode::Live).plain
-        );
+        assert_ne!(generate_key(KeyMode::Live).plain, generate_key(KeyMode::Live).plain);
     }
 
     #[test]
@@ -210,10 +198,7 @@ mod tests {
     #[test]
     fn scopes_parse() {
         assert_eq!(Scope::parse("read:customers"), Some(Scope::ReadCustomers));
-        assert_eq!(
-            Scope::parse(" write:transactions"),
-            Some(Scope::WriteTransactions)
-        );
+        assert_eq!(Scope::parse(" write:transactions"), Some(Scope::WriteTransactions));
         assert_eq!(Scope::parse("admin"), None);
     }
 }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod keys;
 pub mod lambda;
 pub mod model;

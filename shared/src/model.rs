@@ -23,13 +23,7 @@ pub struct Customer {
 }
 
 impl Customer {
-    pub fn new(
-        id: CustomerId,
-        name: String,
-        mobile: Option<Mobile>,
-        email: Option<Email>,
-        now: DateTime<Utc>,
-    ) -> Self {
+    pub fn new(id: CustomerId, name: String, mobile: Option<Mobile>, email: Option<Email>, now: DateTime<Utc>) -> Self {
         Customer {
             id,
             name,
@@ -158,15 +152,9 @@ impl EntryKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            EntryKind::Earn,
-            EntryKind::Redeem,
-            EntryKind::Coupon,
-            EntryKind::Refund,
-            EntryKind::Adjustment,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        [EntryKind::Earn, EntryKind::Redeem, EntryKind::Coupon, EntryKind::Refund, EntryKind::Adjustment]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 
@@ -252,14 +240,8 @@ mod tests {
     fn a_date_only_expiry_ends_at_local_midnight() {
         let date = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
         // IST is UTC+5:30: the day ends at 2026-12-31T18:30:00Z.
-        assert_eq!(
-            end_of_local_day(date, 330).to_rfc3339(),
-            "2026-12-31T18:30:00+00:00"
-        );
-        assert_eq!(
-            end_of_local_day(date, 0).to_rfc3339(),
-            "2027-01-01T00:00:00+00:00"
-        );
+        assert_eq!(end_of_local_day(date, 330).to_rfc3339(), "2026-12-31T18:30:00+00:00");
+        assert_eq!(end_of_local_day(date, 0).to_rfc3339(), "2027-01-01T00:00:00+00:00");
         let just_before = end_of_local_day(date, 330) - chrono::Duration::seconds(1);
         assert_eq!(local_date(just_before, 330), date);
     }

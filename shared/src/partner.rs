@@ -68,11 +68,7 @@ impl From<&Coupon> for CouponBody {
         CouponBody {
             coupon_id: c.coupon_id.to_string(),
             code: c.code.to_string(),
-            value: MinorUnits(if c.kind == CodeKind::Fixed {
-                c.value_minor
-            } else {
-                0
-            }),
+            value: MinorUnits(if c.kind == CodeKind::Fixed { c.value_minor } else { 0 }),
             source: c.source.clone(),
             expiry_date: c.expiry_date.to_string(),
             status: c.status.as_str(),

@@ -92,11 +92,7 @@ impl Program {
             Some(t) if t.min_lifetime_points == 0 => {}
             _ => return Err(ProgramError::NoBaseTier),
         }
-        if self
-            .tiers
-            .windows(2)
-            .any(|w| w[0].min_lifetime_points >= w[1].min_lifetime_points)
-        {
+        if self.tiers.windows(2).any(|w| w[0].min_lifetime_points >= w[1].min_lifetime_points) {
             return Err(ProgramError::TiersOutOfOrder);
         }
         if self.redemption_rate == 0 {
@@ -130,20 +126,15 @@ impl Program {
         // The amount weighted by category multipliers, in minor units x 1000.
         let mut weighted: i128 = amount_minor as i128 * 1000;
         for item in items {
-            if let Some(bonus) = self
-                .category_bonuses
-                .iter()
-                .find(|b| b.category.eq_ignore_ascii_case(item.category.trim()))
+            if let Some(bonus) =
+                self.category_bonuses.iter().find(|b| b.category.eq_ignore_ascii_case(item.category.trim()))
             {
                 weighted += item.amount_minor as i128 * (bonus.multiplier_milli as i128 - 1000);
             }
         }
         let numerator = weighted * self.earn_rate_milli as i128 * tier.multiplier_milli as i128;
         let denominator = 1000_i128 * MINOR_PER_UNIT as i128 * 1000 * 1000;
-        Earning {
-            points: (numerator / denominator) as i64,
-            tier_multiplier: Milli(tier.multiplier_milli),
-        }
+        Earning { points: (numerator / denominator) as i64, tier_multiplier: Milli(tier.multiplier_milli) }
     }
 
     /// The discount a balance buys, in minor units, rounded down to the minor unit.
@@ -205,19 +196,12 @@ mod tests {
             tier("Gold", 10_000, 1500, false, ""),
             tier("Platinum", 50_000, 2000, true, ""),
         ];
-        p.category_bonuses = vec![CategoryBonus {
-            category: "Beverages".into(),
-            multiplier_milli: 2000,
-        }];
+        p.category_bonuses = vec![CategoryBonus { category: "Beverages".into(), multiplier_milli: 2000 }];
         p
     }
 
     fn item(category: &str, minor: i64) -> BillItem {
-        BillItem {
-            category: category.into(),
-            name: "x".into(),
-            amount_minor: minor,
-        }
+        BillItem { category: category.into(), name: "x".into(), amount_minor: minor }
     }
 
     #[test]
@@ -268,13 +252,7 @@ mod tests {
     #[test]
     fn largest_bill_does_not_overflow() {
         let p = program();
-        let points = p
-            .earn(
-                crate::domain::MAX_MINOR,
-                &[item("beverages", crate::domain::MAX_MINOR)],
-                i64::MAX,
-            )
-            .points;
+        let points = p.earn(crate::domain::MAX_MINOR, &[item("beverages", crate::domain::MAX_MINOR)], i64::MAX).points;
         assert_eq!(points, 10_000_000 * 100 * 2 * 2);
     }
 

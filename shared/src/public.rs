@@ -23,14 +23,7 @@ struct Envelope<'a, T: Serialize> {
 
 /// `200 {"result": "success", "data": data}`.
 pub fn success<T: Serialize>(data: &T, sandbox: bool) -> Response<Body> {
-    json(
-        StatusCode::OK,
-        &Envelope {
-            result: "success",
-            data,
-            sandbox,
-        },
-    )
+    json(StatusCode::OK, &Envelope { result: "success", data, sandbox })
 }
 
 /// The Public name of a code's kind: `discount` (percent), `voucher` (fixed amount),

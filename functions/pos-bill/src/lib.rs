@@ -4,13 +4,15 @@
 //! enrolled (with `name`, and `email` if given). Points follow the program's rules,
 //! the tier multiplier and category bonuses for `items`. A bill repeated with the same
 //! `external_ref` answers the first bill's result and awards nothing; the same
-//! `external_ref` on a different bill is `409`.
+//! `external_ref` on a different bill is `409`. An `Idempotency-Key` header makes any
+//! retry safe the same way.
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::auth;
+use loyalty::auth::{self, Caller};
 use loyalty::domain::CustomerId;
-use loyalty::engine::{self, MemberRef, NewMember, Sale};
+use loyalty::engine::{self, MemberRef, NewMember, Sale, SaleResult};
 use loyalty::http::{json, replayed, respond, JsonBody};
+use loyalty::idempotency::{self, Begin, Claim, Replayable};
 use loyalty::keys::Scope;
 use loyalty::partner::BillBody;
 use loyalty::program::BillItem;
@@ -25,63 +27,45 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 
 async fn post_bill(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = auth::partner(deps, req, Scope::WriteTransactions).await?;
+    match idempotency::begin(deps, &caller, req, "pos-bill").await? {
+        Begin::Replay(stored) => Ok(stored),
+        Begin::Proceed(claim) => idempotency::finish(deps, claim.clone(), bill(deps, req, &caller, claim)).await,
+    }
+}
 
+async fn bill(deps: &Deps, req: &Request, caller: &Caller, claim: Option<Claim>) -> Result<Response<Body>, ApiError> {
     let body = JsonBody::parse(req)?;
     let customer_id = body
         .text("customer_id", 64)?
-        .map(|id| {
-            CustomerId::parse(&id).map_err(|e| ApiError::bad_request(format!("customer_id {e}")))
-        })
+        .map(|id| CustomerId::parse(&id).map_err(|e| ApiError::bad_request(format!("customer_id {e}"))))
         .transpose()?;
     let mobile = body.mobile("mobile")?;
-    let amount = body
-        .money("amount")?
-        .ok_or_else(|| ApiError::bad_request("amount is required"))?;
+    let amount = body.money("amount")?.ok_or_else(|| ApiError::bad_request("amount is required"))?;
     let name = body.text("name", 100)?;
     let email = body.email("email")?;
     let external_ref = body.text_or_number("external_ref", 128)?;
-    let items = body
-        .objects("items", MAX_ITEMS)?
-        .iter()
-        .map(bill_item)
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = body.objects("items", MAX_ITEMS)?.iter().map(bill_item).collect::<Result<Vec<_>, _>>()?;
     let member = match (customer_id, &mobile) {
         (Some(id), _) => MemberRef::Id(id),
         (None, Some(m)) => MemberRef::Mobile(m.clone()),
         (None, None) => return Err(ApiError::bad_request("mobile or customer_id is required")),
     };
-    let enrol = matches!(member, MemberRef::Mobile(_)).then(|| NewMember {
-        name,
-        mobile,
-        email,
-    });
+    let enrol = matches!(member, MemberRef::Mobile(_)).then(|| NewMember { name, mobile, email });
 
     let program = auth::program(deps, &caller.tenant).await?;
-    let sale = Sale {
-        member,
-        enrol,
-        amount,
-        items,
-        reference: external_ref,
-        description: None,
-    };
-    let result = engine::record_sale(deps, &caller, &program, &sale).await?;
+    let sale = Sale { member, enrol, amount, items, reference: external_ref, description: None };
+    let render = |r: &SaleResult| json(StatusCode::OK, &BillBody::new(r, false));
+    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
+    let result = engine::record_sale(deps, caller, &program, &sale, idem.as_ref()).await?;
 
     let resp = json(StatusCode::OK, &BillBody::new(&result, caller.sandbox()));
-    Ok(if result.replayed {
-        replayed(resp)
-    } else {
-        resp
-    })
+    Ok(if result.replayed { replayed(resp) } else { resp })
 }
 
 fn bill_item(item: &JsonBody) -> Result<BillItem, ApiError> {
     Ok(BillItem {
         category: item.text("category", 64)?.unwrap_or_default(),
         name: item.text("name", 200)?.unwrap_or_default(),
-        amount_minor: item
-            .money("amount")?
-            .ok_or_else(|| ApiError::bad_request("items[].amount is required"))?
-            .minor(),
+        amount_minor: item.money("amount")?.ok_or_else(|| ApiError::bad_request("items[].amount is required"))?.minor(),
     })
 }

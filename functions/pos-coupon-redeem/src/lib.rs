@@ -5,11 +5,13 @@
 //! `404 {"error":"Coupon not found"}`.
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::auth;
+use loyalty::auth::{self, Caller};
 use loyalty::domain::Code;
 use loyalty::engine;
 use loyalty::http::{json, respond, JsonBody};
+use loyalty::idempotency::{self, Begin, Claim, Replayable};
 use loyalty::keys::Scope;
+use loyalty::model::Coupon;
 use loyalty::partner::CouponRedeemBody;
 use loyalty::{ApiError, Deps, Dialect};
 
@@ -19,17 +21,25 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 
 async fn redeem(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = auth::partner(deps, req, Scope::WriteTransactions).await?;
+    match idempotency::begin(deps, &caller, req, "pos-coupon-redeem").await? {
+        Begin::Replay(stored) => Ok(stored),
+        Begin::Proceed(claim) => idempotency::finish(deps, claim.clone(), consume(deps, req, &caller, claim)).await,
+    }
+}
 
+async fn consume(
+    deps: &Deps,
+    req: &Request,
+    caller: &Caller,
+    claim: Option<Claim>,
+) -> Result<Response<Body>, ApiError> {
     let body = JsonBody::parse(req)?;
-    let code = body
-        .text("code", 64)?
-        .ok_or_else(|| ApiError::bad_request("code is required"))?;
+    let code = body.text("code", 64)?.ok_or_else(|| ApiError::bad_request("code is required"))?;
     // A well-formed code that cannot exist is simply not found.
     let code = Code::parse(&code).map_err(|_| ApiError::NotFound("Coupon"))?;
 
-    let coupon = engine::redeem_code(deps, &caller, &code).await?;
-    Ok(json(
-        StatusCode::OK,
-        &CouponRedeemBody::new(&coupon, caller.sandbox()),
-    ))
+    let render = |c: &Coupon| json(StatusCode::OK, &CouponRedeemBody::new(c, false));
+    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
+    let coupon = engine::redeem_code(deps, caller, &code, idem.as_ref()).await?;
+    Ok(json(StatusCode::OK, &CouponRedeemBody::new(&coupon, caller.sandbox())))
 }

@@ -23,35 +23,19 @@ async fn lookup(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let mobile = query(req, "mobile").ok_or_else(|| ApiError::bad_request("mobile is required"))?;
     let mobile = Mobile::parse(mobile).map_err(|e| ApiError::bad_request(format!("mobile {e}")))?;
     let create = query_flag(req, "create")?;
-    let name = query(req, "name")
-        .map(|n| clean_text("name", n, 100))
-        .transpose()?
-        .flatten();
+    let name = query(req, "name").map(|n| clean_text("name", n, 100)).transpose()?.flatten();
     let email = query(req, "email")
         .map(|e| Email::parse(e).map_err(|e| ApiError::bad_request(format!("email {e}"))))
         .transpose()?;
 
     let program = auth::program(deps, &caller.tenant).await?;
-    let enrol = create.then(|| NewMember {
-        name,
-        mobile: Some(mobile.clone()),
-        email,
-    });
-    let found =
-        engine::lookup_member(deps, &caller, &MemberRef::Mobile(mobile.clone()), enrol).await?;
+    let enrol = create.then(|| NewMember { name, mobile: Some(mobile.clone()), email });
+    let found = engine::lookup_member(deps, &caller, &MemberRef::Mobile(mobile.clone()), enrol).await?;
 
     Ok(match found {
-        Some(found) => json(
-            StatusCode::OK,
-            &LookupBody::new(&program, &found, caller.sandbox()),
-        ),
-        None => json(
-            StatusCode::OK,
-            &NotFoundBody {
-                found: false,
-                mobile: mobile.as_str(),
-                sandbox: caller.sandbox(),
-            },
-        ),
+        Some(found) => json(StatusCode::OK, &LookupBody::new(&program, &found, caller.sandbox())),
+        None => {
+            json(StatusCode::OK, &NotFoundBody { found: false, mobile: mobile.as_str(), sandbox: caller.sandbox() })
+        }
     })
 }

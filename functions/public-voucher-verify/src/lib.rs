@@ -22,13 +22,6 @@ async fn verify(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     // A code that cannot exist is simply not found.
     let code = Code::parse(code).map_err(|_| ApiError::NotFound("Voucher"))?;
 
-    let voucher = deps
-        .store
-        .get_code(&caller.tenant, &code)
-        .await?
-        .ok_or(ApiError::NotFound("Voucher"))?;
-    Ok(success(
-        &Verified::new(&voucher, deps.now()),
-        caller.sandbox(),
-    ))
+    let voucher = deps.store.get_code(&caller.tenant, &code).await?.ok_or(ApiError::NotFound("Voucher"))?;
+    Ok(success(&Verified::new(&voucher, deps.now()), caller.sandbox()))
 }

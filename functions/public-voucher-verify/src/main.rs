@@ -1,7 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    loyalty::lambda::serve(
-        |deps, req| async move { public_voucher_verify::handle(deps, req).await },
-    )
-    .await
+    loyalty::lambda::serve(|deps, req| async move { public_voucher_verify::handle(deps, req).await }).await
 }

@@ -13,9 +13,7 @@ impl Code {
     pub fn parse(input: &str) -> Result<Self, CodeError> {
         let code = input.trim().to_ascii_uppercase();
         let valid = (3..=40).contains(&code.len())
-            && code
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if valid {
             Ok(Self(code))
         } else {
@@ -27,9 +25,7 @@ impl Code {
     /// look-alikes (no 0/O, 1/I/L), about 40 bits.
     pub fn generate(prefix: &str) -> Self {
         const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-        let suffix: String = (0..8)
-            .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-            .collect();
+        let suffix: String = (0..8).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect();
         Self(format!("{prefix}-{suffix}"))
     }
 

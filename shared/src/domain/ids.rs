@@ -11,9 +11,7 @@ pub struct CustomerIdError;
 
 impl CustomerId {
     pub fn parse(input: &str) -> Result<Self, CustomerIdError> {
-        uuid::Uuid::parse_str(input.trim())
-            .map(Self)
-            .map_err(|_| CustomerIdError)
+        uuid::Uuid::parse_str(input.trim()).map(Self).map_err(|_| CustomerIdError)
     }
 
     pub fn new_random() -> Self {

@@ -26,9 +26,7 @@ impl Mobile {
                 _ => return Err(MobileError),
             }
         }
-        let national = if has_plus {
-            digits.strip_prefix("91").ok_or(MobileError)?
-        } else if digits.len() == 12 {
+        let national = if has_plus || digits.len() == 12 {
             digits.strip_prefix("91").ok_or(MobileError)?
         } else if digits.len() == 11 {
             digits.strip_prefix('0').ok_or(MobileError)?
@@ -68,26 +66,13 @@ mod tests {
             "09876543210",
             "(987) 654-3210",
         ] {
-            assert_eq!(
-                Mobile::parse(input).map(|m| m.0),
-                Ok("9876543210".into()),
-                "{input}"
-            );
+            assert_eq!(Mobile::parse(input).map(|m| m.0), Ok("9876543210".into()), "{input}");
         }
     }
 
     #[test]
     fn rejects_everything_else() {
-        for input in [
-            "",
-            "12345",
-            "98765432101",
-            "+1 9876543210",
-            "98765abc10",
-            "0000000000",
-            "+91",
-            "98765432１0",
-        ] {
+        for input in ["", "12345", "98765432101", "+1 9876543210", "98765abc10", "0000000000", "+91", "98765432１0"] {
             assert_eq!(Mobile::parse(input), Err(MobileError), "{input}");
         }
     }

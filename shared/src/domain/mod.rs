@@ -15,10 +15,7 @@ pub use money::{format_minor, MinorUnits, Money, MoneyError, MAX_MINOR, MINOR_PE
 pub use slug::{TenantSlug, TenantSlugError};
 
 /// Writes `text` (already a valid JSON number) as a JSON number, not a string.
-pub(crate) fn json_number<S: serde::Serializer>(
-    text: &str,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+pub(crate) fn json_number<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
     use serde::Serialize;
     match serde_json::value::RawValue::from_string(text.to_owned()) {
         Ok(raw) => raw.serialize(serializer),
@@ -73,13 +70,7 @@ mod tests {
 
     #[test]
     fn milli_round_trips() {
-        for (text, value) in [
-            ("1", 1000),
-            ("1.5", 1500),
-            ("1.25", 1250),
-            ("0.001", 1),
-            ("100", 100_000),
-        ] {
+        for (text, value) in [("1", 1000), ("1.5", 1500), ("1.25", 1250), ("0.001", 1), ("100", 100_000)] {
             assert_eq!(Milli::parse(text), Some(Milli(value)));
             assert_eq!(Milli(value).to_decimal_string(), text);
         }

@@ -148,9 +148,7 @@ fn parse_minor_units(text: &str) -> Result<i64, MoneyError> {
         return Err(MoneyError::TooLarge);
     }
     let base: i64 = trimmed.parse().map_err(|_| MoneyError::TooLarge)?;
-    let minor = base
-        .checked_mul(10_i64.pow(scale as u32))
-        .ok_or(MoneyError::TooLarge)?;
+    let minor = base.checked_mul(10_i64.pow(scale as u32)).ok_or(MoneyError::TooLarge)?;
     Ok(minor)
 }
 
@@ -207,9 +205,7 @@ mod tests {
 
     #[test]
     fn non_numbers_are_rejected() {
-        for text in [
-            "", "-", "abc", "\"12\"", "1.", ".5", "1e", "1e+", "true", "1.2.3", "0x10",
-        ] {
+        for text in ["", "-", "abc", "\"12\"", "1.", ".5", "1e", "1e+", "true", "1.2.3", "0x10"] {
             assert_eq!(minor(text), Err(MoneyError::NotANumber), "{text}");
         }
     }

@@ -12,9 +12,7 @@ pub struct TenantSlugError;
 impl TenantSlug {
     pub fn parse(input: &str) -> Result<Self, TenantSlugError> {
         let valid = (2..=63).contains(&input.len())
-            && input
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !input.starts_with('-')
             && !input.ends_with('-');
         if valid {

@@ -4,25 +4,39 @@ use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::Code;
 use crate::error::ApiError;
+use crate::idempotency::Replayable;
 use crate::model::{CodeStatus, Coupon};
 use crate::store::ConsumeError;
 
 /// Validates a code and marks it used, in one conditional write. A sandbox caller gets
 /// the same checks (not found, used, expired) and the code stays active.
-pub async fn redeem_code(deps: &Deps, caller: &Caller, code: &Code) -> Result<Coupon, ApiError> {
+///
+/// With an idempotency claim it takes two round trips: the code is read (the
+/// transaction that consumes it and stores the response returns no item), then consumed
+/// under the same condition.
+pub async fn redeem_code(
+    deps: &Deps,
+    caller: &Caller,
+    code: &Code,
+    idem: Option<&Replayable<'_, Coupon>>,
+) -> Result<Coupon, ApiError> {
     let now = deps.now();
-    if caller.sandbox() {
-        let coupon = deps
-            .store
-            .get_code(&caller.tenant, code)
-            .await?
-            .ok_or(ApiError::NotFound("Coupon"))?;
-        return if coupon.status == CodeStatus::Used {
-            Err(ApiError::CodeUsed)
+    if caller.sandbox() || idem.is_some() {
+        let coupon = deps.store.get_code(&caller.tenant, code).await?.ok_or(ApiError::NotFound("Coupon"))?;
+        if coupon.status == CodeStatus::Used {
+            return Err(ApiError::CodeUsed);
         } else if coupon.is_expired(now) {
-            Err(ApiError::CodeExpired)
-        } else {
-            Ok(coupon)
+            return Err(ApiError::CodeExpired);
+        }
+        let Some(idem) = idem.filter(|_| !caller.sandbox()) else {
+            return Ok(coupon);
+        };
+        let mut used = coupon;
+        used.status = CodeStatus::Used;
+        used.used_at = Some(now);
+        return match deps.store.consume_code_completing(&caller.tenant, &used, &idem.completion(&used)).await {
+            Ok(()) => Ok(used),
+            Err(e) => Err(consume_error(e)),
         };
     }
     match deps.store.consume_code(&caller.tenant, code, now).await {
@@ -30,9 +44,16 @@ pub async fn redeem_code(deps: &Deps, caller: &Caller, code: &Code) -> Result<Co
             tracing::info!(coupon_id = %coupon.coupon_id, "code used");
             Ok(coupon)
         }
-        Err(ConsumeError::NotFound) => Err(ApiError::NotFound("Coupon")),
-        Err(ConsumeError::Used) => Err(ApiError::CodeUsed),
-        Err(ConsumeError::Expired) => Err(ApiError::CodeExpired),
-        Err(ConsumeError::Store(e)) => Err(e.into()),
+        Err(e) => Err(consume_error(e)),
+    }
+}
+
+fn consume_error(e: ConsumeError) -> ApiError {
+    match e {
+        ConsumeError::NotFound => ApiError::NotFound("Coupon"),
+        ConsumeError::Used => ApiError::CodeUsed,
+        ConsumeError::Expired => ApiError::CodeExpired,
+        ConsumeError::ClaimLost => super::members::claim_lost(),
+        ConsumeError::Store(e) => e.into(),
     }
 }

@@ -34,35 +34,27 @@ pub struct MemberLookup {
     pub enrolled: bool,
 }
 
+/// The id a reference names, from the mobile or email lookup when needed.
+pub async fn member_id(deps: &Deps, tenant: &TenantSlug, member: &MemberRef) -> Result<Option<CustomerId>, ApiError> {
+    Ok(match member {
+        MemberRef::Id(id) => Some(*id),
+        MemberRef::Mobile(m) => deps.store.customer_id_by_mobile(tenant, m).await?,
+        MemberRef::Email(e) => deps.store.customer_id_by_email(tenant, e).await?,
+    })
+}
+
 /// The member a reference names, read consistently; `None` if unknown.
-pub async fn find_member(
-    deps: &Deps,
-    tenant: &TenantSlug,
-    member: &MemberRef,
-) -> Result<Option<Customer>, ApiError> {
-    let id = match member {
-        MemberRef::Id(id) => *id,
-        MemberRef::Mobile(m) => match deps.store.customer_id_by_mobile(tenant, m).await? {
-            Some(id) => id,
-            None => return Ok(None),
-        },
-        MemberRef::Email(e) => match deps.store.customer_id_by_email(tenant, e).await? {
-            Some(id) => id,
-            None => return Ok(None),
-        },
-    };
-    Ok(deps.store.get_customer(tenant, &id).await?)
+pub async fn find_member(deps: &Deps, tenant: &TenantSlug, member: &MemberRef) -> Result<Option<Customer>, ApiError> {
+    match member_id(deps, tenant, member).await? {
+        Some(id) => Ok(deps.store.get_customer(tenant, &id).await?),
+        None => Ok(None),
+    }
 }
 
 /// Writes a new member (profile and lookups in one transaction). A sandbox caller gets
 /// the member it would have made, unwritten. If the mobile or email was enrolled
 /// concurrently, the existing member is returned with `false`.
-pub async fn enrol(
-    deps: &Deps,
-    caller: &Caller,
-    new: NewMember,
-    by: &MemberRef,
-) -> Result<(Customer, bool), ApiError> {
+pub async fn enrol(deps: &Deps, caller: &Caller, new: NewMember, by: &MemberRef) -> Result<(Customer, bool), ApiError> {
     let now = deps.now();
     for attempt in 0..MAX_ATTEMPTS {
         let customer = new_customer(&new, now);
@@ -74,6 +66,7 @@ pub async fn enrol(
             entries: vec![],
             sale: None,
             new_codes: vec![],
+            completion: None,
         };
         match deps.store.apply(&caller.tenant, &mutation, now).await {
             Ok(()) => {
@@ -83,8 +76,7 @@ pub async fn enrol(
             Err(MutationError::Taken(taken)) => {
                 let raced = matches!(
                     (&taken, by),
-                    (EnrolError::MobileTaken, MemberRef::Mobile(_))
-                        | (EnrolError::EmailTaken, MemberRef::Email(_))
+                    (EnrolError::MobileTaken, MemberRef::Mobile(_)) | (EnrolError::EmailTaken, MemberRef::Email(_))
                 );
                 if !raced {
                     return Err(taken_error(taken));
@@ -113,12 +105,8 @@ pub(crate) fn new_customer(new: &NewMember, now: DateTime<Utc>) -> Customer {
 
 pub(crate) fn taken_error(taken: EnrolError) -> ApiError {
     match taken {
-        EnrolError::MobileTaken => {
-            ApiError::Conflict("mobile already belongs to another customer".into())
-        }
-        EnrolError::EmailTaken => {
-            ApiError::Conflict("email already belongs to another customer".into())
-        }
+        EnrolError::MobileTaken => ApiError::Conflict("mobile already belongs to another customer".into()),
+        EnrolError::EmailTaken => ApiError::Conflict("email already belongs to another customer".into()),
     }
 }
 
@@ -126,10 +114,9 @@ pub(crate) fn mutation_error(err: MutationError) -> ApiError {
     match err {
         MutationError::Store(e) => e.into(),
         MutationError::Taken(t) => taken_error(t),
-        MutationError::Stale | MutationError::Conflict | MutationError::CodeTaken => {
-            ApiError::Contended
-        }
+        MutationError::Stale | MutationError::Conflict | MutationError::CodeTaken => ApiError::Contended,
         MutationError::ReferenceTaken(_) => ApiError::Conflict("reference already used".into()),
+        MutationError::ClaimLost => claim_lost(),
     }
 }
 
@@ -141,28 +128,49 @@ pub async fn lookup_member(
     by: &MemberRef,
     create: Option<NewMember>,
 ) -> Result<Option<MemberLookup>, ApiError> {
-    let (customer, enrolled) = match find_member(deps, &caller.tenant, by).await? {
-        Some(c) => (c, false),
-        None => match create {
-            Some(new) => enrol(deps, caller, new, by).await?,
-            None => return Ok(None),
-        },
+    let now = deps.now();
+    // The profile and the member's codes are read at once: one round trip after the
+    // lookup, not two.
+    let existing = match member_id(deps, &caller.tenant, by).await? {
+        Some(id) => {
+            let (customer, codes) = tokio::join!(
+                deps.store.get_customer(&caller.tenant, &id),
+                deps.store.codes_of_customer(&caller.tenant, &id)
+            );
+            customer?.map(|c| (c, codes))
+        }
+        None => None,
     };
-    let active_codes = if enrolled {
-        Vec::new()
-    } else {
-        let now = deps.now();
-        let mut codes = deps
-            .store
-            .codes_of_customer(&caller.tenant, &customer.id)
-            .await?;
-        codes.retain(|c| c.is_usable(now));
-        codes.sort_by_key(|c| c.expires_at);
-        codes
+    let found = match (existing, create) {
+        (Some((customer, codes)), _) => {
+            let mut active_codes = codes?;
+            active_codes.retain(|c| c.is_usable(now));
+            active_codes.sort_by_key(|c| c.expires_at);
+            MemberLookup { customer, active_codes, enrolled: false }
+        }
+        (None, Some(new)) => {
+            let (customer, enrolled) = enrol(deps, caller, new, by).await?;
+            let active_codes =
+                if enrolled { Vec::new() } else { usable_codes(deps, &caller.tenant, &customer.id, now).await? };
+            MemberLookup { customer, active_codes, enrolled }
+        }
+        (None, None) => return Ok(None),
     };
-    Ok(Some(MemberLookup {
-        customer,
-        active_codes,
-        enrolled,
-    }))
+    Ok(Some(found))
+}
+
+async fn usable_codes(
+    deps: &Deps,
+    tenant: &TenantSlug,
+    id: &CustomerId,
+    now: DateTime<Utc>,
+) -> Result<Vec<Coupon>, ApiError> {
+    let mut codes = deps.store.codes_of_customer(tenant, id).await?;
+    codes.retain(|c| c.is_usable(now));
+    codes.sort_by_key(|c| c.expires_at);
+    Ok(codes)
+}
+
+pub(crate) fn claim_lost() -> ApiError {
+    ApiError::IdempotencyConflict("A request with this Idempotency-Key is still in progress; retry later".into())
 }

@@ -9,7 +9,7 @@ mod sales;
 use std::time::Duration;
 
 pub use codes::redeem_code;
-pub use members::{enrol, find_member, lookup_member, MemberLookup, MemberRef, NewMember};
+pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, MemberRef, NewMember};
 pub use rewards::{catalog, redeem_reward, Redemption};
 pub use sales::{record_sale, Sale, SaleResult};
 

@@ -2,12 +2,13 @@
 //! one transaction whose condition (the member's version, read with a balance that
 //! covers the cost) keeps the balance from ever going below zero.
 
-use super::members::{find_member, mutation_error};
+use super::members::{member_id, mutation_error};
 use super::{backoff, MemberRef, MAX_ATTEMPTS};
 use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::Code;
 use crate::error::ApiError;
+use crate::idempotency::Replayable;
 use crate::model::{local_date, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry, Reward};
 use crate::program::Program;
 use crate::store::{CustomerWrite, Mutation, MutationError};
@@ -23,11 +24,7 @@ pub struct Redemption {
 pub async fn catalog(deps: &Deps, caller: &Caller) -> Result<Vec<Reward>, ApiError> {
     let mut rewards = deps.store.list_rewards(&caller.tenant).await?;
     rewards.retain(|r| r.active);
-    rewards.sort_by(|a, b| {
-        a.points_cost
-            .cmp(&b.points_cost)
-            .then_with(|| a.public_id.cmp(&b.public_id))
-    });
+    rewards.sort_by(|a, b| a.points_cost.cmp(&b.points_cost).then_with(|| a.public_id.cmp(&b.public_id)));
     Ok(rewards)
 }
 
@@ -37,23 +34,18 @@ pub async fn redeem_reward(
     program: &Program,
     member: &MemberRef,
     reward_id: &str,
+    idem: Option<&Replayable<'_, Redemption>>,
 ) -> Result<Redemption, ApiError> {
-    let reward = deps
-        .store
-        .get_reward(&caller.tenant, reward_id)
-        .await?
-        .filter(|r| r.active)
-        .ok_or(ApiError::NotFound("Reward"))?;
+    // The reward and the member's lookup are read at once.
+    let (reward, id) =
+        tokio::join!(deps.store.get_reward(&caller.tenant, reward_id), member_id(deps, &caller.tenant, member));
+    let id = id?.ok_or(ApiError::NotFound("Customer"))?;
+    let reward = reward?.filter(|r| r.active).ok_or(ApiError::NotFound("Reward"))?;
     for attempt in 0..MAX_ATTEMPTS {
         let now = deps.now();
-        let before = find_member(deps, &caller.tenant, member)
-            .await?
-            .ok_or(ApiError::NotFound("Customer"))?;
+        let before = deps.store.get_customer(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
         if before.points_balance < reward.points_cost {
-            return Err(ApiError::InsufficientPoints {
-                balance: before.points_balance,
-                needed: reward.points_cost,
-            });
+            return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: reward.points_cost });
         }
         let mut after = before.clone();
         after.points_balance -= reward.points_cost;
@@ -98,13 +90,11 @@ pub async fn redeem_reward(
             created_at: now,
         };
         let mutation = Mutation {
-            customer: CustomerWrite::Update {
-                expected_version: before.version,
-                after,
-            },
+            customer: CustomerWrite::Update { expected_version: before.version, after },
             entries: vec![entry],
             sale: None,
             new_codes: vec![voucher],
+            completion: idem.map(|i| i.completion(&redemption)),
         };
         match deps.store.apply(&caller.tenant, &mutation, now).await {
             Ok(()) => {

@@ -11,6 +11,7 @@ use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::{Milli, Money};
 use crate::error::ApiError;
+use crate::idempotency::Replayable;
 use crate::model::{CustomerSnapshot, EntryKind, LedgerEntry, SaleOutcome};
 use crate::program::{BillItem, Program};
 use crate::store::{CustomerWrite, EnrolError, Mutation, MutationError, SaleRecord};
@@ -38,6 +39,7 @@ pub async fn record_sale(
     caller: &Caller,
     program: &Program,
     sale: &Sale,
+    idem: Option<&Replayable<'_, SaleResult>>,
 ) -> Result<SaleResult, ApiError> {
     let items_total: i64 = sale.items.iter().map(|i| i.amount_minor).sum();
     if items_total > sale.amount.minor() {
@@ -81,11 +83,7 @@ pub async fn record_sale(
             created_at: now,
         };
         if caller.sandbox() {
-            return Ok(SaleResult {
-                outcome,
-                replayed: false,
-                multiplier: earning.tier_multiplier,
-            });
+            return Ok(SaleResult { outcome, replayed: false, multiplier: earning.tier_multiplier });
         }
 
         let entry = LedgerEntry {
@@ -100,49 +98,44 @@ pub async fn record_sale(
             balance_after: after.points_balance,
             created_at: now,
         };
+        let result = SaleResult { outcome, replayed: false, multiplier: earning.tier_multiplier };
         let mutation = Mutation {
             customer: if is_new {
                 CustomerWrite::New(after.clone())
             } else {
-                CustomerWrite::Update {
-                    expected_version: before.version,
-                    after: after.clone(),
-                }
+                CustomerWrite::Update { expected_version: before.version, after: after.clone() }
             },
             entries: vec![entry],
             sale: sale.reference.as_ref().map(|reference| SaleRecord {
                 reference: reference.clone(),
                 customer_id: after.id,
                 amount_minor: sale.amount.minor(),
-                outcome: outcome.clone(),
+                outcome: result.outcome.clone(),
             }),
             new_codes: vec![],
+            completion: idem.map(|i| i.completion(&result)),
         };
         match deps.store.apply(&caller.tenant, &mutation, now).await {
             Ok(()) => {
                 tracing::info!(transaction_id = %txn_id, customer_id = %after.id, points = earning.points, "sale recorded");
-                return Ok(SaleResult {
-                    outcome,
-                    replayed: false,
-                    multiplier: earning.tier_multiplier,
-                });
+                return Ok(result);
             }
             Err(MutationError::ReferenceTaken(recorded)) => {
                 // A first sale that enrolled this member concurrently holds the
                 // reference: go again as an existing member and replay it.
-                let raced = is_new
-                    && find_member(deps, &caller.tenant, &sale.member)
-                        .await?
-                        .is_some();
+                let raced = is_new && find_member(deps, &caller.tenant, &sale.member).await?.is_some();
                 if !raced {
-                    return replay(*recorded, after.id, sale);
+                    let replayed = replay(*recorded, after.id, sale)?;
+                    if let Some(idem) = idem {
+                        deps.store.complete_idempotency(&idem.completion(&replayed)).await?;
+                    }
+                    return Ok(replayed);
                 }
             }
             Err(MutationError::Taken(taken)) => {
                 let raced = matches!(
                     (&taken, &sale.member),
-                    (EnrolError::MobileTaken, MemberRef::Mobile(_))
-                        | (EnrolError::EmailTaken, MemberRef::Email(_))
+                    (EnrolError::MobileTaken, MemberRef::Mobile(_)) | (EnrolError::EmailTaken, MemberRef::Email(_))
                 );
                 if !raced {
                     return Err(taken_error(taken));
@@ -156,11 +149,7 @@ pub async fn record_sale(
     Err(ApiError::Contended)
 }
 
-fn replay(
-    recorded: SaleRecord,
-    customer_id: crate::domain::CustomerId,
-    sale: &Sale,
-) -> Result<SaleResult, ApiError> {
+fn replay(recorded: SaleRecord, customer_id: crate::domain::CustomerId, sale: &Sale) -> Result<SaleResult, ApiError> {
     if recorded.customer_id != customer_id || recorded.amount_minor != sale.amount.minor() {
         return Err(ApiError::Conflict(format!(
             "reference {} was already used for a different sale",
@@ -168,9 +157,5 @@ fn replay(
         )));
     }
     let multiplier = Milli(recorded.outcome.multiplier_milli);
-    Ok(SaleResult {
-        outcome: recorded.outcome,
-        replayed: true,
-        multiplier,
-    })
+    Ok(SaleResult { outcome: recorded.outcome, replayed: true, multiplier })
 }

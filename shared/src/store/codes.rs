@@ -2,9 +2,10 @@
 //! the owning member (`GSI1PK = TENANT#{t}#CUST#{id}`, `GSI1SK = CODE#{code}`).
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::idempotency::{completion_item, Completion};
 use super::item::{key, n, put_opt, s, ts, Attrs, Item};
 use super::{pk, Store, StoreError};
 use crate::domain::{Code, CustomerId, TenantSlug};
@@ -16,6 +17,8 @@ pub enum ConsumeError {
     NotFound,
     Used,
     Expired,
+    /// The idempotency claim was taken over: nothing was written.
+    ClaimLost,
     Store(StoreError),
 }
 
@@ -84,19 +87,13 @@ impl Store {
                 if service.is_conditional_check_failed_exception() {
                     Ok(false)
                 } else {
-                    Err(StoreError::Unavailable(
-                        DisplayErrorContext(&service).to_string(),
-                    ))
+                    Err(StoreError::Unavailable(DisplayErrorContext(&service).to_string()))
                 }
             }
         }
     }
 
-    pub async fn get_code(
-        &self,
-        tenant: &TenantSlug,
-        code: &Code,
-    ) -> Result<Option<Coupon>, StoreError> {
+    pub async fn get_code(&self, tenant: &TenantSlug, code: &Code) -> Result<Option<Coupon>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -107,6 +104,62 @@ impl Store {
             .await
             .map_err(StoreError::from_sdk)?;
         out.item().map(decode_code).transpose()
+    }
+
+    /// Marks a code used and completes an idempotency claim in one transaction.
+    /// `used` is the code as it will read once used (the transaction returns no item).
+    pub async fn consume_code_completing(
+        &self,
+        tenant: &TenantSlug,
+        used: &Coupon,
+        completion: &Completion,
+    ) -> Result<(), ConsumeError> {
+        let now = used.used_at.unwrap_or_else(Utc::now);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk::code(tenant, &used.code), "CODE")))
+            .update_expression("SET #status = :used, used_at = :now")
+            .condition_expression("attribute_exists(PK) AND #status = :active AND expires_at_ms > :now_ms")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":used", s("used"))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":now", ts(now))
+            .expression_attribute_values(":now_ms", n(now.timestamp_millis()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| ConsumeError::Store(StoreError::Corrupt(e.to_string())))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(completion_item(&self.table, completion).map_err(ConsumeError::Store)?)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(err) => err.into_service_error(),
+        };
+        let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+            cancelled,
+        ) = &err
+        else {
+            return Err(ConsumeError::Store(StoreError::Unavailable(DisplayErrorContext(&err).to_string())));
+        };
+        let reasons = cancelled.cancellation_reasons();
+        let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+        if failed(0) {
+            return match reasons.first().and_then(|r| r.item()) {
+                None => Err(ConsumeError::NotFound),
+                Some(old) => match decode_code(old).map_err(ConsumeError::Store)?.status {
+                    CodeStatus::Used => Err(ConsumeError::Used),
+                    CodeStatus::Active => Err(ConsumeError::Expired),
+                },
+            };
+        }
+        if failed(1) {
+            return Err(ConsumeError::ClaimLost);
+        }
+        Err(ConsumeError::Store(StoreError::Unavailable(DisplayErrorContext(&err).to_string())))
     }
 
     /// Marks an active, unexpired code used: one conditional write, so of two cashiers
@@ -124,9 +177,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(pk::code(tenant, code), "CODE")))
             .update_expression("SET #status = :used, used_at = :now")
-            .condition_expression(
-                "attribute_exists(PK) AND #status = :active AND expires_at_ms > :now_ms",
-            )
+            .condition_expression("attribute_exists(PK) AND #status = :active AND expires_at_ms > :now_ms")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":used", s("used"))
             .expression_attribute_values(":active", s("active"))
@@ -139,14 +190,14 @@ impl Store {
         match result {
             Ok(out) => match out.attributes() {
                 Some(attrs) => decode_code(attrs).map_err(ConsumeError::Store),
-                None => Err(ConsumeError::Store(StoreError::Corrupt(
-                    "update returned no item".into(),
-                ))),
+                None => Err(ConsumeError::Store(StoreError::Corrupt("update returned no item".into()))),
             },
             Err(err) => {
                 let service = err.into_service_error();
                 match &service {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item() {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
+                        failed,
+                    ) => match failed.item() {
                         None => Err(ConsumeError::NotFound),
                         Some(old) => {
                             let old = decode_code(old).map_err(ConsumeError::Store)?;
@@ -157,9 +208,7 @@ impl Store {
                             }
                         }
                     },
-                    _ => Err(ConsumeError::Store(StoreError::Unavailable(
-                        DisplayErrorContext(&service).to_string(),
-                    ))),
+                    _ => Err(ConsumeError::Store(StoreError::Unavailable(DisplayErrorContext(&service).to_string()))),
                 }
             }
         }

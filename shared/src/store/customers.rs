@@ -13,11 +13,7 @@ pub enum EnrolError {
     EmailTaken,
 }
 
-pub(crate) fn profile_attrs(
-    tenant: &TenantSlug,
-    c: &Customer,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Attrs {
+pub(crate) fn profile_attrs(tenant: &TenantSlug, c: &Customer, now: chrono::DateTime<chrono::Utc>) -> Attrs {
     let mut attrs = key(pk::customer(tenant, &c.id), "PROFILE");
     attrs.insert("customer_id".into(), s(c.id.to_string()));
     attrs.insert("name".into(), s(&c.name));
@@ -52,11 +48,7 @@ fn decode_customer(attrs: &Attrs) -> Result<Customer, StoreError> {
 }
 
 impl Store {
-    pub async fn get_customer(
-        &self,
-        tenant: &TenantSlug,
-        id: &CustomerId,
-    ) -> Result<Option<Customer>, StoreError> {
+    pub async fn get_customer(&self, tenant: &TenantSlug, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -96,18 +88,12 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        out.item()
-            .map(|attrs| Item(attrs).parsed("customer_id", CustomerId::parse))
-            .transpose()
+        out.item().map(|attrs| Item(attrs).parsed("customer_id", CustomerId::parse)).transpose()
     }
 
     /// A member's codes, all statuses, from GSI1 (eventually consistent: a code used a
     /// moment ago may still show as active for up to a second).
-    pub async fn codes_of_customer(
-        &self,
-        tenant: &TenantSlug,
-        id: &CustomerId,
-    ) -> Result<Vec<Coupon>, StoreError> {
+    pub async fn codes_of_customer(&self, tenant: &TenantSlug, id: &CustomerId) -> Result<Vec<Coupon>, StoreError> {
         let mut pages = self
             .client
             .query()

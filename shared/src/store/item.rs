@@ -26,41 +26,33 @@ pub struct Item<'a>(pub &'a Attrs);
 
 impl<'a> Item<'a> {
     pub fn str(&self, name: &str) -> Result<&'a str, StoreError> {
-        self.opt_str(name)?
-            .ok_or_else(|| StoreError::Corrupt(format!("missing attribute {name}")))
+        self.opt_str(name)?.ok_or_else(|| StoreError::Corrupt(format!("missing attribute {name}")))
     }
 
     pub fn opt_str(&self, name: &str) -> Result<Option<&'a str>, StoreError> {
         match self.0.get(name) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
             Some(AttributeValue::S(v)) => Ok(Some(v.as_str())),
-            Some(_) => Err(StoreError::Corrupt(format!(
-                "attribute {name} is not a string"
-            ))),
+            Some(_) => Err(StoreError::Corrupt(format!("attribute {name} is not a string"))),
         }
     }
 
     pub fn int<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
-        self.opt_int(name)?
-            .ok_or_else(|| StoreError::Corrupt(format!("missing attribute {name}")))
+        self.opt_int(name)?.ok_or_else(|| StoreError::Corrupt(format!("missing attribute {name}")))
     }
 
     pub fn opt_int<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, StoreError> {
         match self.0.get(name) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(AttributeValue::N(v)) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not an integer"))),
-            Some(_) => Err(StoreError::Corrupt(format!(
-                "attribute {name} is not a number"
-            ))),
+            Some(AttributeValue::N(v)) => {
+                v.parse().map(Some).map_err(|_| StoreError::Corrupt(format!("attribute {name} is not an integer")))
+            }
+            Some(_) => Err(StoreError::Corrupt(format!("attribute {name} is not a number"))),
         }
     }
 
     pub fn time(&self, name: &str) -> Result<DateTime<Utc>, StoreError> {
-        self.opt_time(name)?
-            .ok_or_else(|| StoreError::Corrupt(format!("missing attribute {name}")))
+        self.opt_time(name)?.ok_or_else(|| StoreError::Corrupt(format!("missing attribute {name}")))
     }
 
     pub fn opt_time(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -74,13 +66,8 @@ impl<'a> Item<'a> {
     }
 
     /// Parses a string attribute with a domain parser.
-    pub fn parsed<T, E>(
-        &self,
-        name: &str,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Result<T, StoreError> {
-        parse(self.str(name)?)
-            .map_err(|_| StoreError::Corrupt(format!("attribute {name} does not parse")))
+    pub fn parsed<T, E>(&self, name: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<T, StoreError> {
+        parse(self.str(name)?).map_err(|_| StoreError::Corrupt(format!("attribute {name} does not parse")))
     }
 
     pub fn opt_parsed<T, E>(
@@ -89,10 +76,7 @@ impl<'a> Item<'a> {
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<Option<T>, StoreError> {
         self.opt_str(name)?
-            .map(|v| {
-                parse(v)
-                    .map_err(|_| StoreError::Corrupt(format!("attribute {name} does not parse")))
-            })
+            .map(|v| parse(v).map_err(|_| StoreError::Corrupt(format!("attribute {name} does not parse"))))
             .transpose()
     }
 }

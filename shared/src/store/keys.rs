@@ -15,10 +15,7 @@ fn key_attrs(record: &KeyRecord) -> Attrs {
     attrs.insert("key_hash".into(), s(&record.hash.0));
     attrs.insert("tenant".into(), s(record.tenant.as_str()));
     attrs.insert("mode".into(), s(record.mode.as_str()));
-    attrs.insert(
-        "scopes".into(),
-        AttributeValue::L(record.scopes.iter().map(|sc| s(sc.as_str())).collect()),
-    );
+    attrs.insert("scopes".into(), AttributeValue::L(record.scopes.iter().map(|sc| s(sc.as_str())).collect()));
     attrs.insert("status".into(), s(status_str(record.status)));
     attrs.insert("label".into(), s(&record.label));
     attrs.insert("created_at".into(), ts(record.created_at));
@@ -35,11 +32,9 @@ fn status_str(status: KeyStatus) -> &'static str {
 fn decode_key(attrs: &Attrs) -> Result<KeyRecord, StoreError> {
     let item = Item(attrs);
     let scopes = match attrs.get("scopes") {
-        Some(AttributeValue::L(list)) => list
-            .iter()
-            .filter_map(|v| v.as_s().ok())
-            .filter_map(|v| Scope::parse(v))
-            .collect(),
+        Some(AttributeValue::L(list)) => {
+            list.iter().filter_map(|v| v.as_s().ok()).filter_map(|v| Scope::parse(v)).collect()
+        }
         _ => Vec::new(),
     };
     Ok(KeyRecord {
@@ -75,10 +70,7 @@ impl Store {
         by_hash.extend(key_attrs(record));
         let mut by_id = key(pk::key_id(&record.key_id), "KEYID");
         by_id.extend(key_attrs(record));
-        by_id.insert(
-            "GSI1PK".into(),
-            s(format!("{}#KEYS", pk::tenant(&record.tenant))),
-        );
+        by_id.insert("GSI1PK".into(), s(format!("{}#KEYS", pk::tenant(&record.tenant))));
         by_id.insert("GSI1SK".into(), s(format!("KEY#{}", record.key_id)));
         let put = |attrs: Attrs| -> Result<TransactWriteItem, StoreError> {
             Ok(TransactWriteItem::builder()

@@ -5,6 +5,7 @@
 
 mod codes;
 mod customers;
+mod idempotency;
 mod item;
 mod keys;
 mod mutation;
@@ -19,6 +20,7 @@ use aws_sdk_dynamodb::Client;
 
 pub use codes::ConsumeError;
 pub use customers::EnrolError;
+pub use idempotency::{ClaimResult, Completion, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
 pub use mutation::{CustomerWrite, Mutation, MutationError, SaleRecord};
 
 use crate::error::ApiError;
@@ -78,10 +80,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store {
-            client,
-            table: table.into(),
-        }
+        Store { client, table: table.into() }
     }
 
     /// The client from the standard AWS settings (`AWS_REGION`,
@@ -109,10 +108,7 @@ impl Store {
 
     /// The same client on another table.
     pub fn with_table(self, table: impl Into<String>) -> Self {
-        Store {
-            client: self.client,
-            table: table.into(),
-        }
+        Store { client: self.client, table: table.into() }
     }
 
     pub fn table(&self) -> &str {

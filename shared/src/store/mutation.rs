@@ -3,13 +3,12 @@
 //! happen once (the sale reference, issued codes). Nothing is ever half-written.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{
-    Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::codes::code_attrs;
 use super::customers::profile_attrs;
+use super::idempotency::{completion_item, Completion};
 use super::item::{key, n, put_opt, s, ts, Attrs, Item};
 use super::{pk, EnrolError, Store, StoreError};
 use crate::domain::{CustomerId, TenantSlug};
@@ -19,10 +18,7 @@ pub enum CustomerWrite {
     /// Enrol: profile and lookups must not exist yet.
     New(Customer),
     /// Balance change on a member read at `expected_version`.
-    Update {
-        expected_version: u64,
-        after: Customer,
-    },
+    Update { expected_version: u64, after: Customer },
 }
 
 /// A sale's reference (`external_ref` / `reference`), what identifies the sale, and the
@@ -40,6 +36,8 @@ pub struct Mutation {
     pub entries: Vec<LedgerEntry>,
     pub sale: Option<SaleRecord>,
     pub new_codes: Vec<Coupon>,
+    /// The idempotency record this change completes, if the request carried a key.
+    pub completion: Option<Completion>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +49,9 @@ pub enum MutationError {
     ReferenceTaken(Box<SaleRecord>),
     /// A code with the same text exists (generated codes collide rarely): retry with a new one.
     CodeTaken,
+    /// The request's idempotency claim is no longer its own (its lease ran out and
+    /// another request took it over): nothing was written.
+    ClaimLost,
     /// DynamoDB reported a transaction conflict: retry after a pause.
     Conflict,
     Store(StoreError),
@@ -64,15 +65,11 @@ enum Role {
     Entry,
     Sale,
     Code,
+    Claim,
 }
 
 fn entry_attrs(tenant: &TenantSlug, e: &LedgerEntry) -> Attrs {
-    let sk = format!(
-        "TXN#{}#{}",
-        e.created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        e.txn_id
-    );
+    let sk = format!("TXN#{}#{}", e.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), e.txn_id);
     let mut attrs = key(pk::customer(tenant, &e.customer_id), &sk);
     attrs.insert("txn_id".into(), s(e.txn_id.to_string()));
     attrs.insert("customer_id".into(), s(e.customer_id.to_string()));
@@ -88,8 +85,7 @@ fn entry_attrs(tenant: &TenantSlug, e: &LedgerEntry) -> Attrs {
 }
 
 fn sale_attrs(tenant: &TenantSlug, sale: &SaleRecord) -> Result<Attrs, StoreError> {
-    let outcome =
-        serde_json::to_string(&sale.outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let outcome = serde_json::to_string(&sale.outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mut attrs = key(pk::reference(tenant, &sale.reference), "REF");
     attrs.insert("reference".into(), s(&sale.reference));
     attrs.insert("customer_id".into(), s(sale.customer_id.to_string()));
@@ -111,43 +107,28 @@ fn decode_sale(attrs: &Attrs) -> Result<SaleRecord, StoreError> {
 }
 
 fn put_new(table: &str, attrs: Attrs, return_old: bool) -> Result<TransactWriteItem, StoreError> {
-    let mut put = Put::builder()
-        .table_name(table)
-        .set_item(Some(attrs))
-        .condition_expression("attribute_not_exists(PK)");
+    let mut put =
+        Put::builder().table_name(table).set_item(Some(attrs)).condition_expression("attribute_not_exists(PK)");
     if return_old {
-        put = put
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        put = put.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
     }
-    let put = put
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let put = put.build().map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
 impl Store {
     /// Writes a mutation atomically. `now` stamps the profile's `updated_at`.
-    pub async fn apply(
-        &self,
-        tenant: &TenantSlug,
-        m: &Mutation,
-        now: DateTime<Utc>,
-    ) -> Result<(), MutationError> {
+    pub async fn apply(&self, tenant: &TenantSlug, m: &Mutation, now: DateTime<Utc>) -> Result<(), MutationError> {
         let mut items = Vec::new();
         let mut roles = Vec::new();
-        let mut push = |item: Result<TransactWriteItem, StoreError>,
-                        role: Role|
-         -> Result<(), MutationError> {
+        let mut push = |item: Result<TransactWriteItem, StoreError>, role: Role| -> Result<(), MutationError> {
             items.push(item.map_err(MutationError::Store)?);
             roles.push(role);
             Ok(())
         };
         match &m.customer {
             CustomerWrite::New(c) => {
-                push(
-                    put_new(&self.table, profile_attrs(tenant, c, now), false),
-                    Role::Profile,
-                )?;
+                push(put_new(&self.table, profile_attrs(tenant, c, now), false), Role::Profile)?;
                 if let Some(mobile) = &c.mobile {
                     let mut lookup = key(pk::mobile(tenant, mobile), "LOOKUP");
                     lookup.insert("customer_id".into(), s(c.id.to_string()));
@@ -159,10 +140,7 @@ impl Store {
                     push(put_new(&self.table, lookup, false), Role::Email)?;
                 }
             }
-            CustomerWrite::Update {
-                expected_version,
-                after,
-            } => {
+            CustomerWrite::Update { expected_version, after } => {
                 let update = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(pk::customer(tenant, &after.id), "PROFILE")))
@@ -177,40 +155,33 @@ impl Store {
                     .expression_attribute_values(":now", ts(now))
                     .build()
                     .map_err(|e| StoreError::Corrupt(e.to_string()));
-                push(
-                    update.map(|u| TransactWriteItem::builder().update(u).build()),
-                    Role::Profile,
-                )?;
+                push(update.map(|u| TransactWriteItem::builder().update(u).build()), Role::Profile)?;
             }
         }
         for entry in &m.entries {
-            push(
-                put_new(&self.table, entry_attrs(tenant, entry), false),
-                Role::Entry,
-            )?;
+            push(put_new(&self.table, entry_attrs(tenant, entry), false), Role::Entry)?;
         }
         if let Some(sale) = &m.sale {
             let attrs = sale_attrs(tenant, sale).map_err(MutationError::Store)?;
             push(put_new(&self.table, attrs, true), Role::Sale)?;
         }
         for code in &m.new_codes {
-            push(
-                put_new(&self.table, code_attrs(tenant, code), false),
-                Role::Code,
-            )?;
+            push(put_new(&self.table, code_attrs(tenant, code), false), Role::Code)?;
         }
 
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+        if let Some(completion) = &m.completion {
+            push(completion_item(&self.table, completion), Role::Claim)?;
+        }
+
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         let err = match result {
             Ok(_) => return Ok(()),
             Err(err) => err.into_service_error(),
         };
-        let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled) = &err else {
+        let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+            cancelled,
+        ) = &err
+        else {
             return Err(MutationError::Store(StoreError::Unavailable(DisplayErrorContext(&err).to_string())));
         };
         let reasons = cancelled.cancellation_reasons();
@@ -223,11 +194,14 @@ impl Store {
         };
         if let Some(reason) = failed(|r| matches!(r, Role::Sale)) {
             return match reason.item() {
-                Some(old) => Err(MutationError::ReferenceTaken(Box::new(
-                    decode_sale(old).map_err(MutationError::Store)?,
-                ))),
+                Some(old) => {
+                    Err(MutationError::ReferenceTaken(Box::new(decode_sale(old).map_err(MutationError::Store)?)))
+                }
                 None => Err(MutationError::Conflict),
             };
+        }
+        if failed(|r| matches!(r, Role::Claim)).is_some() {
+            return Err(MutationError::ClaimLost);
         }
         if failed(|r| matches!(r, Role::Profile)).is_some() {
             return Err(MutationError::Stale);
@@ -244,23 +218,14 @@ impl Store {
         if failed(|r| matches!(r, Role::Entry)).is_some() {
             return Err(MutationError::Conflict);
         }
-        if reasons
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict"))
-        {
+        if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
             return Err(MutationError::Conflict);
         }
-        Err(MutationError::Store(StoreError::Unavailable(
-            DisplayErrorContext(&err).to_string(),
-        )))
+        Err(MutationError::Store(StoreError::Unavailable(DisplayErrorContext(&err).to_string())))
     }
 
     /// A recorded sale by reference, if any.
-    pub async fn get_sale(
-        &self,
-        tenant: &TenantSlug,
-        reference: &str,
-    ) -> Result<Option<SaleRecord>, StoreError> {
+    pub async fn get_sale(&self, tenant: &TenantSlug, reference: &str) -> Result<Option<SaleRecord>, StoreError> {
         let out = self
             .client
             .get_item()

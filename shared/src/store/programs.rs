@@ -21,9 +21,7 @@ impl Store {
             return Ok(None);
         };
         let rules = Item(attrs).str("rules")?;
-        serde_json::from_str(rules)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("program rules: {e}")))
+        serde_json::from_str(rules).map(Some).map_err(|e| StoreError::Corrupt(format!("program rules: {e}")))
     }
 
     /// Writes a program; with `replace == false` an existing one is left alone and
@@ -35,18 +33,13 @@ impl Store {
         replace: bool,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError> {
-        let rules =
-            serde_json::to_string(program).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let rules = serde_json::to_string(program).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut attrs = key(pk::tenant(tenant), "PROGRAM");
         attrs.insert("tenant".into(), s(tenant.as_str()));
         attrs.insert("name".into(), s(&program.name));
         attrs.insert("rules".into(), AttributeValue::S(rules));
         attrs.insert("updated_at".into(), ts(now));
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(attrs));
+        let mut put = self.client.put_item().table_name(&self.table).set_item(Some(attrs));
         if !replace {
             put = put.condition_expression("attribute_not_exists(PK)");
         }
@@ -57,9 +50,7 @@ impl Store {
                 if service.is_conditional_check_failed_exception() {
                     Ok(false)
                 } else {
-                    Err(StoreError::Unavailable(
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&service).to_string(),
-                    ))
+                    Err(StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&service).to_string()))
                 }
             }
         }

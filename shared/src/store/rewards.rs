@@ -17,10 +17,7 @@ fn reward_attrs(tenant: &TenantSlug, r: &Reward) -> Attrs {
     attrs.insert("kind".into(), s(r.kind.as_str()));
     attrs.insert("value_minor".into(), n(r.value_minor));
     put_opt(&mut attrs, "discount_percent", r.discount_percent.map(n));
-    attrs.insert(
-        "status".into(),
-        s(if r.active { "active" } else { "archived" }),
-    );
+    attrs.insert("status".into(), s(if r.active { "active" } else { "archived" }));
     attrs
 }
 
@@ -58,19 +55,12 @@ impl Store {
         Ok(rewards)
     }
 
-    pub async fn get_reward(
-        &self,
-        tenant: &TenantSlug,
-        public_id: &str,
-    ) -> Result<Option<Reward>, StoreError> {
+    pub async fn get_reward(&self, tenant: &TenantSlug, public_id: &str) -> Result<Option<Reward>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                pk::tenant(tenant),
-                &format!("REWARD#{public_id}"),
-            )))
+            .set_key(Some(key(pk::tenant(tenant), &format!("REWARD#{public_id}"))))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 
 use super::{Store, StoreError, GSI1, TTL_ATTRIBUTE};
@@ -36,11 +36,7 @@ impl Store {
             .index_name(GSI1)
             .key_schema(key_element("GSI1PK", KeyType::Hash)?)
             .key_schema(key_element("GSI1SK", KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let created = self
@@ -62,9 +58,7 @@ impl Store {
             if service.is_resource_in_use_exception() {
                 return Ok(false); // created concurrently
             }
-            return Err(StoreError::Unavailable(
-                aws_sdk_dynamodb::error::DisplayErrorContext(&service).to_string(),
-            ));
+            return Err(StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&service).to_string()));
         }
         for _ in 0..120 {
             if self.table_status().await? == Some(TableStatus::Active) {
@@ -88,22 +82,14 @@ impl Store {
     }
 
     async fn table_status(&self) -> Result<Option<TableStatus>, StoreError> {
-        match self
-            .client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await
-        {
+        match self.client.describe_table().table_name(&self.table).send().await {
             Ok(out) => Ok(out.table().and_then(|t| t.table_status().cloned())),
             Err(err) => {
                 let service = err.into_service_error();
                 if service.is_resource_not_found_exception() {
                     Ok(None)
                 } else {
-                    Err(StoreError::Unavailable(
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&service).to_string(),
-                    ))
+                    Err(StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&service).to_string()))
                 }
             }
         }

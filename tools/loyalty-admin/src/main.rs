@@ -22,11 +22,7 @@ use loyalty::Deps;
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(
-    name = "loyalty-admin",
-    version,
-    about = "Operate the loyalty table: tenants, keys, coupons, demo data"
-)]
+#[command(name = "loyalty-admin", version, about = "Operate the loyalty table: tenants, keys, coupons, demo data")]
 struct Cli {
     /// Table name (default: $LOYALTY_TABLE, else `loyalty`).
     #[arg(long, global = true)]
@@ -221,44 +217,26 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
         Command::Init => {
             let created = deps.store.create_table_if_missing().await?;
             let table = deps.store.table().to_owned();
-            print(
-                as_json,
-                json!({ "table": table, "created": created }),
-                || {
-                    if created {
-                        format!("created table {table}")
-                    } else {
-                        format!("table {table} already exists")
-                    }
-                },
-            );
+            print(as_json, json!({ "table": table, "created": created }), || {
+                if created {
+                    format!("created table {table}")
+                } else {
+                    format!("table {table} already exists")
+                }
+            });
         }
-        Command::Tenant {
-            command: TenantCommand::Create { slug: s, name },
-        } => {
+        Command::Tenant { command: TenantCommand::Create { slug: s, name } } => {
             let tenant = slug(&s)?;
             let created = admin::create_tenant(deps, &tenant, &default_program(&name)).await?;
-            print(
-                as_json,
-                json!({ "tenant": tenant.as_str(), "created": created }),
-                || {
-                    if created {
-                        format!("created tenant {tenant}")
-                    } else {
-                        format!("tenant {tenant} already exists (left unchanged)")
-                    }
-                },
-            );
+            print(as_json, json!({ "tenant": tenant.as_str(), "created": created }), || {
+                if created {
+                    format!("created tenant {tenant}")
+                } else {
+                    format!("tenant {tenant} already exists (left unchanged)")
+                }
+            });
         }
-        Command::Key {
-            command:
-                KeyCommand::Issue {
-                    tenant,
-                    mode,
-                    scopes,
-                    label,
-                },
-        } => {
+        Command::Key { command: KeyCommand::Issue { tenant, mode, scopes, label } } => {
             let tenant = slug(&tenant)?;
             let mode = KeyMode::parse(&mode).ok_or_else(|| invalid("mode must be live or test"))?;
             let scopes = scopes
@@ -276,41 +254,25 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                 )
             });
         }
-        Command::Key {
-            command: KeyCommand::List { tenant },
-        } => {
+        Command::Key { command: KeyCommand::List { tenant } } => {
             let keys = deps.store.list_keys(&slug(&tenant)?).await?;
-            print(
-                as_json,
-                json!(keys.iter().map(key_json).collect::<Vec<_>>()),
-                || {
-                    keys.iter()
-                        .map(|k| {
-                            format!(
-                                "{}  {:4}  {:8}  {}  {}",
-                                k.key_id,
-                                k.mode.as_str(),
-                                if k.status == KeyStatus::Active {
-                                    "active"
-                                } else {
-                                    "revoked"
-                                },
-                                k.scopes
-                                    .iter()
-                                    .map(|s| s.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(","),
-                                k.label
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                },
-            );
+            print(as_json, json!(keys.iter().map(key_json).collect::<Vec<_>>()), || {
+                keys.iter()
+                    .map(|k| {
+                        format!(
+                            "{}  {:4}  {:8}  {}  {}",
+                            k.key_id,
+                            k.mode.as_str(),
+                            if k.status == KeyStatus::Active { "active" } else { "revoked" },
+                            k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+                            k.label
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
         }
-        Command::Key {
-            command: KeyCommand::Revoke { key_id },
-        } => {
+        Command::Key { command: KeyCommand::Revoke { key_id } } => {
             let record = deps
                 .store
                 .revoke_key(&key_id, deps.now())
@@ -320,72 +282,33 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                 format!("revoked {key_id} (warm functions stop accepting it within 30 s)")
             });
         }
-        Command::Coupon {
-            command:
-                CouponCommand::Issue {
-                    tenant,
-                    mobile,
-                    value,
-                    percent,
-                    expires,
-                    code,
-                    source,
-                },
-        } => {
+        Command::Coupon { command: CouponCommand::Issue { tenant, mobile, value, percent, expires, code, source } } => {
             let tenant = slug(&tenant)?;
-            let expires: NaiveDate = expires
-                .parse()
-                .map_err(|_| invalid("expires must be YYYY-MM-DD"))?;
+            let expires: NaiveDate = expires.parse().map_err(|_| invalid("expires must be YYYY-MM-DD"))?;
             let spec = CouponSpec {
                 mobile: Mobile::parse(&mobile).map_err(|e| invalid(format!("mobile {e}")))?,
-                value: value
-                    .map(|v| Money::parse(&v).map_err(|e| invalid(format!("value {e}"))))
-                    .transpose()?,
+                value: value.map(|v| Money::parse(&v).map_err(|e| invalid(format!("value {e}")))).transpose()?,
                 percent,
                 expires,
-                code: code
-                    .map(|c| Code::parse(&c).map_err(|e| invalid(format!("code {e}"))))
-                    .transpose()?,
+                code: code.map(|c| Code::parse(&c).map_err(|e| invalid(format!("code {e}")))).transpose()?,
                 source,
             };
             let coupon = admin::issue_coupon(deps, &tenant, spec).await?;
             if coupon.is_expired(deps.now()) {
-                eprintln!(
-                    "warning: coupon {} is already expired (useful to test the expired path)",
-                    coupon.code
-                );
+                eprintln!("warning: coupon {} is already expired (useful to test the expired path)", coupon.code);
             }
             let body = serde_json::to_value(CouponBody::from(&coupon)).map_err(invalid)?;
-            print(as_json, body, || {
-                format!(
-                    "issued coupon {} (expires {})",
-                    coupon.code, coupon.expiry_date
-                )
-            });
+            print(as_json, body, || format!("issued coupon {} (expires {})", coupon.code, coupon.expiry_date));
         }
         Command::Reward {
-            command:
-                RewardCommand::Add {
-                    tenant,
-                    id,
-                    name,
-                    description,
-                    points_cost,
-                    reward_type,
-                    percent,
-                    value,
-                },
+            command: RewardCommand::Add { tenant, id, name, description, points_cost, reward_type, percent, value },
         } => {
             let tenant = slug(&tenant)?;
             let kind = match reward_type.as_str() {
                 "service" => CodeKind::Service,
                 "discount" => CodeKind::Percent,
                 "voucher" => CodeKind::Fixed,
-                other => {
-                    return Err(invalid(format!(
-                        "unknown reward type {other} (service, discount, voucher)"
-                    )))
-                }
+                other => return Err(invalid(format!("unknown reward type {other} (service, discount, voucher)"))),
             };
             let value_minor = value
                 .map(|v| Money::parse(&v).map_err(|e| invalid(format!("value {e}"))))
@@ -402,41 +325,29 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                 active: true,
             };
             admin::add_reward(deps, &tenant, &reward).await?;
-            print(as_json, reward_json(&reward), || {
-                format!("added reward {}", reward.public_id)
-            });
+            print(as_json, reward_json(&reward), || format!("added reward {}", reward.public_id));
         }
-        Command::Reward {
-            command: RewardCommand::List { tenant },
-        } => {
+        Command::Reward { command: RewardCommand::List { tenant } } => {
             let rewards = deps.store.list_rewards(&slug(&tenant)?).await?;
-            print(
-                as_json,
-                json!(rewards.iter().map(reward_json).collect::<Vec<_>>()),
-                || {
-                    rewards
-                        .iter()
-                        .map(|r| {
-                            format!(
-                                "{}  {:8}  {:>9} pts  {}",
-                                r.public_id,
-                                if r.active { "active" } else { "archived" },
-                                r.points_cost,
-                                r.name
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                },
-            );
-        }
-        Command::Reward {
-            command: RewardCommand::Archive { tenant, id },
-        } => {
-            let reward = admin::archive_reward(deps, &slug(&tenant)?, &id).await?;
-            print(as_json, reward_json(&reward), || {
-                format!("archived reward {id}")
+            print(as_json, json!(rewards.iter().map(reward_json).collect::<Vec<_>>()), || {
+                rewards
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{}  {:8}  {:>9} pts  {}",
+                            r.public_id,
+                            if r.active { "active" } else { "archived" },
+                            r.points_cost,
+                            r.name
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
+        }
+        Command::Reward { command: RewardCommand::Archive { tenant, id } } => {
+            let reward = admin::archive_reward(deps, &slug(&tenant)?, &id).await?;
+            print(as_json, reward_json(&reward), || format!("archived reward {id}"));
         }
         Command::SeedDemo => {
             deps.store.create_table_if_missing().await?;
