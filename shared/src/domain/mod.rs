@@ -80,3 +80,6 @@ mod tests {
         assert_eq!(serde_json::to_string(&Milli(1500)).unwrap(), "1.5");
     }
 }
+
+#[cfg(test)]
+mod props;

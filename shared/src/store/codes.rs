@@ -132,6 +132,7 @@ impl Store {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(update).build())
+            .client_request_token(uuid::Uuid::new_v4().to_string())
             .transact_items(completion_item(&self.table, completion).map_err(ConsumeError::Store)?)
             .send()
             .await;

@@ -165,3 +165,6 @@ pub(crate) mod pk {
         format!("KEYID#{id}")
     }
 }
+
+#[cfg(test)]
+mod fault_tests;

@@ -173,7 +173,16 @@ impl Store {
             push(completion_item(&self.table, completion), Role::Claim)?;
         }
 
-        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            // The SDK retries a call whose answer was lost (a timeout after the commit);
+            // with one token per attempt DynamoDB answers such a retry as done instead
+            // of failing its conditions and leading to a second application.
+            .client_request_token(uuid::Uuid::new_v4().to_string())
+            .send()
+            .await;
         let err = match result {
             Ok(_) => return Ok(()),
             Err(err) => err.into_service_error(),
