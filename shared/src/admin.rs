@@ -265,6 +265,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
             items,
             reference: Some(reference.into()),
             description: Some("Demo bill".into()),
+            preview: false,
         };
         engine::record_sale(deps, &caller, &program, &sale, None).await?;
     }
@@ -276,6 +277,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         items: vec![],
         reference: Some("DEMO-ORD-0001".into()),
         description: Some("Online order".into()),
+        preview: false,
     };
     engine::record_sale(deps, &caller, &program, &order, None).await?;
 

@@ -150,6 +150,8 @@ pub struct BillBody {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preview: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sandbox: bool,
 }
 
@@ -169,6 +171,7 @@ impl BillBody {
             external_ref: o.reference.clone(),
             customer: CustomerBody::from(&o.customer),
             replayed: result.replayed,
+            preview: result.preview,
             sandbox,
         }
     }
@@ -201,4 +204,41 @@ impl CouponRedeemBody {
             sandbox,
         }
     }
+}
+
+/// One ledger entry as the POS sees it.
+#[derive(Serialize)]
+pub struct EntryBody {
+    pub transaction_id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub points: i64,
+    pub amount: Option<MinorUnits>,
+    pub reference: Option<String>,
+    pub description: Option<String>,
+    pub balance_after: i64,
+    pub created_at: String,
+}
+
+impl From<&crate::model::LedgerEntry> for EntryBody {
+    fn from(e: &crate::model::LedgerEntry) -> Self {
+        EntryBody {
+            transaction_id: e.txn_id.to_string(),
+            kind: e.kind.as_str(),
+            points: e.points,
+            amount: e.amount_minor.map(MinorUnits),
+            reference: e.reference.clone(),
+            description: e.description.clone(),
+            balance_after: e.balance_after,
+            created_at: rfc3339(e.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct HistoryBody {
+    pub transactions: Vec<EntryBody>,
+    pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
 }

@@ -80,6 +80,8 @@ pub struct Earned {
     pub tier_upgraded: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preview: bool,
 }
 
 impl Earned {
@@ -95,6 +97,7 @@ impl Earned {
             reference: o.reference.clone(),
             tier_upgraded: o.tier_upgraded,
             replayed: result.replayed,
+            preview: result.preview,
         }
     }
 }
@@ -198,4 +201,41 @@ impl Verified {
             value: (c.kind == CodeKind::Fixed).then_some(MinorUnits(c.value_minor)),
         }
     }
+}
+
+/// One ledger entry in the Public dialect.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub transaction_id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub points: i64,
+    pub amount: Option<MinorUnits>,
+    pub reference: Option<String>,
+    pub description: Option<String>,
+    pub balance_after: i64,
+    pub created_at: String,
+}
+
+impl From<&crate::model::LedgerEntry> for Entry {
+    fn from(e: &crate::model::LedgerEntry) -> Self {
+        Entry {
+            transaction_id: e.txn_id.to_string(),
+            kind: e.kind.as_str(),
+            points: e.points,
+            amount: e.amount_minor.map(MinorUnits),
+            reference: e.reference.clone(),
+            description: e.description.clone(),
+            balance_after: e.balance_after,
+            created_at: rfc3339(e.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct History {
+    pub transactions: Vec<Entry>,
+    pub next_cursor: Option<String>,
 }

@@ -5,14 +5,15 @@
 //! the tier multiplier and category bonuses for `items`. A bill repeated with the same
 //! `external_ref` answers the first bill's result and awards nothing; the same
 //! `external_ref` on a different bill is `409`. An `Idempotency-Key` header makes any
-//! retry safe the same way.
+//! retry safe the same way. `"preview": true` computes the whole answer and writes
+//! nothing.
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::auth::{self, Caller};
+use loyalty::auth;
 use loyalty::domain::CustomerId;
 use loyalty::engine::{self, MemberRef, NewMember, Sale, SaleResult};
 use loyalty::http::{json, replayed, respond, JsonBody};
-use loyalty::idempotency::{self, Begin, Claim, Replayable};
+use loyalty::idempotency::{self, Begin, Replayable};
 use loyalty::keys::Scope;
 use loyalty::partner::BillBody;
 use loyalty::program::BillItem;
@@ -27,14 +28,29 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 
 async fn post_bill(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = auth::partner(deps, req, Scope::WriteTransactions).await?;
-    match idempotency::begin(deps, &caller, req, "pos-bill").await? {
-        Begin::Replay(stored) => Ok(stored),
-        Begin::Proceed(claim) => idempotency::finish(deps, claim.clone(), bill(deps, req, &caller, claim)).await,
-    }
+
+    let sale = parse_bill(&JsonBody::parse(req)?)?;
+    let program = auth::program(deps, &caller.tenant).await?;
+    // A preview writes nothing, so it has nothing to make idempotent.
+    let claim = if sale.preview {
+        None
+    } else {
+        match idempotency::begin(deps, &caller, req, "pos-bill").await? {
+            Begin::Replay(stored) => return Ok(stored),
+            Begin::Proceed(claim) => claim,
+        }
+    };
+    let render = |r: &SaleResult| json(StatusCode::OK, &BillBody::new(r, false));
+    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
+    let work = async {
+        let result = engine::record_sale(deps, &caller, &program, &sale, idem.as_ref()).await?;
+        let resp = json(StatusCode::OK, &BillBody::new(&result, caller.sandbox()));
+        Ok(if result.replayed { replayed(resp) } else { resp })
+    };
+    idempotency::finish(deps, claim.clone(), work).await
 }
 
-async fn bill(deps: &Deps, req: &Request, caller: &Caller, claim: Option<Claim>) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::parse(req)?;
+fn parse_bill(body: &JsonBody) -> Result<Sale, ApiError> {
     let customer_id = body
         .text("customer_id", 64)?
         .map(|id| CustomerId::parse(&id).map_err(|e| ApiError::bad_request(format!("customer_id {e}"))))
@@ -45,21 +61,14 @@ async fn bill(deps: &Deps, req: &Request, caller: &Caller, claim: Option<Claim>)
     let email = body.email("email")?;
     let external_ref = body.text_or_number("external_ref", 128)?;
     let items = body.objects("items", MAX_ITEMS)?.iter().map(bill_item).collect::<Result<Vec<_>, _>>()?;
+    let preview = body.bool("preview")?.unwrap_or(false);
     let member = match (customer_id, &mobile) {
         (Some(id), _) => MemberRef::Id(id),
         (None, Some(m)) => MemberRef::Mobile(m.clone()),
         (None, None) => return Err(ApiError::bad_request("mobile or customer_id is required")),
     };
     let enrol = matches!(member, MemberRef::Mobile(_)).then(|| NewMember { name, mobile, email });
-
-    let program = auth::program(deps, &caller.tenant).await?;
-    let sale = Sale { member, enrol, amount, items, reference: external_ref, description: None };
-    let render = |r: &SaleResult| json(StatusCode::OK, &BillBody::new(r, false));
-    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
-    let result = engine::record_sale(deps, caller, &program, &sale, idem.as_ref()).await?;
-
-    let resp = json(StatusCode::OK, &BillBody::new(&result, caller.sandbox()));
-    Ok(if result.replayed { replayed(resp) } else { resp })
+    Ok(Sale { member, enrol, amount, items, reference: external_ref, description: None, preview })
 }
 
 fn bill_item(item: &JsonBody) -> Result<BillItem, ApiError> {

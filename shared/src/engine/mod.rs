@@ -2,6 +2,7 @@
 //! callers get the same answers computed from real data, and nothing is written.
 
 mod codes;
+mod history;
 mod members;
 mod rewards;
 mod sales;
@@ -9,6 +10,7 @@ mod sales;
 use std::time::Duration;
 
 pub use codes::redeem_code;
+pub use history::{history, page_limit, MAX_PAGE};
 pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, MemberRef, NewMember};
 pub use rewards::{catalog, redeem_reward, Redemption};
 pub use sales::{record_sale, Sale, SaleResult};

@@ -25,6 +25,8 @@ pub struct Sale {
     pub items: Vec<BillItem>,
     pub reference: Option<String>,
     pub description: Option<String>,
+    /// Compute the full answer and write nothing.
+    pub preview: bool,
 }
 
 pub struct SaleResult {
@@ -32,6 +34,8 @@ pub struct SaleResult {
     /// Answered from the stored outcome of an earlier identical request.
     pub replayed: bool,
     pub multiplier: Milli,
+    /// Computed for a preview: nothing was written.
+    pub preview: bool,
 }
 
 pub async fn record_sale(
@@ -53,7 +57,7 @@ pub async fn record_sale(
             (None, Some(new)) => (new_customer(new, now), true),
             (None, None) => return Err(ApiError::NotFound("Customer")),
         };
-        if caller.sandbox() {
+        if caller.sandbox() || sale.preview {
             if let Some(reference) = &sale.reference {
                 if let Some(recorded) = deps.store.get_sale(&caller.tenant, reference).await? {
                     return replay(recorded, before.id, sale);
@@ -82,8 +86,9 @@ pub async fn record_sale(
             reference: sale.reference.clone(),
             created_at: now,
         };
-        if caller.sandbox() {
-            return Ok(SaleResult { outcome, replayed: false, multiplier: earning.tier_multiplier });
+        if caller.sandbox() || sale.preview {
+            let multiplier = earning.tier_multiplier;
+            return Ok(SaleResult { outcome, replayed: false, multiplier, preview: sale.preview });
         }
 
         let entry = LedgerEntry {
@@ -98,7 +103,7 @@ pub async fn record_sale(
             balance_after: after.points_balance,
             created_at: now,
         };
-        let result = SaleResult { outcome, replayed: false, multiplier: earning.tier_multiplier };
+        let result = SaleResult { outcome, replayed: false, multiplier: earning.tier_multiplier, preview: false };
         let mutation = Mutation {
             customer: if is_new {
                 CustomerWrite::New(after.clone())
@@ -157,5 +162,5 @@ fn replay(recorded: SaleRecord, customer_id: crate::domain::CustomerId, sale: &S
         )));
     }
     let multiplier = Milli(recorded.outcome.multiplier_milli);
-    Ok(SaleResult { outcome: recorded.outcome, replayed: true, multiplier })
+    Ok(SaleResult { outcome: recorded.outcome, replayed: true, multiplier, preview: sale.preview })
 }

@@ -67,6 +67,7 @@ fn sale() -> Sale {
         items: vec![],
         reference: None,
         description: None,
+        preview: false,
     }
 }
 

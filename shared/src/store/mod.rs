@@ -8,6 +8,7 @@ mod customers;
 mod idempotency;
 mod item;
 mod keys;
+mod ledger;
 mod mutation;
 mod programs;
 mod rewards;
@@ -21,6 +22,7 @@ use aws_sdk_dynamodb::Client;
 pub use codes::ConsumeError;
 pub use customers::EnrolError;
 pub use idempotency::{ClaimResult, Completion, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
+pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
 pub use mutation::{CustomerWrite, Mutation, MutationError, SaleRecord};
 
 use crate::error::ApiError;

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use super::codes::code_attrs;
 use super::customers::profile_attrs;
 use super::idempotency::{completion_item, Completion};
-use super::item::{key, n, put_opt, s, ts, Attrs, Item};
+use super::item::{key, n, s, ts, Attrs, Item};
+use super::ledger::entry_attrs;
 use super::{pk, EnrolError, Store, StoreError};
 use crate::domain::{CustomerId, TenantSlug};
 use crate::model::{Coupon, Customer, LedgerEntry, SaleOutcome};
@@ -66,22 +67,6 @@ enum Role {
     Sale,
     Code,
     Claim,
-}
-
-fn entry_attrs(tenant: &TenantSlug, e: &LedgerEntry) -> Attrs {
-    let sk = format!("TXN#{}#{}", e.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), e.txn_id);
-    let mut attrs = key(pk::customer(tenant, &e.customer_id), &sk);
-    attrs.insert("txn_id".into(), s(e.txn_id.to_string()));
-    attrs.insert("customer_id".into(), s(e.customer_id.to_string()));
-    attrs.insert("type".into(), s(e.kind.as_str()));
-    attrs.insert("points".into(), n(e.points));
-    attrs.insert("lifetime_points".into(), n(e.lifetime_points));
-    put_opt(&mut attrs, "amount_minor", e.amount_minor.map(n));
-    put_opt(&mut attrs, "reference", e.reference.as_deref().map(s));
-    put_opt(&mut attrs, "description", e.description.as_deref().map(s));
-    attrs.insert("balance_after".into(), n(e.balance_after));
-    attrs.insert("created_at".into(), ts(e.created_at));
-    attrs
 }
 
 fn sale_attrs(tenant: &TenantSlug, sale: &SaleRecord) -> Result<Attrs, StoreError> {
