@@ -53,7 +53,7 @@ pub fn encode_cursor(sk: &str) -> String {
 }
 
 pub fn decode_cursor(cursor: &str) -> Option<String> {
-    if cursor.len() % 2 != 0 || cursor.len() > 400 {
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 400 {
         return None;
     }
     let bytes: Option<Vec<u8>> =
