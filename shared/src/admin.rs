@@ -266,6 +266,8 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
             reference: Some(reference.into()),
             description: Some("Demo bill".into()),
             preview: false,
+            redeem_points: 0,
+            otp: None,
         };
         engine::record_sale(deps, &caller, &program, &sale, None).await?;
     }
@@ -278,6 +280,8 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         reference: Some("DEMO-ORD-0001".into()),
         description: Some("Online order".into()),
         preview: false,
+        redeem_points: 0,
+        otp: None,
     };
     engine::record_sale(deps, &caller, &program, &order, None).await?;
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::keys::{KeyHash, KeyRecord};
 use crate::program::Program;
+use crate::sms::{LocalSms, SmsSender, SnsSms};
 use crate::store::Store;
 
 /// How long a key record is trusted from memory: a revoked key stops working within
@@ -88,18 +89,40 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
 pub struct Deps {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
+    pub sms: Arc<dyn SmsSender>,
     pub keys: TtlCache<KeyHash, KeyRecord>,
     pub programs: TtlCache<String, Arc<Program>>,
 }
 
 impl Deps {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Deps { store, clock, keys: TtlCache::new(KEY_CACHE_TTL), programs: TtlCache::new(PROGRAM_CACHE_TTL) }
+        Deps {
+            store,
+            clock,
+            sms: Arc::new(LocalSms { outbox: None }),
+            keys: TtlCache::new(KEY_CACHE_TTL),
+            programs: TtlCache::new(PROGRAM_CACHE_TTL),
+        }
     }
 
-    /// For `main` only: the store from `LOYALTY_TABLE` and the standard AWS settings.
+    pub fn with_sms(mut self, sms: Arc<dyn SmsSender>) -> Self {
+        self.sms = sms;
+        self
+    }
+
+    /// For `main` only: the store from `LOYALTY_TABLE` and the standard AWS settings;
+    /// SMS through SNS when `LOYALTY_SMS=sns`, else the local sender, which appends to
+    /// `LOYALTY_SMS_OUTBOX` when set.
     pub async fn from_env() -> Self {
-        Deps::new(Store::from_env().await, Arc::new(SystemClock))
+        let config = Store::load_aws_config().await;
+        let sms: Arc<dyn SmsSender> = match std::env::var("LOYALTY_SMS").as_deref() {
+            Ok("sns") => Arc::new(SnsSms {
+                client: aws_sdk_sns::Client::new(&config),
+                country_code: std::env::var("LOYALTY_SMS_COUNTRY_CODE").unwrap_or_else(|_| "+91".into()),
+            }),
+            _ => Arc::new(LocalSms { outbox: std::env::var_os("LOYALTY_SMS_OUTBOX").map(Into::into) }),
+        };
+        Deps::new(Store::from_config(&config), Arc::new(SystemClock)).with_sms(sms)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

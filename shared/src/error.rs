@@ -34,6 +34,12 @@ pub enum ApiError {
     CodeUsed,
     #[error("Insufficient points: balance {balance}, needed {needed}")]
     InsufficientPoints { balance: i64, needed: i64 },
+    /// A one-time code that is wrong, expired, used or out of attempts.
+    #[error("{0}")]
+    Otp(String),
+    /// Too many requests of a kind (one-time codes per mobile): retry after the delay.
+    #[error("Too many requests; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// A reference (or idempotency key) reused for a different request.
     #[error("{0}")]
     Conflict(String),
@@ -63,10 +69,13 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::CodeExpired | ApiError::CodeUsed | ApiError::InsufficientPoints { .. } => match dialect {
-                Dialect::Partner => StatusCode::BAD_REQUEST,
-                Dialect::Public => StatusCode::UNPROCESSABLE_ENTITY,
-            },
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::CodeExpired | ApiError::CodeUsed | ApiError::InsufficientPoints { .. } | ApiError::Otp(_) => {
+                match dialect {
+                    Dialect::Partner => StatusCode::BAD_REQUEST,
+                    Dialect::Public => StatusCode::UNPROCESSABLE_ENTITY,
+                }
+            }
             ApiError::Conflict(_) | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
             ApiError::Contended | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,6 +93,8 @@ impl ApiError {
             ApiError::CodeExpired => "voucher_expired",
             ApiError::CodeUsed => "voucher_used",
             ApiError::InsufficientPoints { .. } => "insufficient_points",
+            ApiError::Otp(_) => "otp_invalid",
+            ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Conflict(_) => "reference_conflict",
             ApiError::IdempotencyConflict(_) => "idempotency_conflict",
             ApiError::Contended | ApiError::Unavailable => "service_unavailable",

@@ -228,6 +228,11 @@ pub fn error_response(err: &ApiError, dialect: Dialect, request_id: &str) -> Res
         }
     };
     let mut resp = json(status, &body);
+    if let ApiError::TooManyRequests { retry_after_secs } = err {
+        if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            resp.headers_mut().insert(http::header::RETRY_AFTER, v);
+        }
+    }
     if server {
         resp.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }

@@ -22,6 +22,7 @@ pub mod model;
 pub mod partner;
 pub mod program;
 pub mod public;
+pub mod sms;
 pub mod store;
 pub mod telemetry;
 

@@ -211,6 +211,9 @@ pub struct SaleOutcome {
     pub amount_minor: i64,
     pub points_earned: i64,
     pub points_redeemed: i64,
+    /// What the redeemed points took off the bill, in minor units.
+    #[serde(default)]
+    pub discount_minor: i64,
     pub new_balance: i64,
     pub tier: String,
     pub tier_upgraded: bool,
@@ -244,5 +247,99 @@ mod tests {
         assert_eq!(end_of_local_day(date, 0).to_rfc3339(), "2027-01-01T00:00:00+00:00");
         let just_before = end_of_local_day(date, 330) - chrono::Duration::seconds(1);
         assert_eq!(local_date(just_before, 330), date);
+    }
+}
+
+/// A recorded sale and how much of it has been refunded: what a refund works from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchase {
+    pub txn_id: uuid::Uuid,
+    pub customer_id: CustomerId,
+    pub amount_minor: i64,
+    pub points_earned: i64,
+    pub points_redeemed: i64,
+    pub reference: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub refunded_minor: i64,
+    /// Earned points taken back by refunds so far.
+    pub earn_reversed: i64,
+    /// Redeemed points given back by refunds so far.
+    pub redeem_restored: i64,
+    pub version: u64,
+}
+
+/// What one refund of `refund_minor` does to a purchase. Proportions are computed on
+/// the cumulative refunded amount and rounded down, so partial refunds add up exactly
+/// to a full one and never exceed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundEffect {
+    pub refunded_after: i64,
+    pub points_reversed: i64,
+    pub points_restored: i64,
+}
+
+impl Purchase {
+    pub fn refundable_minor(&self) -> i64 {
+        self.amount_minor - self.refunded_minor
+    }
+
+    /// `None` if `refund_minor` is more than what remains refundable.
+    pub fn refund(&self, refund_minor: i64) -> Option<RefundEffect> {
+        if refund_minor <= 0 || refund_minor > self.refundable_minor() {
+            return None;
+        }
+        let refunded_after = self.refunded_minor + refund_minor;
+        let share = |total: i64| (total as i128 * refunded_after as i128 / self.amount_minor.max(1) as i128) as i64;
+        Some(RefundEffect {
+            refunded_after,
+            points_reversed: share(self.points_earned) - self.earn_reversed,
+            points_restored: share(self.points_redeemed) - self.redeem_restored,
+        })
+    }
+}
+
+#[cfg(test)]
+mod purchase_tests {
+    use super::*;
+
+    fn purchase() -> Purchase {
+        Purchase {
+            txn_id: uuid::Uuid::nil(),
+            customer_id: CustomerId::new_random(),
+            amount_minor: 1000,
+            points_earned: 333,
+            points_redeemed: 100,
+            reference: None,
+            created_at: Utc::now(),
+            refunded_minor: 0,
+            earn_reversed: 0,
+            redeem_restored: 0,
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn partial_refunds_add_up_to_the_full_refund() {
+        let mut p = purchase();
+        let mut reversed = 0;
+        let mut restored = 0;
+        for part in [300, 300, 400] {
+            let e = p.refund(part).expect("within the refundable amount");
+            reversed += e.points_reversed;
+            restored += e.points_restored;
+            p.refunded_minor = e.refunded_after;
+            p.earn_reversed += e.points_reversed;
+            p.redeem_restored += e.points_restored;
+        }
+        assert_eq!((reversed, restored), (333, 100));
+        assert_eq!(p.refund(1), None, "nothing left to refund");
+    }
+
+    #[test]
+    fn a_refund_over_what_remains_is_refused() {
+        let p = purchase();
+        assert_eq!(p.refund(1001), None);
+        assert_eq!(p.refund(0), None);
+        assert_eq!(p.refund(1000).map(|e| e.points_reversed), Some(333));
     }
 }

@@ -141,6 +141,10 @@ pub struct BillBody {
     pub amount: MinorUnits,
     pub points_earned: i64,
     pub points_redeemed: i64,
+    /// What `points_redeemed` took off the bill.
+    pub discount: MinorUnits,
+    /// `amount - discount`: what the member pays, and earns points on.
+    pub amount_payable: MinorUnits,
     pub new_balance: i64,
     pub tier: String,
     pub tier_upgraded: bool,
@@ -164,6 +168,8 @@ impl BillBody {
             amount: MinorUnits(o.amount_minor),
             points_earned: o.points_earned,
             points_redeemed: o.points_redeemed,
+            discount: MinorUnits(o.discount_minor),
+            amount_payable: MinorUnits(o.amount_minor - o.discount_minor),
             new_balance: o.new_balance,
             tier: o.tier.clone(),
             tier_upgraded: o.tier_upgraded,
@@ -241,4 +247,52 @@ pub struct HistoryBody {
     pub next_cursor: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sandbox: bool,
+}
+
+#[derive(Serialize)]
+pub struct OtpBody {
+    pub sent: bool,
+    pub mobile: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+}
+
+#[derive(Serialize)]
+pub struct RefundBody {
+    pub refund_id: String,
+    pub transaction_id: String,
+    pub external_ref: Option<String>,
+    pub amount: MinorUnits,
+    pub total_refunded: MinorUnits,
+    pub remaining_refundable: MinorUnits,
+    pub points_reversed: i64,
+    pub points_restored: i64,
+    pub new_balance: i64,
+    /// The refund took back points the member had already spent.
+    pub balance_negative: bool,
+    pub tier: String,
+    pub customer: CustomerBody,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+}
+
+impl RefundBody {
+    pub fn new(r: &crate::engine::Refund, sandbox: bool) -> Self {
+        RefundBody {
+            refund_id: r.refund_id.clone(),
+            transaction_id: r.purchase.txn_id.to_string(),
+            external_ref: r.purchase.reference.clone(),
+            amount: MinorUnits(r.amount_minor),
+            total_refunded: MinorUnits(r.purchase.refunded_minor),
+            remaining_refundable: MinorUnits(r.purchase.refundable_minor()),
+            points_reversed: r.effect.points_reversed,
+            points_restored: r.effect.points_restored,
+            new_balance: r.customer.points_balance,
+            balance_negative: r.customer.points_balance < 0,
+            tier: r.tier.clone(),
+            customer: CustomerBody::from(&r.customer),
+            sandbox,
+        }
+    }
 }

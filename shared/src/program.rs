@@ -137,6 +137,11 @@ impl Program {
         Earning { points: (numerator / denominator) as i64, tier_multiplier: Milli(tier.multiplier_milli) }
     }
 
+    /// The discount `points` buy at the redemption rate, in minor units, rounded down.
+    pub fn discount_minor(&self, points: i64) -> i64 {
+        self.redeemable_minor(points)
+    }
+
     /// The discount a balance buys, in minor units, rounded down to the minor unit.
     /// A negative balance buys nothing.
     pub fn redeemable_minor(&self, balance: i64) -> i64 {

@@ -239,3 +239,37 @@ pub struct History {
     pub transactions: Vec<Entry>,
     pub next_cursor: Option<String>,
 }
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refunded {
+    pub refund_id: String,
+    pub transaction_id: String,
+    pub reference: Option<String>,
+    pub amount_refunded: MinorUnits,
+    pub total_refunded: MinorUnits,
+    pub remaining_refundable: MinorUnits,
+    pub points_reversed: i64,
+    pub points_restored: i64,
+    pub new_balance: i64,
+    pub balance_negative: bool,
+    pub tier_name: String,
+}
+
+impl Refunded {
+    pub fn new(r: &crate::engine::Refund) -> Self {
+        Refunded {
+            refund_id: r.refund_id.clone(),
+            transaction_id: r.purchase.txn_id.to_string(),
+            reference: r.purchase.reference.clone(),
+            amount_refunded: MinorUnits(r.amount_minor),
+            total_refunded: MinorUnits(r.purchase.refunded_minor),
+            remaining_refundable: MinorUnits(r.purchase.refundable_minor()),
+            points_reversed: r.effect.points_reversed,
+            points_restored: r.effect.points_restored,
+            new_balance: r.customer.points_balance,
+            balance_negative: r.customer.points_balance < 0,
+            tier_name: r.tier.clone(),
+        }
+    }
+}

@@ -6,7 +6,9 @@
 //! `external_ref` answers the first bill's result and awards nothing; the same
 //! `external_ref` on a different bill is `409`. An `Idempotency-Key` header makes any
 //! retry safe the same way. `"preview": true` computes the whole answer and writes
-//! nothing.
+//! nothing. `redeem_points` with the member's `otp` (from `POST /pos/otp`) spends
+//! points on the bill: the discount is returned, and points are earned on the amount
+//! actually paid.
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
 use loyalty::auth;
@@ -62,13 +64,22 @@ fn parse_bill(body: &JsonBody) -> Result<Sale, ApiError> {
     let external_ref = body.text_or_number("external_ref", 128)?;
     let items = body.objects("items", MAX_ITEMS)?.iter().map(bill_item).collect::<Result<Vec<_>, _>>()?;
     let preview = body.bool("preview")?.unwrap_or(false);
+    let redeem_points = match body.raw("redeem_points") {
+        None => 0,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (0..=1_000_000_000_000).contains(p))
+            .ok_or_else(|| ApiError::bad_request("redeem_points must be a whole number of points, 0 or more"))?,
+    };
+    let otp = body.text_or_number("otp", 12)?;
     let member = match (customer_id, &mobile) {
         (Some(id), _) => MemberRef::Id(id),
         (None, Some(m)) => MemberRef::Mobile(m.clone()),
         (None, None) => return Err(ApiError::bad_request("mobile or customer_id is required")),
     };
     let enrol = matches!(member, MemberRef::Mobile(_)).then(|| NewMember { name, mobile, email });
-    Ok(Sale { member, enrol, amount, items, reference: external_ref, description: None, preview })
+    Ok(Sale { member, enrol, amount, items, reference: external_ref, description: None, preview, redeem_points, otp })
 }
 
 fn bill_item(item: &JsonBody) -> Result<BillItem, ApiError> {

@@ -57,5 +57,7 @@ fn parse_earn(body: &JsonBody) -> Result<Sale, ApiError> {
         reference,
         description,
         preview,
+        redeem_points: 0,
+        otp: None,
     })
 }

@@ -66,6 +66,8 @@ pub async fn enrol(deps: &Deps, caller: &Caller, new: NewMember, by: &MemberRef)
             entries: vec![],
             sale: None,
             new_codes: vec![],
+            purchase: None,
+            otp: None,
             completion: None,
         };
         match deps.store.apply(&caller.tenant, &mutation, now).await {
@@ -117,6 +119,7 @@ pub(crate) fn mutation_error(err: MutationError) -> ApiError {
         MutationError::Stale | MutationError::Conflict | MutationError::CodeTaken => ApiError::Contended,
         MutationError::ReferenceTaken(_) => ApiError::Conflict("reference already used".into()),
         MutationError::ClaimLost => claim_lost(),
+        MutationError::OtpRejected => ApiError::Otp("OTP is no longer valid; request a new one".into()),
     }
 }
 

@@ -4,6 +4,8 @@
 mod codes;
 mod history;
 mod members;
+mod otp;
+mod refunds;
 mod rewards;
 mod sales;
 
@@ -12,6 +14,8 @@ use std::time::Duration;
 pub use codes::redeem_code;
 pub use history::{history, page_limit, MAX_PAGE};
 pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, MemberRef, NewMember};
+pub use otp::{check_otp, send_otp, OtpSent, SANDBOX_CODE};
+pub use refunds::{refund, Refund, SaleKey};
 pub use rewards::{catalog, redeem_reward, Redemption};
 pub use sales::{record_sale, Sale, SaleResult};
 

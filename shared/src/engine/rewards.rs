@@ -94,6 +94,8 @@ pub async fn redeem_reward(
             entries: vec![entry],
             sale: None,
             new_codes: vec![voucher],
+            purchase: None,
+            otp: None,
             completion: idem.map(|i| i.completion(&redemption)),
         };
         match deps.store.apply(&caller.tenant, &mutation, now).await {

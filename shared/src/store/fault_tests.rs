@@ -68,6 +68,8 @@ fn sale() -> Sale {
         reference: None,
         description: None,
         preview: false,
+        redeem_points: 0,
+        otp: None,
     }
 }
 

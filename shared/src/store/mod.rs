@@ -10,7 +10,9 @@ mod item;
 mod keys;
 mod ledger;
 mod mutation;
+mod otp;
 mod programs;
+mod purchases;
 mod rewards;
 mod table;
 
@@ -23,7 +25,8 @@ pub use codes::ConsumeError;
 pub use customers::EnrolError;
 pub use idempotency::{ClaimResult, Completion, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
-pub use mutation::{CustomerWrite, Mutation, MutationError, SaleRecord};
+pub use mutation::{CustomerWrite, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
+pub use otp::OtpRecord;
 
 use crate::error::ApiError;
 
@@ -85,12 +88,10 @@ impl Store {
         Store { client, table: table.into() }
     }
 
-    /// The client from the standard AWS settings (`AWS_REGION`,
-    /// `AWS_ENDPOINT_URL_DYNAMODB`, credentials) and the table from `LOYALTY_TABLE`
-    /// (default `loyalty`). For `main` functions only.
-    pub async fn from_env() -> Self {
-        let table = std::env::var("LOYALTY_TABLE").unwrap_or_else(|_| "loyalty".into());
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    /// The standard AWS settings (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`,
+    /// credentials) with this store's timeouts and retries. For `main` functions only.
+    pub async fn load_aws_config() -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
@@ -104,8 +105,18 @@ impl Store {
                     .with_initial_backoff(Duration::from_millis(25)),
             )
             .load()
-            .await;
-        Store::new(Client::new(&config), table)
+            .await
+    }
+
+    /// The table from `LOYALTY_TABLE` (default `loyalty`). For `main` functions only.
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        let table = std::env::var("LOYALTY_TABLE").unwrap_or_else(|_| "loyalty".into());
+        Store::new(Client::new(config), table)
+    }
+
+    /// [`load_aws_config`](Self::load_aws_config) then [`from_config`](Self::from_config).
+    pub async fn from_env() -> Self {
+        Store::from_config(&Store::load_aws_config().await)
     }
 
     /// The same client on another table.

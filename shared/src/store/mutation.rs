@@ -3,7 +3,7 @@
 //! happen once (the sale reference, issued codes). Nothing is ever half-written.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::codes::code_attrs;
@@ -11,9 +11,10 @@ use super::customers::profile_attrs;
 use super::idempotency::{completion_item, Completion};
 use super::item::{key, n, s, ts, Attrs, Item};
 use super::ledger::entry_attrs;
+use super::purchases::{purchase_attrs, purchase_key};
 use super::{pk, EnrolError, Store, StoreError};
 use crate::domain::{CustomerId, TenantSlug};
-use crate::model::{Coupon, Customer, LedgerEntry, SaleOutcome};
+use crate::model::{Coupon, Customer, LedgerEntry, Purchase, SaleOutcome};
 
 pub enum CustomerWrite {
     /// Enrol: profile and lookups must not exist yet.
@@ -32,10 +33,29 @@ pub struct SaleRecord {
     pub outcome: SaleOutcome,
 }
 
+pub enum PurchaseWrite {
+    New(Purchase),
+    /// A refund on a purchase read at `expected_version`.
+    Refund {
+        expected_version: u64,
+        after: Purchase,
+    },
+}
+
+/// Consumes a one-time code: it must still match, be unused and unexpired.
+#[derive(Debug, Clone)]
+pub struct OtpUse {
+    pub pk: String,
+    pub code_hash: String,
+    pub now_ms: i64,
+}
+
 pub struct Mutation {
     pub customer: CustomerWrite,
     pub entries: Vec<LedgerEntry>,
     pub sale: Option<SaleRecord>,
+    pub purchase: Option<PurchaseWrite>,
+    pub otp: Option<OtpUse>,
     pub new_codes: Vec<Coupon>,
     /// The idempotency record this change completes, if the request carried a key.
     pub completion: Option<Completion>,
@@ -53,6 +73,8 @@ pub enum MutationError {
     /// The request's idempotency claim is no longer its own (its lease ran out and
     /// another request took it over): nothing was written.
     ClaimLost,
+    /// The one-time code stopped being valid (used, expired) since it was checked.
+    OtpRejected,
     /// DynamoDB reported a transaction conflict: retry after a pause.
     Conflict,
     Store(StoreError),
@@ -67,6 +89,8 @@ enum Role {
     Sale,
     Code,
     Claim,
+    Purchase,
+    Otp,
 }
 
 fn sale_attrs(tenant: &TenantSlug, sale: &SaleRecord) -> Result<Attrs, StoreError> {
@@ -154,6 +178,47 @@ impl Store {
             push(put_new(&self.table, code_attrs(tenant, code), false), Role::Code)?;
         }
 
+        match &m.purchase {
+            Some(PurchaseWrite::New(p)) => {
+                push(put_new(&self.table, purchase_attrs(tenant, p), false), Role::Purchase)?
+            }
+            Some(PurchaseWrite::Refund { expected_version, after }) => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(purchase_key(tenant, &after.txn_id)))
+                    .update_expression(
+                        "SET refunded_minor = :refunded, earn_reversed = :reversed, redeem_restored = :restored, version = :next",
+                    )
+                    .condition_expression("version = :expected AND amount_minor >= :refunded")
+                    .expression_attribute_values(":refunded", n(after.refunded_minor))
+                    .expression_attribute_values(":reversed", n(after.earn_reversed))
+                    .expression_attribute_values(":restored", n(after.redeem_restored))
+                    .expression_attribute_values(":next", n(after.version))
+                    .expression_attribute_values(":expected", n(*expected_version))
+                    .build()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()));
+                push(update.map(|u| TransactWriteItem::builder().update(u).build()), Role::Purchase)?;
+            }
+            None => {}
+        }
+        if let Some(otp) = &m.otp {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(otp.pk.clone(), "OTP")))
+                .update_expression("SET #used = :yes")
+                .condition_expression(
+                    "code_hash = :hash AND #used = :no AND expires_at_ms > :now AND attempts_left > :zero",
+                )
+                .expression_attribute_names("#used", "used")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .expression_attribute_values(":hash", s(&otp.code_hash))
+                .expression_attribute_values(":now", n(otp.now_ms))
+                .expression_attribute_values(":zero", n(0))
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()));
+            push(update.map(|u| TransactWriteItem::builder().update(u).build()), Role::Otp)?;
+        }
         if let Some(completion) = &m.completion {
             push(completion_item(&self.table, completion), Role::Claim)?;
         }
@@ -197,7 +262,10 @@ impl Store {
         if failed(|r| matches!(r, Role::Claim)).is_some() {
             return Err(MutationError::ClaimLost);
         }
-        if failed(|r| matches!(r, Role::Profile)).is_some() {
+        if failed(|r| matches!(r, Role::Otp)).is_some() {
+            return Err(MutationError::OtpRejected);
+        }
+        if failed(|r| matches!(r, Role::Profile | Role::Purchase)).is_some() {
             return Err(MutationError::Stale);
         }
         if failed(|r| matches!(r, Role::Mobile)).is_some() {

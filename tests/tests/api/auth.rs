@@ -1,0 +1,190 @@
+//! Keys, slugs and scopes on every route: every bad key gets the same 401, a missing
+//! scope 403, and both come before any check of the input.
+
+use loyalty::keys::{generate_key, KeyMode, Scope};
+use serde_json::json;
+
+use super::support::{date, Call, Route, Tenant, TestEnv};
+
+/// A request to `route` that would succeed with a good key on `slug`.
+fn valid_call(route: Route, slug: &str) -> Call {
+    match route {
+        Route::Customer => Call::customer(slug).query("mobile", "9876543210"),
+        Route::Bill => Call::bill(slug).json(&json!({ "mobile": "9876543210", "amount": 10 })),
+        Route::Redeem => Call::redeem(slug).json(&json!({ "code": "COUP-XY12" })),
+    }
+}
+
+/// The same request with input the route refuses.
+fn bad_input_call(route: Route, slug: &str) -> Call {
+    match route {
+        Route::Customer => Call::customer(slug).query("mobile", "12345"),
+        Route::Bill => Call::bill(slug).body("not json"),
+        Route::Redeem => Call::redeem(slug).body("{}"),
+    }
+}
+
+/// Tenant A with a member and an active coupon, and tenant B.
+async fn two_tenants(env: &TestEnv) -> (Tenant, Tenant) {
+    let a = env.tenant("tenant-a").await;
+    let b = env.tenant("tenant-b").await;
+    env.seed_member(&a, "9876543210", "Ravi Kumar", "1").await;
+    env.issue_coupon(&a, "9876543210", "200", date(2026, 12, 31), Some("COUP-XY12")).await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn every_bad_key_gets_the_same_401_on_every_route() {
+    let env = TestEnv::new().await;
+    let (a, b) = two_tenants(&env).await;
+    let revoked = env.issue_key(&a.slug, KeyMode::Live, Scope::ALL.to_vec()).await;
+    env.store.revoke_key(&revoked.record.key_id, env.now()).await.expect("revoke").expect("the key exists");
+    let live_secret = a.live.strip_prefix("mg_live_").expect("a live key");
+
+    // (what, slug, X-API-Key)
+    let cases: Vec<(&str, &str, Option<String>)> = vec![
+        ("no key", a.slug(), None),
+        ("empty key", a.slug(), Some(String::new())),
+        ("too short", a.slug(), Some("mg_live_short".into())),
+        ("bearer prefix", a.slug(), Some(format!("Bearer {}", a.live))),
+        ("unknown prefix", a.slug(), Some(format!("mg_prod_{live_secret}"))),
+        ("bad characters", a.slug(), Some(format!("mg_live_{}!", &live_secret[1..]))),
+        ("unknown live key", a.slug(), Some(generate_key(KeyMode::Live).plain)),
+        ("unknown test key", a.slug(), Some(generate_key(KeyMode::Test).plain)),
+        ("live secret as test key", a.slug(), Some(format!("mg_test_{live_secret}"))),
+        ("revoked key", a.slug(), Some(revoked.plain.clone())),
+        ("B's key on A", a.slug(), Some(b.live.clone())),
+        ("B's sandbox key on A", a.slug(), Some(b.test.clone())),
+        ("A's key on B", b.slug(), Some(a.live.clone())),
+        ("unknown slug", "no-such-tenant", Some(a.live.clone())),
+        ("invalid slug", "Tenant_A", Some(a.live.clone())),
+        ("empty slug", "", Some(a.live.clone())),
+    ];
+    let before = env.scan().await;
+
+    for route in Route::ALL {
+        for (what, slug, key) in &cases {
+            let mut call = valid_call(route, slug);
+            if let Some(key) = key {
+                call = call.key(key);
+            }
+            let reply = call.send(&env.deps).await;
+            assert_eq!(
+                (reply.status, reply.text.as_str()),
+                (401, super::support::UNAUTHORIZED),
+                "{route:?} with {what}"
+            );
+        }
+    }
+    assert_eq!(env.scan().await, before, "refused requests write nothing");
+
+    // The same requests with A's own key work: only the key was wrong.
+    for route in Route::ALL {
+        let reply = valid_call(route, a.slug()).key(&a.live).send(&env.deps).await;
+        assert_eq!(reply.status, 200, "{route:?}: {}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn a_key_revoked_after_use_is_refused_by_a_fresh_instance() {
+    let env = TestEnv::new().await;
+    let (a, _) = two_tenants(&env).await;
+    let key = env.issue_key(&a.slug, KeyMode::Live, Scope::ALL.to_vec()).await;
+    env.lookup(&a, "9876543210").await.assert_ok(&json!({ "found": true }));
+    let works = Call::customer(a.slug()).key(&key.plain).query("mobile", "9876543210").send(&env.deps).await;
+    works.assert_ok(&json!({ "found": true }));
+
+    env.store.revoke_key(&key.record.key_id, env.now()).await.expect("revoke").expect("the key exists");
+
+    let cold = env.fresh_deps();
+    for route in Route::ALL {
+        valid_call(route, a.slug()).key(&key.plain).send(&cold).await.assert_unauthorized();
+    }
+    // The tenant's other keys are untouched.
+    let reply = valid_call(Route::Customer, a.slug()).key(&a.live).send(&cold).await;
+    reply.assert_ok(&json!({ "found": true }));
+}
+
+#[tokio::test]
+async fn the_header_name_is_case_insensitive() {
+    let env = TestEnv::new().await;
+    let (a, _) = two_tenants(&env).await;
+
+    for (route, header) in Route::ALL.into_iter().zip(["x-api-key", "X-Api-Key", "X-API-KEY"]) {
+        let reply = valid_call(route, a.slug()).header(header, &a.live).send(&env.deps).await;
+        assert_eq!(reply.status, 200, "{route:?} with {header}: {}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn a_key_without_the_scope_is_403() {
+    let env = TestEnv::new().await;
+    let (a, _) = two_tenants(&env).await;
+    let write_only = env.issue_key(&a.slug, KeyMode::Live, vec![Scope::WriteTransactions]).await;
+    let before = env.scan().await;
+
+    // Read-only: lookups work, bills and redemptions do not.
+    valid_call(Route::Customer, a.slug()).key(&a.read_only).send(&env.deps).await.assert_ok(&json!({ "found": true }));
+    for route in [Route::Bill, Route::Redeem] {
+        valid_call(route, a.slug())
+            .key(&a.read_only)
+            .send(&env.deps)
+            .await
+            .assert_error(403, "API key missing required scope: write:transactions");
+    }
+    // Write-only: no lookups.
+    valid_call(Route::Customer, a.slug())
+        .key(&write_only.plain)
+        .send(&env.deps)
+        .await
+        .assert_error(403, "API key missing required scope: read:customers");
+    assert_eq!(env.scan().await, before, "a refused bill or redemption writes nothing");
+}
+
+#[tokio::test]
+async fn the_key_is_checked_before_the_scope_and_both_before_the_input() {
+    let env = TestEnv::new().await;
+    let (a, b) = two_tenants(&env).await;
+    let write_only = env.issue_key(&a.slug, KeyMode::Live, vec![Scope::WriteTransactions]).await;
+    let unknown = generate_key(KeyMode::Live).plain;
+
+    for route in Route::ALL {
+        // 401 beats 400: no key, an unknown key, another tenant's key.
+        bad_input_call(route, a.slug()).send(&env.deps).await.assert_unauthorized();
+        bad_input_call(route, a.slug()).key(&unknown).send(&env.deps).await.assert_unauthorized();
+        bad_input_call(route, a.slug()).key(&b.live).send(&env.deps).await.assert_unauthorized();
+        // ...and a body over 16 KiB does not get its 413 before the key's 401.
+        if route != Route::Customer {
+            Call::new(route, a.slug())
+                .key(&unknown)
+                .body(" ".repeat(20 * 1024))
+                .send(&env.deps)
+                .await
+                .assert_unauthorized();
+        }
+    }
+
+    // 403 beats 400.
+    for route in [Route::Bill, Route::Redeem] {
+        bad_input_call(route, a.slug())
+            .key(&a.read_only)
+            .send(&env.deps)
+            .await
+            .assert_error(403, "API key missing required scope: write:transactions");
+    }
+    bad_input_call(Route::Customer, a.slug())
+        .key(&write_only.plain)
+        .send(&env.deps)
+        .await
+        .assert_error(403, "API key missing required scope: read:customers");
+
+    // With the right key the same requests reach the input checks.
+    bad_input_call(Route::Customer, a.slug())
+        .key(&a.live)
+        .send(&env.deps)
+        .await
+        .assert_error(400, "mobile must be a 10-digit mobile number");
+    let reply = bad_input_call(Route::Bill, a.slug()).key(&a.live).send(&env.deps).await;
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    bad_input_call(Route::Redeem, a.slug()).key(&a.live).send(&env.deps).await.assert_error(400, "code is required");
+}
