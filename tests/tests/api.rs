@@ -17,9 +17,25 @@ mod bill;
 mod concurrency;
 #[path = "api/coupon.rs"]
 mod coupon;
+#[path = "api/cross_dialect.rs"]
+mod cross_dialect;
 #[path = "api/customer.rs"]
 mod customer;
+#[path = "api/faults.rs"]
+mod faults;
+#[path = "api/idempotency.rs"]
+mod idempotency;
 #[path = "api/isolation.rs"]
 mod isolation;
+#[path = "api/matrix.rs"]
+mod matrix;
+#[path = "api/public.rs"]
+mod public;
+#[path = "api/races.rs"]
+mod races;
 #[path = "api/sandbox.rs"]
 mod sandbox;
+#[path = "api/soak.rs"]
+mod soak;
+#[path = "api/till.rs"]
+mod till;
