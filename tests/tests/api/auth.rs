@@ -12,6 +12,15 @@ fn valid_call(route: Route, slug: &str) -> Call {
         Route::Customer => Call::customer(slug).query("mobile", "9876543210"),
         Route::Bill => Call::bill(slug).json(&json!({ "mobile": "9876543210", "amount": 10 })),
         Route::Redeem => Call::redeem(slug).json(&json!({ "code": "COUP-XY12" })),
+        Route::Transactions => Call::new(route, slug).query("mobile", "9876543210"),
+        Route::Otp => Call::new(route, slug).json(&json!({ "mobile": "9876543210" })),
+        Route::Refund => Call::new(route, slug).json(&json!({ "external_ref": "INV-1", "amount": 1 })),
+        Route::Balance | Route::PublicTransactions => Call::public(route).query("email", "ravi@example.com"),
+        Route::Earn => Call::public(route).json(&json!({ "email": "ravi@example.com", "amount": 10 })),
+        Route::RewardRedeem => Call::public(route).json(&json!({ "email": "ravi@example.com", "rewardId": "rwd-001" })),
+        Route::Rewards => Call::public(route),
+        Route::Verify => Call::verify("COUP-XY12"),
+        Route::PublicRefund => Call::public(route).json(&json!({ "reference": "ORD-1", "amount": 1 })),
     }
 }
 
@@ -21,6 +30,16 @@ fn bad_input_call(route: Route, slug: &str) -> Call {
         Route::Customer => Call::customer(slug).query("mobile", "12345"),
         Route::Bill => Call::bill(slug).body("not json"),
         Route::Redeem => Call::redeem(slug).body("{}"),
+        Route::Transactions => Call::new(route, slug).query("mobile", "9876543210").query("limit", "0"),
+        Route::Otp => Call::new(route, slug).json(&json!({ "mobile": "123" })),
+        Route::Refund => Call::new(route, slug).json(&json!({ "amount": 1 })),
+        Route::Balance | Route::PublicTransactions => Call::public(route).query("email", "not-an-email"),
+        Route::Earn => Call::public(route).json(&json!({ "email": "ravi@example.com", "amount": 1.005 })),
+        Route::RewardRedeem => Call::public(route).json(&json!({ "email": "ravi@example.com" })),
+        // The catalog takes no input; an unknown voucher is its only refusal.
+        Route::Rewards => Call::public(route),
+        Route::Verify => Call::verify("!!"),
+        Route::PublicRefund => Call::public(route).json(&json!({ "amount": 1 })),
     }
 }
 

@@ -318,36 +318,98 @@ pub struct Member {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
+    // Partner dialect: /api/{tenant}/pos/...
     Customer,
     Bill,
     Redeem,
+    Transactions,
+    Otp,
+    Refund,
+    // Public dialect: /v1/public/loyalty/...
+    Balance,
+    Earn,
+    RewardRedeem,
+    Rewards,
+    Verify,
+    PublicTransactions,
+    PublicRefund,
 }
 
 impl Route {
+    /// The routes of the reference page (the first suites were written against these).
     pub const ALL: [Route; 3] = [Route::Customer, Route::Bill, Route::Redeem];
+    /// Every route the product has.
+    pub const EVERY: [Route; 13] = [
+        Route::Customer,
+        Route::Bill,
+        Route::Redeem,
+        Route::Transactions,
+        Route::Otp,
+        Route::Refund,
+        Route::Balance,
+        Route::Earn,
+        Route::RewardRedeem,
+        Route::Rewards,
+        Route::Verify,
+        Route::PublicTransactions,
+        Route::PublicRefund,
+    ];
 
-    fn method(self) -> &'static str {
-        match self {
-            Route::Customer => "GET",
-            Route::Bill | Route::Redeem => "POST",
+    pub fn is_public(self) -> bool {
+        !matches!(
+            self,
+            Route::Customer | Route::Bill | Route::Redeem | Route::Transactions | Route::Otp | Route::Refund
+        )
+    }
+
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Route::Bill
+                | Route::Redeem
+                | Route::Otp
+                | Route::Refund
+                | Route::Earn
+                | Route::RewardRedeem
+                | Route::PublicRefund
+        )
+    }
+
+    pub fn method(self) -> &'static str {
+        if self.is_write() {
+            "POST"
+        } else {
+            "GET"
         }
     }
 
-    fn path(self, slug: &str) -> String {
+    fn path(self, slug: &str, code: &str) -> String {
         match self {
             Route::Customer => format!("/api/{slug}/pos/customer"),
             Route::Bill => format!("/api/{slug}/pos/bill"),
             Route::Redeem => format!("/api/{slug}/pos/coupon/redeem"),
+            Route::Transactions => format!("/api/{slug}/pos/customer/transactions"),
+            Route::Otp => format!("/api/{slug}/pos/otp"),
+            Route::Refund => format!("/api/{slug}/pos/refund"),
+            Route::Balance => "/v1/public/loyalty/balance".into(),
+            Route::Earn => "/v1/public/loyalty/earn".into(),
+            Route::RewardRedeem => "/v1/public/loyalty/redeem".into(),
+            Route::Rewards => "/v1/public/loyalty/rewards".into(),
+            Route::Verify => format!("/v1/public/loyalty/vouchers/{code}/verify"),
+            Route::PublicTransactions => "/v1/public/loyalty/transactions".into(),
+            Route::PublicRefund => "/v1/public/loyalty/refund".into(),
         }
     }
 }
 
-/// A request to one of the three functions, as API Gateway would hand it over: the
+/// A request to one of the functions, as API Gateway would hand it over: the
 /// `{tenant}` path parameter and the query parameters already extracted.
 #[derive(Debug, Clone)]
 pub struct Call {
     route: Route,
     slug: String,
+    /// The `{code}` path parameter of voucher verification.
+    code: String,
     headers: Vec<(String, String)>,
     query: Vec<(String, String)>,
     body: Option<String>,
@@ -355,7 +417,19 @@ pub struct Call {
 
 impl Call {
     pub fn new(route: Route, slug: &str) -> Self {
-        Call { route, slug: slug.to_owned(), headers: Vec::new(), query: Vec::new(), body: None }
+        Call { route, slug: slug.to_owned(), code: String::new(), headers: Vec::new(), query: Vec::new(), body: None }
+    }
+
+    /// A Public-dialect call: no slug in the path; the key names the tenant.
+    pub fn public(route: Route) -> Self {
+        Call::new(route, "")
+    }
+
+    /// `GET /v1/public/loyalty/vouchers/{code}/verify`.
+    pub fn verify(code: &str) -> Self {
+        let mut call = Call::new(Route::Verify, "");
+        call.code = code.to_owned();
+        call
     }
 
     pub fn customer(slug: &str) -> Self {
@@ -397,7 +471,7 @@ impl Call {
     pub fn request(&self) -> Request {
         let mut builder = http::Request::builder()
             .method(self.route.method())
-            .uri(format!("https://loyalty.test{}", self.route.path(&self.slug)));
+            .uri(format!("https://loyalty.test{}", self.route.path(&self.slug, &self.code)));
         if self.body.is_some() {
             builder = builder.header("Content-Type", "application/json");
         }
@@ -412,7 +486,13 @@ impl Call {
         builder
             .body(body)
             .expect("a valid request")
-            .with_path_parameters(HashMap::from([("tenant".to_owned(), self.slug.clone())]))
+            .with_path_parameters(if self.route == Route::Verify {
+                HashMap::from([("code".to_owned(), self.code.clone())])
+            } else if self.route.is_public() {
+                HashMap::new()
+            } else {
+                HashMap::from([("tenant".to_owned(), self.slug.clone())])
+            })
             .with_query_string_parameters(query)
     }
 
@@ -422,6 +502,16 @@ impl Call {
             Route::Customer => pos_customer::handle(deps, req).await,
             Route::Bill => pos_bill::handle(deps, req).await,
             Route::Redeem => pos_coupon_redeem::handle(deps, req).await,
+            Route::Transactions => pos_customer_transactions::handle(deps, req).await,
+            Route::Otp => pos_otp::handle(deps, req).await,
+            Route::Refund => pos_refund::handle(deps, req).await,
+            Route::Balance => public_balance::handle(deps, req).await,
+            Route::Earn => public_earn::handle(deps, req).await,
+            Route::RewardRedeem => public_redeem::handle(deps, req).await,
+            Route::Rewards => public_rewards::handle(deps, req).await,
+            Route::Verify => public_voucher_verify::handle(deps, req).await,
+            Route::PublicTransactions => public_transactions::handle(deps, req).await,
+            Route::PublicRefund => public_refund::handle(deps, req).await,
         };
         Reply::from_response(resp)
     }
