@@ -498,20 +498,22 @@ impl Call {
 
     pub async fn send(&self, deps: &Deps) -> Reply {
         let req = self.request();
+        // Each handler's future is boxed: one enum of all of them would be too large for
+        // a test thread's stack in a debug build.
         let resp = match self.route {
-            Route::Customer => pos_customer::handle(deps, req).await,
-            Route::Bill => pos_bill::handle(deps, req).await,
-            Route::Redeem => pos_coupon_redeem::handle(deps, req).await,
-            Route::Transactions => pos_customer_transactions::handle(deps, req).await,
-            Route::Otp => pos_otp::handle(deps, req).await,
-            Route::Refund => pos_refund::handle(deps, req).await,
-            Route::Balance => public_balance::handle(deps, req).await,
-            Route::Earn => public_earn::handle(deps, req).await,
-            Route::RewardRedeem => public_redeem::handle(deps, req).await,
-            Route::Rewards => public_rewards::handle(deps, req).await,
-            Route::Verify => public_voucher_verify::handle(deps, req).await,
-            Route::PublicTransactions => public_transactions::handle(deps, req).await,
-            Route::PublicRefund => public_refund::handle(deps, req).await,
+            Route::Customer => Box::pin(pos_customer::handle(deps, req)).await,
+            Route::Bill => Box::pin(pos_bill::handle(deps, req)).await,
+            Route::Redeem => Box::pin(pos_coupon_redeem::handle(deps, req)).await,
+            Route::Transactions => Box::pin(pos_customer_transactions::handle(deps, req)).await,
+            Route::Otp => Box::pin(pos_otp::handle(deps, req)).await,
+            Route::Refund => Box::pin(pos_refund::handle(deps, req)).await,
+            Route::Balance => Box::pin(public_balance::handle(deps, req)).await,
+            Route::Earn => Box::pin(public_earn::handle(deps, req)).await,
+            Route::RewardRedeem => Box::pin(public_redeem::handle(deps, req)).await,
+            Route::Rewards => Box::pin(public_rewards::handle(deps, req)).await,
+            Route::Verify => Box::pin(public_voucher_verify::handle(deps, req)).await,
+            Route::PublicTransactions => Box::pin(public_transactions::handle(deps, req)).await,
+            Route::PublicRefund => Box::pin(public_refund::handle(deps, req)).await,
         };
         Reply::from_response(resp)
     }
