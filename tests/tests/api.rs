@@ -21,6 +21,8 @@ mod coupon;
 mod cross_dialect;
 #[path = "api/customer.rs"]
 mod customer;
+#[path = "api/events.rs"]
+mod events;
 #[path = "api/faults.rs"]
 mod faults;
 #[path = "api/idempotency.rs"]

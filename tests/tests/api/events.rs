@@ -1,0 +1,95 @@
+//! The sample API Gateway events in `events/`: every function has a success and an error
+//! event, and each one, parsed the way the Lambda runtime parses it, gets the status its
+//! file name promises from its handler against DynamoDB Local (on the demo data).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use lambda_http::{Body, Request, Response};
+use loyalty::Deps;
+
+use super::support::TestEnv;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn dirs(path: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(path)
+        .expect("a readable directory")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
+    match function {
+        "pos-customer" => Box::pin(pos_customer::handle(deps, req)).await,
+        "pos-bill" => Box::pin(pos_bill::handle(deps, req)).await,
+        "pos-coupon-redeem" => Box::pin(pos_coupon_redeem::handle(deps, req)).await,
+        "pos-customer-transactions" => Box::pin(pos_customer_transactions::handle(deps, req)).await,
+        "pos-otp" => Box::pin(pos_otp::handle(deps, req)).await,
+        "pos-refund" => Box::pin(pos_refund::handle(deps, req)).await,
+        "public-balance" => Box::pin(public_balance::handle(deps, req)).await,
+        "public-earn" => Box::pin(public_earn::handle(deps, req)).await,
+        "public-redeem" => Box::pin(public_redeem::handle(deps, req)).await,
+        "public-rewards" => Box::pin(public_rewards::handle(deps, req)).await,
+        "public-voucher-verify" => Box::pin(public_voucher_verify::handle(deps, req)).await,
+        "public-transactions" => Box::pin(public_transactions::handle(deps, req)).await,
+        "public-refund" => Box::pin(public_refund::handle(deps, req)).await,
+        other => panic!("no handler for events/{other}: add it to this test"),
+    }
+}
+
+#[test]
+fn every_function_has_a_success_and_an_error_event() {
+    let functions = dirs(&repo().join("functions"));
+    let events = dirs(&repo().join("events"));
+    assert_eq!(functions, events, "events/ has one directory per function");
+    for function in &functions {
+        let files: Vec<String> = std::fs::read_dir(repo().join("events").join(function))
+            .expect("an events directory")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(files.iter().any(|f| f == "ok.json"), "events/{function}/ok.json");
+        assert!(files.iter().any(|f| f.starts_with("error-")), "events/{function}/error-STATUS.json");
+    }
+}
+
+#[tokio::test]
+async fn every_event_gets_the_status_its_name_promises() {
+    let env = TestEnv::new().await;
+    let seed = loyalty::admin::seed_demo(&env.deps).await.expect("the demo seed");
+    let mut checked = 0;
+    for function in dirs(&repo().join("events")) {
+        let dir = repo().join("events").join(&function);
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(&dir).expect("an events directory").filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        files.sort();
+        for file in files {
+            let name = file.file_stem().and_then(|s| s.to_str()).expect("a file name").to_owned();
+            let expected: u16 = match name.as_str() {
+                "ok" => 200,
+                other => other.strip_prefix("error-").and_then(|s| s.parse().ok()).expect("ok or error-STATUS"),
+            };
+            let text = std::fs::read_to_string(&file)
+                .expect("a readable event")
+                .replace("{{LIVE_KEY}}", &seed.live_key)
+                .replace("{{TEST_KEY}}", &seed.test_key)
+                .replace("{{READ_ONLY_KEY}}", &seed.read_only_key);
+            let req = lambda_http::request::from_str(&text).expect("an API Gateway event the runtime can parse");
+            let resp = invoke(&function, &env.deps, req).await;
+            let body = match resp.body() {
+                Body::Text(t) => t.clone(),
+                _ => String::new(),
+            };
+            assert_eq!(resp.status().as_u16(), expected, "events/{function}/{name}.json answered {body}");
+            let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+            assert!(json.is_object(), "events/{function}/{name}.json: {body}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 26, "checked {checked} events");
+}
