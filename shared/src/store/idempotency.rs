@@ -140,10 +140,12 @@ pub(crate) fn completion_item(table: &str, c: &Completion) -> Result<TransactWri
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key(c.pk.clone(), "IDEMP")))
-        .update_expression("SET #state = :done, status_code = :status, response = :body")
+        .update_expression("SET #state = :done, status_code = :status, #response = :body")
         .condition_expression("#state = :in_flight AND #token = :token")
         .expression_attribute_names("#state", "state")
         .expression_attribute_names("#token", "token")
+        // RESPONSE is a DynamoDB reserved word: named, or every completion is refused.
+        .expression_attribute_names("#response", "response")
         .expression_attribute_values(":done", s("done"))
         .expression_attribute_values(":in_flight", s("in_flight"))
         .expression_attribute_values(":token", s(&c.token))
