@@ -9,6 +9,8 @@
 #[path = "api/support.rs"]
 mod support;
 
+#[path = "api/agreement.rs"]
+mod agreement;
 #[path = "api/auth.rs"]
 mod auth;
 #[path = "api/bill.rs"]
