@@ -77,8 +77,9 @@ pub async fn send_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, program_nam
 }
 
 /// Checks a code without using it; the caller's transaction uses it (`OtpUse`), so a
-/// code is consumed only together with the points it unlocks. A wrong guess counts
-/// against the code's attempts.
+/// code is consumed only together with the points it unlocks. Every check takes one of
+/// the code's five attempts first (right or wrong), atomically, so guesses sent in
+/// parallel get no more tries than guesses sent one by one.
 pub async fn check_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, code: &str) -> Result<Option<OtpUse>, ApiError> {
     if caller.sandbox() {
         return if code == SANDBOX_CODE { Ok(None) } else { Err(ApiError::Otp("Invalid OTP".into())) };
@@ -94,12 +95,11 @@ pub async fn check_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, code: &str
     if now_ms >= record.expires_at_ms {
         return Err(ApiError::Otp("OTP expired; request a new one".into()));
     }
-    if record.attempts_left == 0 {
-        return Err(ApiError::Otp("Too many wrong attempts; request a new OTP".into()));
+    if !deps.store.take_otp_attempt(&pk, record.issued_at_ms).await? {
+        return Err(ApiError::Otp("No attempts left on this OTP; request a new one".into()));
     }
     let hash = hash_code(&caller.tenant, mobile, code);
     if hash != record.code_hash {
-        deps.store.spend_otp_attempt(&pk, record.issued_at_ms).await?;
         return Err(ApiError::Otp("Invalid OTP".into()));
     }
     Ok(Some(OtpUse { pk, code_hash: hash, now_ms }))

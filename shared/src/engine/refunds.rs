@@ -47,7 +47,6 @@ pub async fn refund(
         }
     };
     for attempt in 0..MAX_ATTEMPTS {
-        let now = deps.now();
         let purchase = deps.store.get_purchase(&caller.tenant, &txn_id).await?.ok_or(ApiError::NotFound("Sale"))?;
         let effect = purchase.refund(amount.minor()).ok_or_else(|| match purchase.refundable_minor() {
             0 => ApiError::bad_request("the sale is already fully refunded"),
@@ -60,6 +59,9 @@ pub async fn refund(
             .get_customer(&caller.tenant, &purchase.customer_id)
             .await?
             .ok_or(ApiError::NotFound("Customer"))?;
+        // The time is read after the member: a ledger entry's time (its sort key) then
+        // follows every change this one was computed on.
+        let now = deps.now();
         let mut after = before.clone();
         after.points_balance = before.points_balance - effect.points_reversed + effect.points_restored;
         after.lifetime_points = (before.lifetime_points - effect.points_reversed).max(0);

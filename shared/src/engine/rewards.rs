@@ -42,8 +42,10 @@ pub async fn redeem_reward(
     let id = id?.ok_or(ApiError::NotFound("Customer"))?;
     let reward = reward?.filter(|r| r.active).ok_or(ApiError::NotFound("Reward"))?;
     for attempt in 0..MAX_ATTEMPTS {
-        let now = deps.now();
         let before = deps.store.get_customer(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
+        // The time is read after the member: a ledger entry's time (its sort key) then
+        // follows every change this one was computed on.
+        let now = deps.now();
         if before.points_balance < reward.points_cost {
             return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: reward.points_cost });
         }

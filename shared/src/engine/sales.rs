@@ -88,18 +88,27 @@ pub async fn record_sale(
             }
         }
     }
-    let otp_use = otp_for(deps, caller, sale).await?;
+    // Checked once, after the balance is known to cover the points: a refused bill does
+    // not take one of the code's attempts.
+    let mut otp_use: Option<Option<OtpUse>> = None;
 
     for attempt in 0..MAX_ATTEMPTS {
-        let now = deps.now();
         let existing = find_member(deps, &caller.tenant, &sale.member).await?;
+        // The time is read after the member: a ledger entry's time (its sort key) then
+        // follows every change this one was computed on.
+        let now = deps.now();
         let (before, is_new) = match (existing, &sale.enrol) {
             (Some(c), _) => (c, false),
             (None, Some(new)) => (new_customer(new, now), true),
             (None, None) => return Err(ApiError::NotFound("Customer")),
         };
-        if sale.redeem_points > before.points_balance {
+        // A bill that spends nothing is never refused, even on a balance a refund left
+        // below zero: earning is how the member gets back above it.
+        if sale.redeem_points > 0 && sale.redeem_points > before.points_balance {
             return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: sale.redeem_points });
+        }
+        if otp_use.is_none() {
+            otp_use = Some(otp_for(deps, caller, sale).await?);
         }
 
         let earning = program.earn(paid, &items, before.lifetime_points);
@@ -156,8 +165,7 @@ pub async fn record_sale(
             reference: sale.reference.clone(),
             description: sale.description.clone(),
             balance_after: after.points_balance,
-            // After the redemption it follows, so history lists them in order.
-            created_at: now + chrono::Duration::milliseconds(if sale.redeem_points > 0 { 1 } else { 0 }),
+            created_at: now,
         });
         let mutation = Mutation {
             customer: if is_new {
@@ -185,7 +193,7 @@ pub async fn record_sale(
                 redeem_restored: 0,
                 version: 0,
             })),
-            otp: otp_use.clone(),
+            otp: otp_use.clone().flatten(),
             new_codes: vec![],
             completion: idem.map(|i| i.completion(&result)),
         };
@@ -220,8 +228,9 @@ pub async fn record_sale(
 }
 
 /// Spending points needs the member's one-time code (by mobile: that is where it went).
+/// A preview spends nothing, so it neither needs nor checks one.
 async fn otp_for(deps: &Deps, caller: &Caller, sale: &Sale) -> Result<Option<OtpUse>, ApiError> {
-    if sale.redeem_points == 0 {
+    if sale.redeem_points == 0 || sale.preview {
         return Ok(None);
     }
     let MemberRef::Mobile(mobile) = &sale.member else {

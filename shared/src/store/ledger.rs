@@ -1,5 +1,11 @@
-//! Ledger entries: `TENANT#{t}#CUST#{id}` / `TXN#{time}#{txnId}`, in the member's
+//! Ledger entries: `TENANT#{t}#CUST#{id}` / `TXN#{version}#{n}`, in the member's
 //! partition, so a member's history is one query, newest first.
+//!
+//! The sort key is the member's version after the change (zero-padded), then the
+//! entry's place within that change: every balance change bumps the version exactly
+//! once, under a condition, so this is the order the balance actually moved in, and
+//! each entry's `balance_after` follows from the one before it. Clock time (which two
+//! writers can disagree on, or share to the millisecond) is kept as an attribute.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -8,8 +14,14 @@ use super::{pk, Store, StoreError};
 use crate::domain::{CustomerId, TenantSlug};
 use crate::model::{EntryKind, LedgerEntry};
 
-pub(crate) fn entry_attrs(tenant: &TenantSlug, e: &LedgerEntry) -> Attrs {
-    let sk = format!("TXN#{}#{}", e.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), e.txn_id);
+/// The sort key of the `n`th entry written by the change that took the member to
+/// `version`.
+pub(crate) fn entry_sk(version: u64, n: usize) -> String {
+    format!("TXN#{version:012}#{n:02}")
+}
+
+pub(crate) fn entry_attrs(tenant: &TenantSlug, e: &LedgerEntry, version: u64, place: usize) -> Attrs {
+    let sk = entry_sk(version, place);
     let mut attrs = key(pk::customer(tenant, &e.customer_id), &sk);
     attrs.insert("txn_id".into(), s(e.txn_id.to_string()));
     attrs.insert("customer_id".into(), s(e.customer_id.to_string()));
@@ -101,8 +113,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sort_keys_order_by_version_then_place() {
+        assert!(entry_sk(9, 1) < entry_sk(10, 0));
+        assert!(entry_sk(10, 0) < entry_sk(10, 1));
+        assert_eq!(entry_sk(7, 0), "TXN#000000000007#00");
+    }
+
+    #[test]
     fn cursors_round_trip_and_refuse_anything_else() {
-        let sk = "TXN#2026-11-23T12:00:00.000Z#abc";
+        let sk = entry_sk(42, 1);
+        let sk = sk.as_str();
         assert_eq!(decode_cursor(&encode_cursor(sk)).as_deref(), Some(sk));
         assert_eq!(decode_cursor(&encode_cursor("PROFILE")), None);
         assert_eq!(decode_cursor("zz"), None);

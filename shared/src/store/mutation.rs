@@ -167,8 +167,12 @@ impl Store {
                 push(update.map(|u| TransactWriteItem::builder().update(u).build()), Role::Profile)?;
             }
         }
-        for entry in &m.entries {
-            push(put_new(&self.table, entry_attrs(tenant, entry), false), Role::Entry)?;
+        let version = match &m.customer {
+            CustomerWrite::New(c) => c.version,
+            CustomerWrite::Update { after, .. } => after.version,
+        };
+        for (n, entry) in m.entries.iter().enumerate() {
+            push(put_new(&self.table, entry_attrs(tenant, entry, version, n), false), Role::Entry)?;
         }
         if let Some(sale) = &m.sale {
             let attrs = sale_attrs(tenant, sale).map_err(MutationError::Store)?;
@@ -206,15 +210,13 @@ impl Store {
                 .table_name(&self.table)
                 .set_key(Some(key(otp.pk.clone(), "OTP")))
                 .update_expression("SET #used = :yes")
-                .condition_expression(
-                    "code_hash = :hash AND #used = :no AND expires_at_ms > :now AND attempts_left > :zero",
-                )
+                // The attempt this check took was counted before the guess was compared.
+                .condition_expression("code_hash = :hash AND #used = :no AND expires_at_ms > :now")
                 .expression_attribute_names("#used", "used")
                 .expression_attribute_values(":yes", AttributeValue::Bool(true))
                 .expression_attribute_values(":no", AttributeValue::Bool(false))
                 .expression_attribute_values(":hash", s(&otp.code_hash))
                 .expression_attribute_values(":now", n(otp.now_ms))
-                .expression_attribute_values(":zero", n(0))
                 .build()
                 .map_err(|e| StoreError::Corrupt(e.to_string()));
             push(update.map(|u| TransactWriteItem::builder().update(u).build()), Role::Otp)?;

@@ -82,8 +82,10 @@ impl Store {
         }
     }
 
-    /// Counts one wrong guess against the code issued at `issued_at_ms`.
-    pub async fn spend_otp_attempt(&self, pk: &str, issued_at_ms: i64) -> Result<(), StoreError> {
+    /// Takes one attempt at the code issued at `issued_at_ms`, before the guess is
+    /// compared: `false` if none is left. Taking it first is what holds the limit
+    /// against guesses sent in parallel.
+    pub async fn take_otp_attempt(&self, pk: &str, issued_at_ms: i64) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
@@ -97,11 +99,11 @@ impl Store {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(err) => {
                 let service = err.into_service_error();
                 if service.is_conditional_check_failed_exception() {
-                    Ok(())
+                    Ok(false)
                 } else {
                     Err(StoreError::Unavailable(DisplayErrorContext(&service).to_string()))
                 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::support::{date, Call, Route, Tenant, TestEnv};
 
 /// A request to `route` that would succeed with a good key on `slug`.
-fn valid_call(route: Route, slug: &str) -> Call {
+pub(crate) fn valid_call(route: Route, slug: &str) -> Call {
     match route {
         Route::Customer => Call::customer(slug).query("mobile", "9876543210"),
         Route::Bill => Call::bill(slug).json(&json!({ "mobile": "9876543210", "amount": 10 })),
@@ -25,7 +25,7 @@ fn valid_call(route: Route, slug: &str) -> Call {
 }
 
 /// The same request with input the route refuses.
-fn bad_input_call(route: Route, slug: &str) -> Call {
+pub(crate) fn bad_input_call(route: Route, slug: &str) -> Call {
     match route {
         Route::Customer => Call::customer(slug).query("mobile", "12345"),
         Route::Bill => Call::bill(slug).body("not json"),

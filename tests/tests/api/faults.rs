@@ -1,1 +1,588 @@
-//! (being written)
+//! Real faults: a DynamoDB Local of this test's own (the jar `scripts/install.sh`
+//! caches, on a free port, `-sharedDb -dbPath <temp dir>` so data survives a restart),
+//! killed and frozen (SIGSTOP) in the middle of a run of bills. Every endpoint must
+//! answer a JSON 503 with the request id (never a panic, never a 500) within the
+//! client's operation timeout; after a restart the data must be consistent, and the
+//! bills that got a 503 must, retried with their reference, either replay (they had
+//! committed) or apply once.
+//!
+//! The jar is looked for in `$LOYALTY_DYNAMODB_LOCAL_JAR`, then under
+//! `${LOYALTY_CACHE:-$HOME/.cache/loyalty}/dynamodb-local-*/package/emulator/`. Without
+//! it (or without `java`) the test fails: run `scripts/install.sh`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::error::{BoxError, DisplayErrorContext};
+use aws_sdk_dynamodb::Client;
+use lambda_http::request::RequestContext;
+use lambda_http::RequestExt;
+use loyalty::admin::{self, CouponSpec};
+use loyalty::deps::{Clock, FixedClock};
+use loyalty::domain::{Code, Mobile, Money, TenantSlug};
+use loyalty::keys::{KeyMode, Scope};
+use loyalty::store::Store;
+use loyalty::Deps;
+use serde_json::{json, Value};
+
+use super::auth::valid_call;
+use super::support::{attr_n, attr_str, date, start_time, Call, Item, Reply, Route};
+
+/// The fault client's timeouts: short, so the test is quick; the order is the
+/// production one (connect < attempt < operation).
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(500);
+const OPERATION_TIMEOUT: Duration = Duration::from_millis(1_500);
+/// What a request may take beyond the operation timeout: the handler's own work.
+const SLACK: Duration = Duration::from_millis(700);
+const TABLE: &str = "faults";
+const MOBILE: &str = "9876543210";
+const EMAIL: &str = "ravi@example.com";
+const UNAVAILABLE: &str = "Service temporarily unavailable; retry the request";
+
+fn jar() -> PathBuf {
+    if let Some(path) = std::env::var_os("LOYALTY_DYNAMODB_LOCAL_JAR") {
+        let path = PathBuf::from(path);
+        assert!(path.is_file(), "LOYALTY_DYNAMODB_LOCAL_JAR names no file: {}", path.display());
+        return path;
+    }
+    let cache = std::env::var_os("LOYALTY_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache").join("loyalty")
+    });
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("dynamodb-local"))
+        .map(|entry| entry.path().join("package").join("emulator").join("DynamoDBLocal.jar"))
+        .filter(|path| path.is_file())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| {
+        panic!(
+            "the fault test needs the DynamoDB Local jar and found none under {}/dynamodb-local-*/package/emulator/ \
+             (nor LOYALTY_DYNAMODB_LOCAL_JAR): run scripts/install.sh",
+            cache.display()
+        )
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("its address").port()
+}
+
+fn client(port: u16, timeouts: TimeoutConfig, retry: RetryConfig) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "faults"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .timeout_config(timeouts)
+        .retry_config(retry)
+        .build();
+    Client::from_conf(config)
+}
+
+/// A client for setting up and checking: patient.
+fn patient_client(port: u16) -> Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(30))
+        .build();
+    client(port, timeouts, RetryConfig::standard())
+}
+
+/// The client under test: production's shape (standard retries, three attempts), with
+/// short timeouts.
+fn fault_client(port: u16) -> Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let retry = RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(25));
+    client(port, timeouts, retry)
+}
+
+/// Freezes DynamoDB Local (SIGSTOP) just before the next `TransactWriteItems` once
+/// armed: the transaction reaches a frozen server, the client gives up (503), and the
+/// server carries it out when thawed. The case a retry must replay, on purpose.
+#[derive(Debug, Clone, Default)]
+struct FreezeBeforeCommit(Arc<FreezeState>);
+
+#[derive(Debug, Default)]
+struct FreezeState {
+    pid: AtomicU32,
+    armed: AtomicBool,
+    fired: AtomicBool,
+}
+
+impl FreezeBeforeCommit {
+    fn arm(&self, pid: u32) {
+        self.0.pid.store(pid, Ordering::SeqCst);
+        self.0.armed.store(true, Ordering::SeqCst);
+    }
+
+    fn fired(&self) -> bool {
+        self.0.fired.load(Ordering::SeqCst)
+    }
+}
+
+impl Intercept for FreezeBeforeCommit {
+    fn name(&self) -> &'static str {
+        "FreezeBeforeCommit"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
+        if target.ends_with(".TransactWriteItems") && self.0.armed.swap(false, Ordering::SeqCst) {
+            signal(self.0.pid.load(Ordering::SeqCst), "STOP");
+            self.0.fired.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+/// One DynamoDB Local process with its data in a directory of its own. Dropping it
+/// kills the process (even a frozen one) and removes the directory.
+struct LocalDynamo {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl LocalDynamo {
+    fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("loyalty-faults-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("data")).expect("create the data directory");
+        let mut local = LocalDynamo { child: None, port: free_port(), dir };
+        local.spawn();
+        local
+    }
+
+    fn spawn(&mut self) {
+        let jar = jar();
+        let emulator = jar.parent().expect("the jar's directory");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("dynamodb.log"))
+            .expect("open the log");
+        let child = Command::new("java")
+            .current_dir(emulator)
+            .arg(format!("-Djava.library.path={}", emulator.join("DynamoDBLocal_lib").display()))
+            .arg("-jar")
+            .arg(&jar)
+            .args(["-sharedDb", "-disableTelemetry", "-dbPath"])
+            .arg(self.dir.join("data"))
+            .args(["-port", &self.port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting java -jar {}: {e} (is Java 17 installed?)", jar.display()));
+        self.child = Some(child);
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Waits until it answers ListTables (about 3 s from a cold start).
+    async fn ready(&mut self) {
+        let probe = fault_client(self.port);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if probe.list_tables().limit(1).send().await.is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("DynamoDB Local exited ({status}); log:\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "DynamoDB Local did not answer within 60 s; log:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("dynamodb.log")).unwrap_or_default()
+    }
+
+    /// Stops the process with `kill` (SIGTERM), as an operator or the OS would, and
+    /// waits for it to exit (SIGKILL after 10 s). SIGKILL straight away is not used:
+    /// DynamoDB Local then loses writes it had acknowledged, which DynamoDB never does.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), "CONT");
+            signal(child.id(), "TERM");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.try_wait().expect("wait for DynamoDB Local").is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            child.wait().expect("reap DynamoDB Local");
+        }
+    }
+
+    /// Kills the process at once (for the drop guard).
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn thaw(&mut self) {
+        signal(self.pid(), "CONT");
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().expect("run kill");
+    assert!(status.success(), "kill -{name} {pid} failed");
+}
+
+impl Drop for LocalDynamo {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The world on the test's own DynamoDB Local: one tenant, Ravi (mobile and email) with
+/// bill `INV-1` and order `ORD-1`, coupon `COUP-XY12`, the demo rewards.
+struct World {
+    local: LocalDynamo,
+    clock: Arc<FixedClock>,
+    slug: String,
+    live: String,
+}
+
+impl World {
+    async fn new() -> Self {
+        let mut local = LocalDynamo::start();
+        local.ready().await;
+        let clock = Arc::new(FixedClock::new(start_time()));
+        let setup = Deps::new(Store::new(patient_client(local.port), TABLE), clock.clone());
+        assert!(setup.store.create_table_if_missing().await.expect("create the table"));
+        let slug = TenantSlug::parse("fault-garden").expect("slug");
+        admin::create_tenant(&setup, &slug, &admin::demo_program()).await.expect("tenant");
+        let live = admin::issue_key(&setup, &slug, KeyMode::Live, Scope::ALL.to_vec(), "faults").await.expect("key");
+        let world = World { local, clock, slug: slug.to_string(), live: live.plain };
+        let first = world
+            .bill(
+                &setup,
+                json!({ "mobile": MOBILE, "email": EMAIL, "name": "Ravi", "amount": 100, "external_ref": "INV-1" }),
+            )
+            .await;
+        first.assert_ok(&json!({ "new_balance": 10_000 }));
+        let order = json!({ "email": EMAIL, "amount": 10, "reference": "ORD-1" });
+        Call::public(Route::Earn).key(&world.live).json(&order).send(&setup).await.assert_success(&json!({}));
+        let spec = CouponSpec {
+            mobile: Mobile::parse(MOBILE).expect("mobile"),
+            value: Some(Money::parse("200").expect("money")),
+            percent: None,
+            expires: date(2026, 12, 31),
+            code: Some(Code::parse("COUP-XY12").expect("code")),
+            source: "campaign".into(),
+        };
+        admin::issue_coupon(&setup, &slug, spec).await.expect("coupon");
+        for reward in admin::demo_rewards() {
+            admin::add_reward(&setup, &slug, &reward).await.expect("reward");
+        }
+        world
+    }
+
+    /// A `Deps` whose client has the short timeouts; a new one has cold caches.
+    fn deps(&self) -> Arc<Deps> {
+        Arc::new(Deps::new(Store::new(fault_client(self.local.port), TABLE), self.clock.clone()))
+    }
+
+    /// The same with the freezer on its client.
+    fn freezing_deps(&self, freezer: &FreezeBeforeCommit) -> Arc<Deps> {
+        let config = fault_client(self.local.port).config().to_builder().interceptor(freezer.clone()).build();
+        Arc::new(Deps::new(Store::new(Client::from_conf(config), TABLE), self.clock.clone()))
+    }
+
+    fn patient_deps(&self) -> Deps {
+        Deps::new(Store::new(patient_client(self.local.port), TABLE), self.clock.clone())
+    }
+
+    async fn bill(&self, deps: &Deps, body: Value) -> Reply {
+        Call::bill(&self.slug).key(&self.live).json(&body).send(deps).await
+    }
+
+    async fn scan(&self) -> Vec<Item> {
+        let mut pages = patient_client(self.local.port)
+            .scan()
+            .table_name(TABLE)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut items = Vec::new();
+        while let Some(item) = pages.next().await {
+            items.push(item.unwrap_or_else(|e| panic!("scan: {}", DisplayErrorContext(&e))));
+        }
+        items
+    }
+}
+
+/// Sends `call` with an API Gateway request id, timing the answer.
+async fn send_with_id(call: &Call, deps: &Deps, request_id: &str) -> (Reply, Duration) {
+    let mut context = lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+    context.request_id = Some(request_id.to_owned());
+    let req = call.request().with_request_context(RequestContext::ApiGatewayV2(context));
+    let started = Instant::now();
+    let reply = call.send_request(deps, req).await;
+    (reply, started.elapsed())
+}
+
+/// The 503 of the caller's dialect, with the request id and `Retry-After`, in time.
+#[track_caller]
+fn assert_unavailable(route: Route, reply: &Reply, elapsed: Duration, request_id: &str, what: &str) {
+    let expected = if route.is_public() {
+        json!({ "result": "error", "error": {
+            "code": "service_unavailable", "message": UNAVAILABLE, "requestId": request_id } })
+    } else {
+        json!({ "error": UNAVAILABLE, "request_id": request_id })
+    };
+    assert_eq!((reply.status, &reply.body), (503, &expected), "{what}: {route:?}: {}", reply.text);
+    assert_eq!(reply.header("retry-after"), Some("1"), "{what}: {route:?}");
+    assert!(elapsed <= OPERATION_TIMEOUT + SLACK, "{what}: {route:?} took {elapsed:?}");
+}
+
+/// Every route at once, on a warm and a cold `Deps`, each call with its request id.
+async fn every_route_is_unavailable(world: &World, warm: &Arc<Deps>, what: &str) {
+    let cold = world.deps();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (temperature, deps) in [("warm", warm.clone()), ("cold", cold)] {
+        for route in Route::EVERY {
+            let mut call = valid_call(route, &world.slug).key(&world.live);
+            if route.is_write() {
+                call = call.header("Idempotency-Key", &format!("down-{route:?}"));
+            }
+            let deps = deps.clone();
+            let id = format!("req-{what}-{temperature}-{route:?}");
+            tasks.spawn(async move {
+                let (reply, elapsed) = send_with_id(&call, &deps, &id).await;
+                (route, temperature, id, reply, elapsed)
+            });
+        }
+    }
+    let mut answered = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (route, temperature, id, reply, elapsed) = done.expect("a handler panicked");
+        assert_unavailable(route, &reply, elapsed, &id, &format!("{what}, {temperature}"));
+        answered += 1;
+    }
+    assert_eq!(answered, 2 * Route::EVERY.len());
+}
+
+/// A bill of the run: its reference, amount and every answer it got.
+struct RunBill {
+    reference: String,
+    amount: i64,
+    replies: Vec<Reply>,
+}
+
+/// Bills one after another (`{prefix}-{i}`, ₹1 to ₹5) until `stop_after` of them got a
+/// 503; `progress` counts the bills answered. Each answer must be a 200 or a timely 503.
+async fn run_bills(
+    slug: String,
+    live: String,
+    deps: Arc<Deps>,
+    prefix: &str,
+    progress: Arc<AtomicUsize>,
+    stop_after: usize,
+) -> Vec<RunBill> {
+    let mut bills = Vec::new();
+    let mut unavailable = 0;
+    for i in 0..400 {
+        let reference = format!("{prefix}-{i}");
+        let amount = 1 + i % 5;
+        let call = Call::bill(&slug)
+            .key(&live)
+            .json(&json!({ "mobile": MOBILE, "amount": amount, "external_ref": reference }));
+        let id = format!("req-{reference}");
+        let (reply, elapsed) = send_with_id(&call, &deps, &id).await;
+        match reply.status {
+            200 => reply.assert_ok(&json!({ "external_ref": reference, "points_earned": amount * 100 })),
+            _ => {
+                assert_unavailable(Route::Bill, &reply, elapsed, &id, "during the fault");
+                unavailable += 1;
+            }
+        }
+        bills.push(RunBill { reference, amount: amount as i64, replies: vec![reply] });
+        progress.fetch_add(1, Ordering::SeqCst);
+        if unavailable >= stop_after {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    bills
+}
+
+async fn wait_for(progress: &AtomicUsize, at_least: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while progress.load(Ordering::SeqCst) < at_least {
+        assert!(Instant::now() < deadline, "the run of bills made no progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Retries every bill that got a 503 with the same reference and body: a bill that had
+/// committed replays its recorded sale, one that had not applies now.
+async fn retry_unavailable(world: &World, deps: &Deps, bills: &mut [RunBill]) {
+    let items = world.scan().await;
+    let recorded: BTreeMap<&str, Value> = items
+        .iter()
+        .filter(|i| attr_str(i, "SK") == "REF")
+        .map(|i| (attr_str(i, "reference"), serde_json::from_str(attr_str(i, "outcome")).expect("an outcome")))
+        .collect();
+    for bill in bills.iter_mut().filter(|b| b.replies.iter().all(|r| r.status != 200)) {
+        let retry =
+            world.bill(deps, json!({ "mobile": MOBILE, "amount": bill.amount, "external_ref": bill.reference })).await;
+        retry.assert_ok(&json!({ "external_ref": bill.reference, "points_earned": bill.amount * 100 }));
+        match recorded.get(bill.reference.as_str()) {
+            Some(outcome) => {
+                assert_eq!(retry.header("idempotent-replayed"), Some("true"), "{} had committed", bill.reference);
+                assert_eq!(Some(retry.str("transaction_id")), outcome["transaction_id"].as_str());
+            }
+            None => assert_eq!(retry.header("idempotent-replayed"), None, "{} had not committed", bill.reference),
+        }
+        bill.replies.push(retry);
+    }
+}
+
+/// What a run saw, for the log: bills answered 200, answered 503, and of those how many
+/// had committed all the same (their retry replayed).
+fn summary(bills: &[RunBill]) -> String {
+    let ok = bills.iter().filter(|b| b.replies[0].status == 200).count();
+    let replayed = bills.iter().filter(|b| b.replies.len() > 1 && b.replies[1].header("idempotent-replayed").is_some());
+    format!("{ok} answered 200, {} answered 503 ({} had committed)", bills.len() - ok, replayed.count())
+}
+
+/// The member's balance is the ledger's sum, its version the ledger's length; every
+/// reference of the run is one sale with one earning, and a run bill answered 200 is
+/// that sale.
+async fn check_consistent(world: &World, bills: &[RunBill], what: &str) {
+    let items = world.scan().await;
+    let profile = items.iter().find(|i| attr_str(i, "SK") == "PROFILE").expect("the member");
+    let ledger: Vec<&Item> = items.iter().filter(|i| attr_str(i, "SK").starts_with("TXN#")).collect();
+    let points: i64 = ledger.iter().map(|e| attr_n(e, "points")).sum();
+    assert_eq!(attr_n(profile, "points_balance"), points, "{what}: balance == sum of the ledger");
+    assert_eq!(attr_n(profile, "version"), ledger.len() as i64, "{what}: one version per entry");
+    for bill in bills {
+        let entries: Vec<&&Item> = ledger.iter().filter(|e| attr_str(e, "reference") == bill.reference).collect();
+        let committed = items.iter().any(|i| attr_str(i, "SK") == "REF" && attr_str(i, "reference") == bill.reference);
+        assert_eq!(
+            entries.len(),
+            usize::from(committed),
+            "{what}: {}: one entry per recorded reference",
+            bill.reference
+        );
+        let ids: BTreeSet<&str> =
+            bill.replies.iter().filter(|r| r.status == 200).map(|r| r.str("transaction_id")).collect();
+        assert!(ids.len() <= 1, "{what}: {}: one sale, answered {ids:?}", bill.reference);
+        if let (Some(id), Some(entry)) = (ids.first(), entries.first()) {
+            assert_eq!(attr_str(entry, "txn_id"), *id, "{what}: {}", bill.reference);
+            assert_eq!(attr_n(entry, "points"), bill.amount * 100);
+        }
+        if !ids.is_empty() {
+            assert!(committed, "{what}: {} was answered 200 but is not recorded", bill.reference);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_that_dies_or_freezes_answers_503_and_loses_nothing() {
+    let started = Instant::now();
+    let mut world = World::new().await;
+    eprintln!("faults: DynamoDB Local on port {} ready and seeded after {:.1?}", world.local.port, started.elapsed());
+    let deps = world.deps();
+
+    // Up: every route answers (the calls below are the same ones).
+    for route in Route::EVERY {
+        let reply = valid_call(route, &world.slug).key(&world.live).send(&deps).await;
+        assert_eq!(reply.status, 200, "{route:?} while the store is up: {}", reply.text);
+    }
+
+    // (a) Killed in the middle of a run of bills.
+    let progress = Arc::new(AtomicUsize::new(0));
+    let run =
+        tokio::spawn(run_bills(world.slug.clone(), world.live.clone(), deps.clone(), "KILL", progress.clone(), 5));
+    wait_for(&progress, 8).await;
+    world.local.stop();
+    let mut killed = run.await.expect("the run of bills panicked");
+    assert!(killed.iter().filter(|b| b.replies[0].status == 200).count() >= 8, "bills went through before the kill");
+    every_route_is_unavailable(&world, &deps, "killed").await;
+
+    world.local.spawn();
+    world.local.ready().await;
+    check_consistent(&world, &killed, "after the restart").await;
+    retry_unavailable(&world, &world.patient_deps(), &mut killed).await;
+    check_consistent(&world, &killed, "after the retries").await;
+    eprintln!("faults: killed: {}; restarted and checked after {:.1?}", summary(&killed), started.elapsed());
+
+    // (b) Frozen (SIGSTOP) in the middle of a run, just as a bill's transaction is sent,
+    // then thawed (SIGCONT): it carries out what it received while frozen, so that bill
+    // answered 503 and committed all the same.
+    let freezer = FreezeBeforeCommit::default();
+    let progress = Arc::new(AtomicUsize::new(0));
+    let freezing = world.freezing_deps(&freezer);
+    let run = tokio::spawn(run_bills(world.slug.clone(), world.live.clone(), freezing, "FREEZE", progress.clone(), 3));
+    wait_for(&progress, 8).await;
+    freezer.arm(world.local.pid());
+    let mut frozen = run.await.expect("the run of bills panicked");
+    assert!(freezer.fired(), "the freeze happened during the run");
+    every_route_is_unavailable(&world, &deps, "frozen").await;
+    // A bill with an Idempotency-Key while frozen: 503. Its claim may still be written
+    // after the thaw: then the key answers 409 until the claim's lease ends.
+    let keyed = json!({ "mobile": MOBILE, "amount": 7.77 });
+    let keyed_call = Call::bill(&world.slug).key(&world.live).header("Idempotency-Key", "frozen-1").json(&keyed);
+    let (reply, elapsed) = send_with_id(&keyed_call, &deps, "req-frozen-keyed").await;
+    assert_unavailable(Route::Bill, &reply, elapsed, "req-frozen-keyed", "frozen, keyed");
+    world.local.thaw();
+    world.local.ready().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    check_consistent(&world, &frozen, "after the thaw").await;
+    retry_unavailable(&world, &world.patient_deps(), &mut frozen).await;
+    check_consistent(&world, &frozen, "after the retries").await;
+    eprintln!("faults: frozen: {}; thawed and checked after {:.1?}", summary(&frozen), started.elapsed());
+    let late = frozen.iter().filter(|b| b.replies.len() > 1 && b.replies[1].header("idempotent-replayed").is_some());
+    assert_eq!(late.count(), 1, "the bill whose transaction met the frozen store committed after the thaw");
+    let retried = keyed_call.send(&world.patient_deps()).await;
+    let retried = match retried.status {
+        200 => retried,
+        409 => {
+            retried.assert_error(409, "A request with this Idempotency-Key is still in progress; retry later");
+            world.clock.set(world.clock.now() + chrono::Duration::seconds(31));
+            keyed_call.send(&world.patient_deps()).await
+        }
+        other => panic!("the keyed retry answered {other}: {}", retried.text),
+    };
+    retried.assert_ok(&json!({ "points_earned": 777 }));
+    assert_eq!(keyed_call.send(&world.patient_deps()).await.header("idempotent-replayed"), Some("true"));
+    let items = world.scan().await;
+    let keyed_entries = items.iter().filter(|i| attr_str(i, "SK").starts_with("TXN#") && attr_n(i, "points") == 777);
+    assert_eq!(keyed_entries.count(), 1, "the keyed bill applied once");
+    check_consistent(&world, &frozen, "at the end").await;
+    check_consistent(&world, &killed, "at the end").await;
+}

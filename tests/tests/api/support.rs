@@ -497,7 +497,12 @@ impl Call {
     }
 
     pub async fn send(&self, deps: &Deps) -> Reply {
-        let req = self.request();
+        self.send_request(deps, self.request()).await
+    }
+
+    /// Sends `req` (this call's [`request`](Self::request), perhaps altered: a raw header,
+    /// a request context) to this call's function.
+    pub async fn send_request(&self, deps: &Deps, req: Request) -> Reply {
         // Each handler's future is boxed: one enum of all of them would be too large for
         // a test thread's stack in a debug build.
         let resp = match self.route {
@@ -630,4 +635,159 @@ pub async fn concurrently(deps: &Arc<Deps>, calls: Vec<Call>) -> Vec<Reply> {
         replies.push(reply.expect("a request task panicked"));
     }
     replies
+}
+
+// Public-dialect assertions, the clock, the catalog and the SMS outbox (added for the
+// public, cross-dialect and till suites).
+
+impl Reply {
+    /// Asserts a Public error: this status and exactly
+    /// `{"result": "error", "error": {"code": code, "message": message}}`.
+    #[track_caller]
+    pub fn assert_public_error(&self, status: u16, code: &str, message: &str) {
+        let expected = json!({ "result": "error", "error": { "code": code, "message": message } });
+        assert_eq!((self.status, &self.body), (status, &expected), "body: {}", self.text);
+    }
+
+    /// Asserts a Public success: 200, `"result": "success"`, and a `data` that has every
+    /// field of `expected` with that exact value (see [`assert_includes`]).
+    #[track_caller]
+    pub fn assert_success(&self, expected: &Value) {
+        assert_eq!(self.status, 200, "body: {}", self.text);
+        assert_eq!(self.body["result"], json!("success"), "body: {}", self.text);
+        assert_includes(&self.body["data"], expected);
+    }
+
+    /// A string field of a Public answer's `data`.
+    pub fn data_str(&self, name: &str) -> &str {
+        self.body["data"][name].as_str().unwrap_or_else(|| panic!("data.{name} is not a string in {}", self.text))
+    }
+
+    /// An integer field of a Public answer's `data`.
+    pub fn data_int(&self, name: &str) -> i64 {
+        self.body["data"][name].as_i64().unwrap_or_else(|| panic!("data.{name} is not an integer in {}", self.text))
+    }
+}
+
+impl TestEnv {
+    /// Moves the fixed clock forward by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.set(self.now() + by);
+    }
+
+    /// Adds `loyalty::admin::demo_rewards()` to the tenant's catalog.
+    pub async fn add_demo_rewards(&self, t: &Tenant) {
+        for reward in admin::demo_rewards() {
+            admin::add_reward(&self.deps, &t.slug, &reward).await.expect("add reward");
+        }
+    }
+
+    /// A `Deps` on this table and clock whose SMS sender appends to a fresh outbox file.
+    pub fn with_outbox(&self) -> (Arc<Deps>, Outbox) {
+        let outbox = Outbox { path: std::env::temp_dir().join(format!("loyalty-sms-{}", uuid::Uuid::new_v4())) };
+        let sms = loyalty::sms::LocalSms { outbox: Some(outbox.path.clone()) };
+        (Arc::new(self.fresh_deps().with_sms(Arc::new(sms))), outbox)
+    }
+}
+
+/// The local SMS sender's outbox: one line per message, `{time} {mobile} {message}`.
+/// Removed when dropped.
+pub struct Outbox {
+    path: std::path::PathBuf,
+}
+
+impl Outbox {
+    /// Every message sent so far, as `(mobile, message)`, oldest first.
+    pub fn messages(&self) -> Vec<(String, String)> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+            Err(e) => panic!("reading the outbox {}: {e}", self.path.display()),
+        };
+        text.lines()
+            .map(|line| {
+                let mut parts = line.splitn(3, ' ');
+                let _time = parts.next();
+                let mobile = parts.next().expect("an outbox line has a mobile").to_owned();
+                let message = parts.next().expect("an outbox line has a message").to_owned();
+                (mobile, message)
+            })
+            .collect()
+    }
+
+    /// The one-time code of the last message (its first word), checked to be 6 digits.
+    pub fn last_code(&self) -> String {
+        let (_, message) = self.messages().pop().expect("a message was sent");
+        let code = message.split(' ').next().expect("a code").to_owned();
+        assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "not a 6-digit code: {message}");
+        code
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+// Added for the idempotency, races, soak, faults and matrix suites.
+
+/// A string attribute of an item; empty when it is absent or not a string.
+pub fn attr_str<'a>(item: &'a Item, name: &str) -> &'a str {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => v,
+        _ => "",
+    }
+}
+
+/// The items of one tenant: every key that starts with `TENANT#{slug}#` or is
+/// `TENANT#{slug}` itself, and the key items naming the tenant.
+pub fn tenant_items<'a>(items: &'a [Item], slug: &str) -> Vec<&'a Item> {
+    let prefix = format!("TENANT#{slug}#");
+    let exact = format!("TENANT#{slug}");
+    items
+        .iter()
+        .filter(|item| {
+            let pk = attr_str(item, "PK");
+            pk.starts_with(&prefix) || pk == exact || attr_str(item, "tenant") == slug
+        })
+        .collect()
+}
+
+impl TestEnv {
+    /// A store on this test's table through a client of its own (its own connections),
+    /// for requests run on another runtime.
+    pub fn store_with_own_client(&self) -> Store {
+        Store::new(client(&self.endpoint), self.table.clone())
+    }
+}
+
+/// A clock that moves one millisecond each time it is read, so that no two readings are
+/// equal (as on a real server), and that can be told to hand its next reading out late.
+pub struct TickingClock {
+    ms: std::sync::atomic::AtomicI64,
+    slow_next: std::sync::Mutex<Option<Duration>>,
+}
+
+impl TickingClock {
+    pub fn new(at: DateTime<Utc>) -> Self {
+        TickingClock { ms: at.timestamp_millis().into(), slow_next: std::sync::Mutex::new(None) }
+    }
+
+    /// The next reading is taken at once but returned only after `delay` (the reader's
+    /// thread sleeps), as if the reader were descheduled right after reading the time.
+    pub fn slow_next(&self, delay: Duration) {
+        *self.slow_next.lock().expect("clock lock") = Some(delay);
+    }
+}
+
+impl loyalty::deps::Clock for TickingClock {
+    fn now(&self) -> DateTime<Utc> {
+        let ms = self.ms.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let delay = self.slow_next.lock().expect("clock lock").take();
+        if let Some(delay) = delay {
+            std::thread::sleep(delay);
+        }
+        DateTime::from_timestamp_millis(ms).expect("a valid instant")
+    }
 }
