@@ -61,11 +61,12 @@ async fn key_record(deps: &Deps, req: &Request) -> Result<KeyRecord, ApiError> {
     let record = match deps.keys.get(&hash) {
         Some(record) => record,
         None => {
-            let record = deps.store.get_key(&hash).await?.ok_or(ApiError::Unauthorized)?;
+            let record = deps.store.get_key(&hash).await?;
             deps.keys.insert(hash, record.clone());
             record
         }
-    };
+    }
+    .ok_or(ApiError::Unauthorized)?;
     if record.status != KeyStatus::Active || record.mode != presented.mode {
         return Err(ApiError::Unauthorized);
     }

@@ -90,7 +90,9 @@ pub struct Deps {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub sms: Arc<dyn SmsSender>,
-    pub keys: TtlCache<KeyHash, KeyRecord>,
+    /// Key records by hash; `None` remembers a key that does not exist, so a stream of
+    /// made-up keys costs one read per key, not one per request.
+    pub keys: TtlCache<KeyHash, Option<KeyRecord>>,
     pub programs: TtlCache<String, Arc<Program>>,
 }
 

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
 
 use http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -239,33 +241,50 @@ pub fn error_response(err: &ApiError, dialect: Dialect, request_id: &str) -> Res
     resp
 }
 
-/// Runs a handler body, renders its error in the dialect, and logs one line per request
-/// (never the key, never the body).
+/// The most a request may take, below the functions' 10 s timeout: a store that is slow
+/// rather than down (each call may take up to its own 5 s limit, and a request makes
+/// several) still gets a 503 JSON answer instead of a Lambda timeout.
+pub const REQUEST_BUDGET: Duration = Duration::from_secs(8);
+
+/// Runs a handler body within [`REQUEST_BUDGET`], renders its error in the dialect, and
+/// logs one line per request. Every line logged while it runs carries the request id
+/// (a span of its own, whatever the runtime's spans say); never the key, the body or the
+/// path (which may hold a voucher code).
 pub async fn respond<F>(dialect: Dialect, req: &Request, work: F) -> Response<Body>
 where
     F: Future<Output = Result<Response<Body>, ApiError>>,
 {
-    let started = Instant::now();
-    let result = work.await;
-    let elapsed_ms = started.elapsed().as_millis() as u64;
-    let path = req.uri().path();
-    match result {
-        Ok(resp) => {
-            tracing::info!(status = resp.status().as_u16(), elapsed_ms, path, "request done");
-            resp
-        }
-        Err(err) => {
-            let request_id = request_id(req);
-            let resp = error_response(&err, dialect, &request_id);
-            let status = resp.status().as_u16();
-            if err.is_server_error() {
-                tracing::error!(status, elapsed_ms, path, error = %err, "request failed");
-            } else {
-                tracing::info!(status, elapsed_ms, path, error = %err, "request refused");
+    let request_id = request_id(req);
+    let span = tracing::info_span!("request", request_id = %request_id, method = %req.method());
+    async {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(REQUEST_BUDGET, work).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::error!(budget_ms = REQUEST_BUDGET.as_millis() as u64, "request ran out of time");
+                Err(ApiError::Unavailable)
             }
-            resp
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(resp) => {
+                tracing::info!(status = resp.status().as_u16(), elapsed_ms, "request done");
+                resp
+            }
+            Err(err) => {
+                let resp = error_response(&err, dialect, &request_id);
+                let status = resp.status().as_u16();
+                if err.is_server_error() {
+                    tracing::error!(status, elapsed_ms, error = %err, "request failed");
+                } else {
+                    tracing::info!(status, elapsed_ms, error = %err, "request refused");
+                }
+                resp
+            }
         }
     }
+    .instrument(span)
+    .await
 }
 
 #[cfg(test)]

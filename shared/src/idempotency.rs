@@ -110,8 +110,8 @@ where
     result
 }
 
-/// The body as canonical JSON (keys sorted, whitespace dropped) when it parses, else
-/// its bytes: two bodies that mean the same JSON hash the same.
+/// The body as canonical JSON (object keys sorted at every level, whitespace dropped)
+/// when it parses, else its bytes: two bodies that mean the same JSON hash the same.
 fn request_hash(req: &Request) -> String {
     let bytes: &[u8] = match req.body() {
         Body::Text(t) => t.as_bytes(),
@@ -121,7 +121,64 @@ fn request_hash(req: &Request) -> String {
     let canonical = (bytes.len() <= MAX_BODY_BYTES)
         .then(|| serde_json::from_slice::<serde_json::Value>(bytes).ok())
         .flatten()
-        .and_then(|v| serde_json::to_vec(&v).ok());
+        .map(|v| {
+            let mut out = String::with_capacity(bytes.len());
+            write_canonical(&v, &mut out);
+            out.into_bytes()
+        });
     let digest = Sha256::digest(canonical.as_deref().unwrap_or(bytes));
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Sorted keys whatever order the map keeps them in (a dependency may turn on
+/// serde_json's `preserve_order`).
+fn write_canonical(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                if let Some(value) = map.get(k) {
+                    write_canonical(value, out);
+                }
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_of(body: &str) -> String {
+        request_hash(&http::Request::builder().body(Body::from(body.to_owned())).expect("a request"))
+    }
+
+    #[test]
+    fn key_order_and_spacing_do_not_change_the_hash() {
+        assert_eq!(
+            hash_of(r#"{"a":1,"b":{"y":2,"x":[1,{"q":1,"p":2}]}}"#),
+            hash_of(r#"{ "b": {"x": [1, {"p":2,"q":1}], "y": 2}, "a": 1 }"#)
+        );
+        assert_ne!(hash_of(r#"{"a":1}"#), hash_of(r#"{"a":2}"#));
+        assert_ne!(hash_of("not json"), hash_of("not json "));
+    }
 }

@@ -1,7 +1,7 @@
-//! Structured JSON logs. The Lambda runtime opens a span per invocation carrying its
-//! `requestId`; every line logged while handling a request carries that span. Runtime
-//! and SDK internals are held at `warn` so request payloads (and so keys) never reach
-//! the log whatever `RUST_LOG` says.
+//! Structured JSON logs, one object per line. Every line logged while a request is
+//! handled carries its `request_id` (the span `http::respond` opens). Runtime and SDK
+//! internals are held at `warn`, so request payloads (and so keys) never reach the log
+//! whatever `RUST_LOG` says.
 
 use tracing_subscriber::EnvFilter;
 

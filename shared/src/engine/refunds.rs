@@ -59,8 +59,8 @@ pub async fn refund(
             .get_customer(&caller.tenant, &purchase.customer_id)
             .await?
             .ok_or(ApiError::NotFound("Customer"))?;
-        // The time is read after the member: a ledger entry's time (its sort key) then
-        // follows every change this one was computed on.
+        // The time is read after the member, so an entry's `created_at` is never earlier
+        // than that of a change this one was computed on.
         let now = deps.now();
         let mut after = before.clone();
         after.points_balance = before.points_balance - effect.points_reversed + effect.points_restored;

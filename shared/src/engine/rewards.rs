@@ -43,8 +43,8 @@ pub async fn redeem_reward(
     let reward = reward?.filter(|r| r.active).ok_or(ApiError::NotFound("Reward"))?;
     for attempt in 0..MAX_ATTEMPTS {
         let before = deps.store.get_customer(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
-        // The time is read after the member: a ledger entry's time (its sort key) then
-        // follows every change this one was computed on.
+        // The time is read after the member, so an entry's `created_at` is never earlier
+        // than that of a change this one was computed on.
         let now = deps.now();
         if before.points_balance < reward.points_cost {
             return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: reward.points_cost });

@@ -94,8 +94,8 @@ pub async fn record_sale(
 
     for attempt in 0..MAX_ATTEMPTS {
         let existing = find_member(deps, &caller.tenant, &sale.member).await?;
-        // The time is read after the member: a ledger entry's time (its sort key) then
-        // follows every change this one was computed on.
+        // The time is read after the member, so an entry's `created_at` is never earlier
+        // than that of a change this one was computed on.
         let now = deps.now();
         let (before, is_new) = match (existing, &sale.enrol) {
             (Some(c), _) => (c, false),
