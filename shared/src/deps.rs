@@ -121,6 +121,8 @@ impl Deps {
             Ok("sns") => Arc::new(SnsSms {
                 client: aws_sdk_sns::Client::new(&config),
                 country_code: std::env::var("LOYALTY_SMS_COUNTRY_CODE").unwrap_or_else(|_| "+91".into()),
+                dlt_entity_id: std::env::var("LOYALTY_SMS_DLT_ENTITY_ID").ok().filter(|v| !v.is_empty()),
+                dlt_template_id: std::env::var("LOYALTY_SMS_DLT_TEMPLATE_ID").ok().filter(|v| !v.is_empty()),
             }),
             _ => Arc::new(LocalSms { outbox: std::env::var_os("LOYALTY_SMS_OUTBOX").map(Into::into) }),
         };

@@ -42,24 +42,37 @@ impl SmsSender for LocalSms {
     }
 }
 
-/// Amazon SNS direct publish to a phone number (`sns:Publish`, nothing else).
+/// Amazon SNS direct publish to a phone number (`sns:Publish`, nothing else), marked
+/// transactional. India's DLT rules need the sender's registered entity and template
+/// ids on every message: set them and they are sent.
 pub struct SnsSms {
     pub client: aws_sdk_sns::Client,
     /// Country calling code prefixed to the ten-digit number.
     pub country_code: String,
+    pub dlt_entity_id: Option<String>,
+    pub dlt_template_id: Option<String>,
+}
+
+fn string_attribute(value: &str) -> Option<aws_sdk_sns::types::MessageAttributeValue> {
+    aws_sdk_sns::types::MessageAttributeValue::builder().data_type("String").string_value(value).build().ok()
 }
 
 impl SmsSender for SnsSms {
     fn send<'a>(&'a self, to: &'a Mobile, message: &'a str, _secret: &'a str) -> SendFuture<'a> {
         Box::pin(async move {
-            self.client
-                .publish()
-                .phone_number(format!("{}{}", self.country_code, to))
-                .message(message)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(&e).to_string())
+            let mut publish =
+                self.client.publish().phone_number(format!("{}{}", self.country_code, to)).message(message);
+            let attributes = [
+                ("AWS.SNS.SMS.SMSType", Some("Transactional")),
+                ("AWS.MM.SMS.EntityId", self.dlt_entity_id.as_deref()),
+                ("AWS.MM.SMS.TemplateId", self.dlt_template_id.as_deref()),
+            ];
+            for (name, value) in attributes {
+                if let Some(attribute) = value.and_then(string_attribute) {
+                    publish = publish.message_attributes(name, attribute);
+                }
+            }
+            publish.send().await.map(|_| ()).map_err(|e| aws_sdk_sns::error::DisplayErrorContext(&e).to_string())
         })
     }
 }
