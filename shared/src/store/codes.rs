@@ -7,9 +7,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::idempotency::{completion_item, Completion};
 use super::item::{key, n, put_opt, s, ts, Attrs, Item};
-use super::{pk, Store, StoreError};
+use super::{condition_held, pk, Store, StoreError};
 use crate::domain::{Code, CustomerId, TenantSlug};
 use crate::model::{CodeKind, CodeStatus, Coupon};
+
+/// Marks a code used (with `:used`, `:now`, `#status`).
+const USE_CODE: &str = "SET #status = :used, used_at = :now";
+/// A code that exists, is unused and unexpired at `:now_ms` (with `:active`, `#status`).
+const USABLE_CODE: &str = "attribute_exists(PK) AND #status = :active AND expires_at_ms > :now_ms";
 
 /// Why a code could not be consumed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,17 +85,7 @@ impl Store {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => {
-                let service = err.into_service_error();
-                if service.is_conditional_check_failed_exception() {
-                    Ok(false)
-                } else {
-                    Err(StoreError::Unavailable(DisplayErrorContext(&service).to_string()))
-                }
-            }
-        }
+        condition_held(result)
     }
 
     pub async fn get_code(&self, tenant: &TenantSlug, code: &Code) -> Result<Option<Coupon>, StoreError> {
@@ -118,8 +113,8 @@ impl Store {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk::code(tenant, &used.code), "CODE")))
-            .update_expression("SET #status = :used, used_at = :now")
-            .condition_expression("attribute_exists(PK) AND #status = :active AND expires_at_ms > :now_ms")
+            .update_expression(USE_CODE)
+            .condition_expression(USABLE_CODE)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":used", s("used"))
             .expression_attribute_values(":active", s("active"))
@@ -177,8 +172,8 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(pk::code(tenant, code), "CODE")))
-            .update_expression("SET #status = :used, used_at = :now")
-            .condition_expression("attribute_exists(PK) AND #status = :active AND expires_at_ms > :now_ms")
+            .update_expression(USE_CODE)
+            .condition_expression(USABLE_CODE)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":used", s("used"))
             .expression_attribute_values(":active", s("active"))

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWrite
 use chrono::{DateTime, Utc};
 
 use super::item::{key, n, s, ts, Item};
-use super::{Store, StoreError, TTL_ATTRIBUTE};
+use super::{condition_held, Store, StoreError, TTL_ATTRIBUTE};
 
 /// How long a record answers replays.
 pub const RECORD_LIFETIME_HOURS: i64 = 24;
@@ -107,17 +107,8 @@ impl Store {
             .expression_attribute_values(":token", s(token))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                let service = err.into_service_error();
-                if service.is_conditional_check_failed_exception() {
-                    Ok(())
-                } else {
-                    Err(StoreError::Unavailable(DisplayErrorContext(&service).to_string()))
-                }
-            }
-        }
+        // A claim no longer in flight (completed after all) is left alone.
+        condition_held(result).map(|_| ())
     }
 }
 

@@ -2,11 +2,10 @@
 //! hash of the code is stored, with its expiry, the attempts left, whether it was used,
 //! and the sending window that limits how many codes one mobile gets.
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{key, n, s, Item};
-use super::{Store, StoreError, TTL_ATTRIBUTE};
+use super::{condition_held, Store, StoreError, TTL_ATTRIBUTE};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtpRecord {
@@ -69,17 +68,7 @@ impl Store {
                 put.condition_expression("issued_at_ms = :prev").expression_attribute_values(":prev", n(prev))
             }
         };
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(err) => {
-                let service = err.into_service_error();
-                if service.is_conditional_check_failed_exception() {
-                    Ok(false)
-                } else {
-                    Err(StoreError::Unavailable(DisplayErrorContext(&service).to_string()))
-                }
-            }
-        }
+        condition_held(put.send().await)
     }
 
     /// Takes one attempt at the code issued at `issued_at_ms`, before the guess is
@@ -98,16 +87,6 @@ impl Store {
             .expression_attribute_values(":issued", n(issued_at_ms))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => {
-                let service = err.into_service_error();
-                if service.is_conditional_check_failed_exception() {
-                    Ok(false)
-                } else {
-                    Err(StoreError::Unavailable(DisplayErrorContext(&service).to_string()))
-                }
-            }
-        }
+        condition_held(result)
     }
 }

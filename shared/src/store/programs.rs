@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{key, s, ts, Item};
-use super::{pk, Store, StoreError};
+use super::{condition_held, pk, Store, StoreError};
 use crate::domain::TenantSlug;
 use crate::program::Program;
 
@@ -43,16 +43,6 @@ impl Store {
         if !replace {
             put = put.condition_expression("attribute_not_exists(PK)");
         }
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(err) => {
-                let service = err.into_service_error();
-                if service.is_conditional_check_failed_exception() {
-                    Ok(false)
-                } else {
-                    Err(StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&service).to_string()))
-                }
-            }
-        }
+        condition_held(put.send().await)
     }
 }
