@@ -30,8 +30,8 @@ start() {
   bg_start "$name" "$log" java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
     -inMemory -sharedDb -port "$port" -disableTelemetry
   popd >/dev/null
-  local pid=$BG_PID i
-  for i in $(seq 1 60); do
+  local pid=$BG_PID _
+  for _ in $(seq 1 60); do
     if ddb_answers "$port"; then
       echo "DynamoDB Local answers on http://127.0.0.1:$port (pid $pid, log .local/$name.log)"
       return 0

@@ -10,7 +10,8 @@ set -euo pipefail
 # Exact pins: the machine cannot change its toolchain, so neither may these.
 PY_REQUIREMENTS="cargo-lambda==1.9.2
 ziglang==0.17.1
-cfn-lint==1.58.0"
+cfn-lint==1.58.0
+schemathesis==4.32.5"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || die "$1 is required but not installed ($2)"

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Sourced by the scripts beside it: paths, local AWS defaults, and the helpers for
 # installing things, waiting on local services and running background processes with
 # PID files under .local/ (gitignored).
@@ -28,6 +28,8 @@ export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
 export AWS_ENDPOINT_URL_DYNAMODB="${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:$DYNAMODB_PORT}"
 export LOYALTY_TABLE="${LOYALTY_TABLE:-loyalty}"
 export RUST_LOG="${RUST_LOG:-info}"
+# The local SMS sender (OTP codes) appends here.
+export LOYALTY_SMS_OUTBOX="${LOYALTY_SMS_OUTBOX:-$LOCAL_DIR/sms-outbox.log}"
 
 say() { printf '==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
@@ -59,6 +61,7 @@ apt_install() {
 
 # True when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() {
+  # shellcheck disable=SC2016 # $1 expands in the inner shell
   timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 
@@ -105,19 +108,19 @@ bg_pid() {
 # bg_stop NAME [PATTERN]: stops the process recorded in .local/NAME.pid, and the process
 # group it leads, by PID only: TERM, then KILL after 10 s. Removes the PID file.
 bg_stop() {
-  local name=$1 pid group i
+  local name=$1 pid group _
   if pid=$(bg_pid "$name" "${2:-}"); then
     group=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
     if [ "$group" = "$pid" ]; then
       kill -TERM -- "-$pid" 2>/dev/null || true
-      for i in $(seq 1 50); do
+      for _ in $(seq 1 50); do
         kill -0 -- "-$pid" 2>/dev/null || break
         sleep 0.2
       done
       kill -KILL -- "-$pid" 2>/dev/null || true
     else
       kill -TERM "$pid" 2>/dev/null || true
-      for i in $(seq 1 50); do
+      for _ in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.2
       done
@@ -161,7 +164,7 @@ PY
 build_functions() {
   local fn
   for fn in $(routes --functions); do
-    cargo build -q --bin "$fn"
+    cargo build -q --bin "$fn" || return 1
   done
 }
 

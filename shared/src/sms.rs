@@ -29,6 +29,9 @@ impl SmsSender for LocalSms {
             let masked = message.replace(secret, &"*".repeat(secret.len()));
             tracing::info!(to = %mask(to), message = %masked, "sms sent (local sender)");
             if let Some(path) = &self.outbox {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| format!("sms outbox {}: {e}", dir.display()))?;
+                }
                 let line = format!("{} {} {}\n", chrono::Utc::now().to_rfc3339(), to, message);
                 std::fs::OpenOptions::new()
                     .create(true)
