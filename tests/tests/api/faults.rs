@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -566,8 +566,12 @@ async fn a_store_that_dies_or_freezes_answers_503_and_loses_nothing() {
     retry_unavailable(&world, &world.patient_deps(), &mut frozen).await;
     check_consistent(&world, &frozen, "after the retries").await;
     eprintln!("faults: frozen: {}; thawed and checked after {:.1?}", summary(&frozen), started.elapsed());
+    // The bill whose transaction met the frozen store normally commits after the thaw
+    // (and its retry above replayed it). On a starved machine the request may not even
+    // have left the client before its attempt timed out: then it never committed, and
+    // its retry applied it once. Both are checked above; more than one is a bug.
     let late = frozen.iter().filter(|b| b.replies.len() > 1 && b.replies[1].header("idempotent-replayed").is_some());
-    assert_eq!(late.count(), 1, "the bill whose transaction met the frozen store committed after the thaw");
+    assert!(late.count() <= 1, "only the bill frozen in its transaction can have committed late");
     let retried = keyed_call.send(&world.patient_deps()).await;
     let retried = match retried.status {
         200 => retried,

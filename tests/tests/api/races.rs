@@ -3,10 +3,12 @@
 //! once, a sale is recorded once, and a balance is never spent twice or below zero.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use loyalty::admin;
+use loyalty::deps::Clock;
 use loyalty::model::{CodeKind, Reward};
 use loyalty::Deps;
 use serde_json::json;
@@ -340,10 +342,52 @@ async fn spending_at_the_till_and_online_at_once_never_overdraws() {
     assert!(ledger.iter().all(|e| attr_n(e, "balance_after") >= 0), "never below zero");
 }
 
-/// A member's ledger in key order (its history's order) must be a chain of balances:
-/// each entry's time is read after the member it was computed on, so a request that
-/// read the clock, was held up, and then saw another request's change is not dated
-/// before that change.
+/// A clock whose first reading is taken and then held back until released: the reader
+/// is stuck right after reading the time, as a descheduled thread would be. Every other
+/// reading comes from the shared clock at once.
+struct HeldFirstReading {
+    clock: Arc<TickingClock>,
+    held: Mutex<bool>,
+    waiting: AtomicBool,
+    release: (Mutex<bool>, Condvar),
+}
+
+impl HeldFirstReading {
+    fn new(clock: Arc<TickingClock>) -> Self {
+        HeldFirstReading {
+            clock,
+            held: Mutex::new(false),
+            waiting: AtomicBool::new(false),
+            release: (Mutex::new(false), Condvar::new()),
+        }
+    }
+
+    fn release(&self) {
+        *self.release.0.lock().expect("release lock") = true;
+        self.release.1.notify_all();
+    }
+}
+
+impl Clock for HeldFirstReading {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        let reading = self.clock.now();
+        let first = !std::mem::replace(&mut *self.held.lock().expect("held lock"), true);
+        if first {
+            self.waiting.store(true, Ordering::SeqCst);
+            let (released, condvar) = &self.release;
+            let guard = released.lock().expect("release lock");
+            let _released = condvar
+                .wait_timeout_while(guard, Duration::from_secs(30), |released| !*released)
+                .expect("release wait");
+        }
+        reading
+    }
+}
+
+/// A member's ledger in key order (its history's order) is a chain of balances, and
+/// its times follow the chain: each entry's time is read after the member it was
+/// computed on, so a request that was held up after reading the clock, and then saw
+/// another request's change, is not dated before that change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_ledger_entry_is_dated_after_every_change_it_was_computed_on() {
     let env = TestEnv::new().await;
@@ -358,25 +402,28 @@ async fn a_ledger_entry_is_dated_after_every_change_it_was_computed_on() {
             "external_ref": reference
         }))
     };
-    // Warm the key and program caches, so the next clock reading is the slow bill's.
-    bill(1, "WARM").send(&deps).await.assert_ok(&json!({ "new_balance": 200 }));
+    bill(1, "FIRST").send(&deps).await.assert_ok(&json!({ "new_balance": 200 }));
 
-    // The first bill's clock reading comes back late (its thread sleeps: it runs on a
-    // thread, runtime and client of its own); the second bill, sent meanwhile, commits
-    // first.
-    clock.slow_next(Duration::from_millis(400));
+    // The held bill reads the clock and is stuck (on a thread, runtime and client of its
+    // own); meanwhile the other bill commits; then the held one goes on.
+    let held = Arc::new(HeldFirstReading::new(clock.clone()));
     let slow = std::thread::spawn({
-        let call = bill(2, "SLOW");
-        let deps = Deps::new(env.store_with_own_client(), clock.clone());
+        let call = bill(2, "HELD");
+        let deps = Deps::new(env.store_with_own_client(), held.clone());
         move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
             rt.block_on(call.send(&deps))
         }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !held.waiting.load(Ordering::SeqCst) {
+        assert!(std::time::Instant::now() < deadline, "the held bill never read the clock");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let quick = bill(3, "QUICK").send(&deps).await;
+    held.release();
     quick.assert_ok(&json!({ "new_balance": 500 }));
-    let slow = slow.join().expect("the slow bill");
+    let slow = slow.join().expect("the held bill");
     slow.assert_ok(&json!({ "new_balance": 700 }));
 
     let items = env.scan().await;
@@ -384,5 +431,7 @@ async fn a_ledger_entry_is_dated_after_every_change_it_was_computed_on() {
     ledger.sort_by(|a, b| attr_str(a, "SK").cmp(attr_str(b, "SK")));
     let order: Vec<(&str, i64)> =
         ledger.iter().map(|e| (attr_str(e, "reference"), attr_n(e, "balance_after"))).collect();
-    assert_eq!(order, vec![("", 100), ("WARM", 200), ("QUICK", 500), ("SLOW", 700)], "history order is commit order");
+    assert_eq!(order, vec![("", 100), ("FIRST", 200), ("QUICK", 500), ("HELD", 700)], "history order is commit order");
+    let times: Vec<&str> = ledger.iter().map(|e| attr_str(e, "created_at")).collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "each entry is dated after the one before: {times:?}");
 }

@@ -763,31 +763,20 @@ impl TestEnv {
 }
 
 /// A clock that moves one millisecond each time it is read, so that no two readings are
-/// equal (as on a real server), and that can be told to hand its next reading out late.
+/// equal (as on a real server).
 pub struct TickingClock {
     ms: std::sync::atomic::AtomicI64,
-    slow_next: std::sync::Mutex<Option<Duration>>,
 }
 
 impl TickingClock {
     pub fn new(at: DateTime<Utc>) -> Self {
-        TickingClock { ms: at.timestamp_millis().into(), slow_next: std::sync::Mutex::new(None) }
-    }
-
-    /// The next reading is taken at once but returned only after `delay` (the reader's
-    /// thread sleeps), as if the reader were descheduled right after reading the time.
-    pub fn slow_next(&self, delay: Duration) {
-        *self.slow_next.lock().expect("clock lock") = Some(delay);
+        TickingClock { ms: at.timestamp_millis().into() }
     }
 }
 
 impl loyalty::deps::Clock for TickingClock {
     fn now(&self) -> DateTime<Utc> {
         let ms = self.ms.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let delay = self.slow_next.lock().expect("clock lock").take();
-        if let Some(delay) = delay {
-            std::thread::sleep(delay);
-        }
         DateTime::from_timestamp_millis(ms).expect("a valid instant")
     }
 }
