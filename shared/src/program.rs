@@ -84,7 +84,14 @@ pub enum ProgramError {
     ZeroRedemptionRate,
     #[error("multipliers must be at least 1")]
     MultiplierBelowOne,
+    #[error("multipliers may be at most 100, the earn rate at most 1,000,000 points per unit")]
+    OutOfRange,
 }
+
+/// Caps that keep every product of the point math far inside `i128` and every result
+/// inside `i64`.
+pub const MAX_MULTIPLIER_MILLI: u32 = 100_000;
+pub const MAX_EARN_RATE_MILLI: u32 = 1_000_000_000;
 
 impl Program {
     pub fn validate(&self) -> Result<(), ProgramError> {
@@ -103,8 +110,12 @@ impl Program {
             .iter()
             .map(|t| t.multiplier_milli)
             .chain(self.category_bonuses.iter().map(|b| b.multiplier_milli));
-        if multipliers.into_iter().any(|m| m < 1000) {
+        let multipliers: Vec<u32> = multipliers.collect();
+        if multipliers.iter().any(|m| *m < 1000) {
             return Err(ProgramError::MultiplierBelowOne);
+        }
+        if multipliers.iter().any(|m| *m > MAX_MULTIPLIER_MILLI) || self.earn_rate_milli > MAX_EARN_RATE_MILLI {
+            return Err(ProgramError::OutOfRange);
         }
         Ok(())
     }
@@ -284,5 +295,8 @@ mod tests {
         let mut p = program();
         p.redemption_rate = 0;
         assert_eq!(p.validate(), Err(ProgramError::ZeroRedemptionRate));
+        let mut p = program();
+        p.tiers[2].multiplier_milli = MAX_MULTIPLIER_MILLI + 1;
+        assert_eq!(p.validate(), Err(ProgramError::OutOfRange));
     }
 }
