@@ -1,5 +1,6 @@
 //! Coupon and voucher items: `TENANT#{t}#CODE#{code}` / `CODE`, indexed on GSI1 under
-//! the owning member (`GSI1PK = TENANT#{t}#CUST#{id}`, `GSI1SK = CODE#{code}`).
+//! the owning member (`GSI1PK = TENANT#{t}#CUST#{id}`, `GSI1SK = CODE#{code}`) while
+//! unused.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
@@ -11,8 +12,10 @@ use super::{condition_held, pk, Store, StoreError};
 use crate::domain::{Code, CustomerId, TenantSlug};
 use crate::model::{CodeKind, CodeStatus, Coupon};
 
-/// Marks a code used (with `:used`, `:now`, `#status`).
-const USE_CODE: &str = "SET #status = :used, used_at = :now";
+/// Marks a code used (with `:used`, `:now`, `#status`) and takes it out of GSI1: the
+/// index holds a member's unused codes only, so the customer lookup reads those and
+/// not a growing history.
+const USE_CODE: &str = "SET #status = :used, used_at = :now REMOVE GSI1PK, GSI1SK";
 /// A code that exists, is unused and unexpired at `:now_ms` (with `:active`, `#status`).
 const USABLE_CODE: &str = "attribute_exists(PK) AND #status = :active AND expires_at_ms > :now_ms";
 

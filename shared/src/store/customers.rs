@@ -91,8 +91,9 @@ impl Store {
         out.item().map(|attrs| Item(attrs).parsed("customer_id", CustomerId::parse)).transpose()
     }
 
-    /// A member's codes, all statuses, from GSI1 (eventually consistent: a code used a
-    /// moment ago may still show as active for up to a second).
+    /// A member's unused codes (used ones leave GSI1), expired included, from GSI1
+    /// (eventually consistent: a code used a moment ago may still show for up to a
+    /// second; using it is still refused).
     pub async fn codes_of_customer(&self, tenant: &TenantSlug, id: &CustomerId) -> Result<Vec<Coupon>, StoreError> {
         let mut pages = self
             .client
