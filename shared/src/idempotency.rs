@@ -110,14 +110,19 @@ where
     result
 }
 
-/// The body as canonical JSON (object keys sorted at every level, whitespace dropped)
-/// when it parses, else its bytes: two bodies that mean the same JSON hash the same.
 fn request_hash(req: &Request) -> String {
     let bytes: &[u8] = match req.body() {
         Body::Text(t) => t.as_bytes(),
         Body::Binary(b) => b,
         _ => b"",
     };
+    hash_body(bytes)
+}
+
+/// What a request is remembered by: the SHA-256 of its body as canonical JSON (object
+/// keys sorted at every level, whitespace dropped) when it parses, else of its bytes.
+/// Two bodies that mean the same JSON hash the same.
+pub fn hash_body(bytes: &[u8]) -> String {
     let canonical = (bytes.len() <= MAX_BODY_BYTES)
         .then(|| serde_json::from_slice::<serde_json::Value>(bytes).ok())
         .flatten()

@@ -11,7 +11,6 @@ use loyalty::keys::{KeyMode, Scope};
 use loyalty::model::{EntryKind, LedgerEntry};
 use loyalty::store::{ClaimResult, Completion, ConsumeError, CustomerWrite, Mutation, MutationError};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::support::{attr_n, attr_str, concurrently, date, start_time, Call, Item, Reply, Route, Tenant, TestEnv};
 
@@ -129,10 +128,9 @@ fn record_pk(t: &Tenant, mode: &str, route: &str, key: &str) -> String {
     format!("TENANT#{}#IDEMP#{mode}#{route}#{key}", t.slug())
 }
 
-/// What the code hashes: the body as canonical JSON (keys sorted, no whitespace).
+/// What the code remembers a body by.
 fn body_hash(body: &Value) -> String {
-    let canonical = serde_json::to_vec(body).expect("JSON");
-    Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect()
+    loyalty::idempotency::hash_body(body.to_string().as_bytes())
 }
 
 fn records(items: &[Item]) -> Vec<&Item> {
