@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::idempotency::{completion_item, Completion};
 use super::item::{key, n, put_opt, s, ts, Attrs, Item};
+use super::mutation::TransactError;
 use super::{condition_held, pk, Store, StoreError};
 use crate::domain::{Code, CustomerId, TenantSlug};
 use crate::model::{CodeKind, CodeStatus, Coupon};
@@ -126,25 +127,15 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| ConsumeError::Store(StoreError::Corrupt(e.to_string())))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .transact_items(completion_item(&self.table, completion).map_err(ConsumeError::Store)?)
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(()),
-            Err(err) => err.into_service_error(),
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            completion_item(&self.table, completion).map_err(ConsumeError::Store)?,
+        ];
+        let reasons = match self.transact(items).await {
+            Ok(()) => return Ok(()),
+            Err(TransactError::Store(e)) => return Err(ConsumeError::Store(e)),
+            Err(TransactError::Cancelled(reasons)) => reasons,
         };
-        let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-            cancelled,
-        ) = &err
-        else {
-            return Err(ConsumeError::Store(StoreError::Unavailable(DisplayErrorContext(&err).to_string())));
-        };
-        let reasons = cancelled.cancellation_reasons();
         let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
         if failed(0) {
             return match reasons.first().and_then(|r| r.item()) {
@@ -158,7 +149,7 @@ impl Store {
         if failed(1) {
             return Err(ConsumeError::ClaimLost);
         }
-        Err(ConsumeError::Store(StoreError::Unavailable(DisplayErrorContext(&err).to_string())))
+        Err(ConsumeError::Store(StoreError::Unavailable(format!("transaction cancelled: {reasons:?}"))))
     }
 
     /// Marks an active, unexpired code used: one conditional write, so of two cashiers

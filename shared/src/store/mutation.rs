@@ -3,7 +3,9 @@
 //! happen once (the sale reference, issued codes). Nothing is ever half-written.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Utc};
 
 use super::codes::code_attrs;
@@ -125,7 +127,38 @@ fn put_new(table: &str, attrs: Attrs, return_old: bool) -> Result<TransactWriteI
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// Why a transaction did not commit.
+pub(crate) enum TransactError {
+    /// Cancelled, with one reason per item, in order.
+    Cancelled(Vec<CancellationReason>),
+    Store(StoreError),
+}
+
 impl Store {
+    /// Sends one `TransactWriteItems`. The SDK retries a call whose answer was lost (a
+    /// timeout after the commit); with one `ClientRequestToken` per call DynamoDB answers
+    /// such a retry as done instead of failing its conditions, which would look like a
+    /// lost race and lead to a second application.
+    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(uuid::Uuid::new_v4().to_string())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(err) => err.into_service_error(),
+        };
+        match err {
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+                cancelled,
+            ) => Err(TransactError::Cancelled(cancelled.cancellation_reasons.unwrap_or_default())),
+            other => Err(TransactError::Store(StoreError::Unavailable(DisplayErrorContext(&other).to_string()))),
+        }
+    }
+
     /// Writes a mutation atomically. `now` stamps the profile's `updated_at`.
     pub async fn apply(&self, tenant: &TenantSlug, m: &Mutation, now: DateTime<Utc>) -> Result<(), MutationError> {
         let mut items = Vec::new();
@@ -225,27 +258,11 @@ impl Store {
             push(completion_item(&self.table, completion), Role::Claim)?;
         }
 
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            // The SDK retries a call whose answer was lost (a timeout after the commit);
-            // with one token per attempt DynamoDB answers such a retry as done instead
-            // of failing its conditions and leading to a second application.
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(()),
-            Err(err) => err.into_service_error(),
+        let reasons = match self.transact(items).await {
+            Ok(()) => return Ok(()),
+            Err(TransactError::Store(e)) => return Err(MutationError::Store(e)),
+            Err(TransactError::Cancelled(reasons)) => reasons,
         };
-        let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-            cancelled,
-        ) = &err
-        else {
-            return Err(MutationError::Store(StoreError::Unavailable(DisplayErrorContext(&err).to_string())));
-        };
-        let reasons = cancelled.cancellation_reasons();
         let failed = |wanted: fn(Role) -> bool| {
             reasons
                 .iter()
@@ -285,7 +302,7 @@ impl Store {
         if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
             return Err(MutationError::Conflict);
         }
-        Err(MutationError::Store(StoreError::Unavailable(DisplayErrorContext(&err).to_string())))
+        Err(MutationError::Store(StoreError::Unavailable(format!("transaction cancelled: {reasons:?}"))))
     }
 
     /// A recorded sale by reference, if any.
