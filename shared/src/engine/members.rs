@@ -145,16 +145,15 @@ pub async fn lookup_member(
         None => None,
     };
     let found = match (existing, create) {
-        (Some((customer, codes)), _) => {
-            let mut active_codes = codes?;
-            active_codes.retain(|c| c.is_usable(now));
-            active_codes.sort_by_key(|c| c.expires_at);
-            MemberLookup { customer, active_codes, enrolled: false }
-        }
+        (Some((customer, codes)), _) => MemberLookup { customer, active_codes: usable(codes?, now), enrolled: false },
         (None, Some(new)) => {
             let (customer, enrolled) = enrol(deps, caller, new, by).await?;
-            let active_codes =
-                if enrolled { Vec::new() } else { usable_codes(deps, &caller.tenant, &customer.id, now).await? };
+            // Enrolled concurrently by another request: it may already hold codes.
+            let active_codes = if enrolled {
+                Vec::new()
+            } else {
+                usable(deps.store.codes_of_customer(&caller.tenant, &customer.id).await?, now)
+            };
             MemberLookup { customer, active_codes, enrolled }
         }
         (None, None) => return Ok(None),
@@ -162,16 +161,11 @@ pub async fn lookup_member(
     Ok(Some(found))
 }
 
-async fn usable_codes(
-    deps: &Deps,
-    tenant: &TenantSlug,
-    id: &CustomerId,
-    now: DateTime<Utc>,
-) -> Result<Vec<Coupon>, ApiError> {
-    let mut codes = deps.store.codes_of_customer(tenant, id).await?;
+/// The codes a member can use now, soonest to expire first.
+fn usable(mut codes: Vec<Coupon>, now: DateTime<Utc>) -> Vec<Coupon> {
     codes.retain(|c| c.is_usable(now));
     codes.sort_by_key(|c| c.expires_at);
-    Ok(codes)
+    codes
 }
 
 pub(crate) fn claim_lost() -> ApiError {
