@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{backoff, MAX_ATTEMPTS};
+use super::commit::{change, commit, mutation_error, Attempt, Refused};
+// `codes` settles a lost claim the same way.
+pub(crate) use super::commit::claim_lost;
 use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::{CustomerId, Email, Mobile, TenantSlug};
 use crate::error::ApiError;
 use crate::model::{Coupon, Customer};
-use crate::store::{CustomerWrite, EnrolError, Mutation, MutationError};
+use crate::store::{CustomerWrite, EnrolError, MutationError};
 
 /// How a request names a member.
 #[derive(Debug, Clone)]
@@ -56,43 +58,38 @@ pub async fn find_member(deps: &Deps, tenant: &TenantSlug, member: &MemberRef) -
 /// concurrently, the existing member is returned with `false`.
 pub async fn enrol(deps: &Deps, caller: &Caller, new: NewMember, by: &MemberRef) -> Result<(Customer, bool), ApiError> {
     let now = deps.now();
-    for attempt in 0..MAX_ATTEMPTS {
-        let customer = new_customer(&new, now);
+    let new = &new;
+    let attempt = move || async move {
+        let customer = new_customer(new, now);
         if caller.sandbox() {
-            return Ok((customer, true));
+            return Ok(Attempt::Answer((customer, true)));
         }
-        let mutation = Mutation {
-            customer: CustomerWrite::New(customer.clone()),
-            entries: vec![],
-            sale: None,
-            new_codes: vec![],
-            purchase: None,
-            otp: None,
-            completion: None,
-        };
-        match deps.store.apply(&caller.tenant, &mutation, now).await {
-            Ok(()) => {
-                tracing::info!(customer_id = %customer.id, "member enrolled");
-                return Ok((customer, true));
-            }
-            Err(MutationError::Taken(taken)) => {
-                let raced = matches!(
-                    (&taken, by),
-                    (EnrolError::MobileTaken, MemberRef::Mobile(_)) | (EnrolError::EmailTaken, MemberRef::Email(_))
-                );
-                if !raced {
-                    return Err(taken_error(taken));
-                }
-                if let Some(existing) = find_member(deps, &caller.tenant, by).await? {
-                    return Ok((existing, false));
-                }
-            }
-            Err(MutationError::Conflict | MutationError::Stale) => {}
-            Err(other) => return Err(mutation_error(other)),
+        let mutation = change(CustomerWrite::New(customer.clone()));
+        Ok(Attempt::Write { mutation: Box::new(mutation), now, result: (customer, true) })
+    };
+    let refused = move |err, _| async move {
+        match err {
+            MutationError::Taken(taken) if taken_by(&taken, by) => match find_member(deps, &caller.tenant, by).await? {
+                Some(existing) => Ok(Refused::Answer((existing, false))),
+                None => Ok(Refused::Retry),
+            },
+            other => Err(mutation_error(other)),
         }
-        backoff(attempt).await;
+    };
+    let (customer, enrolled) = commit(deps, &caller.tenant, attempt, refused).await?;
+    if enrolled && !caller.sandbox() {
+        tracing::info!(customer_id = %customer.id, "member enrolled");
     }
-    Err(ApiError::Contended)
+    Ok((customer, enrolled))
+}
+
+/// Whether an enrolment was refused because the member it names by `by` exists (enrolled
+/// concurrently), rather than for another member's mobile or email.
+pub(crate) fn taken_by(taken: &EnrolError, by: &MemberRef) -> bool {
+    matches!(
+        (taken, by),
+        (EnrolError::MobileTaken, MemberRef::Mobile(_)) | (EnrolError::EmailTaken, MemberRef::Email(_))
+    )
 }
 
 pub(crate) fn new_customer(new: &NewMember, now: DateTime<Utc>) -> Customer {
@@ -103,24 +100,6 @@ pub(crate) fn new_customer(new: &NewMember, now: DateTime<Utc>) -> Customer {
         new.email.clone(),
         now,
     )
-}
-
-pub(crate) fn taken_error(taken: EnrolError) -> ApiError {
-    match taken {
-        EnrolError::MobileTaken => ApiError::Conflict("mobile already belongs to another customer".into()),
-        EnrolError::EmailTaken => ApiError::Conflict("email already belongs to another customer".into()),
-    }
-}
-
-pub(crate) fn mutation_error(err: MutationError) -> ApiError {
-    match err {
-        MutationError::Store(e) => e.into(),
-        MutationError::Taken(t) => taken_error(t),
-        MutationError::Stale | MutationError::Conflict | MutationError::CodeTaken => ApiError::Contended,
-        MutationError::ReferenceTaken(_) => ApiError::Conflict("reference already used".into()),
-        MutationError::ClaimLost => claim_lost(),
-        MutationError::OtpRejected => ApiError::Otp("OTP is no longer valid; request a new one".into()),
-    }
 }
 
 /// The customer lookup: the member, and their usable codes. With `create`, an unknown
@@ -166,8 +145,4 @@ fn usable(mut codes: Vec<Coupon>, now: DateTime<Utc>) -> Vec<Coupon> {
     codes.retain(|c| c.is_usable(now));
     codes.sort_by_key(|c| c.expires_at);
     codes
-}
-
-pub(crate) fn claim_lost() -> ApiError {
-    ApiError::IdempotencyConflict("A request with this Idempotency-Key is still in progress; retry later".into())
 }

@@ -3,8 +3,7 @@
 //! never exceed the sale. A refund may take the balance below zero (the earned points
 //! were already spent), and says so: no buy-redeem-refund exploit exists.
 
-use super::members::mutation_error;
-use super::{backoff, MAX_ATTEMPTS};
+use super::commit::{change, commit, fail, Attempt};
 use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::{format_minor, Money};
@@ -12,7 +11,7 @@ use crate::error::ApiError;
 use crate::idempotency::Replayable;
 use crate::model::{Customer, EntryKind, LedgerEntry, Purchase, RefundEffect};
 use crate::program::Program;
-use crate::store::{CustomerWrite, Mutation, MutationError, PurchaseWrite};
+use crate::store::{CustomerWrite, Mutation, PurchaseWrite};
 
 /// How a refund names its sale.
 #[derive(Debug, Clone)]
@@ -46,7 +45,7 @@ pub async fn refund(
             uuid::Uuid::parse_str(&recorded.outcome.transaction_id).map_err(|_| ApiError::Internal)?
         }
     };
-    for attempt in 0..MAX_ATTEMPTS {
+    let attempt = move || async move {
         let purchase = deps.store.get_purchase(&caller.tenant, &txn_id).await?.ok_or(ApiError::NotFound("Sale"))?;
         let effect = purchase.refund(amount.minor()).ok_or_else(|| match purchase.refundable_minor() {
             0 => ApiError::bad_request("the sale is already fully refunded"),
@@ -81,7 +80,7 @@ pub async fn refund(
             tier: program.tier_for(after.lifetime_points).name.clone(),
         };
         if caller.sandbox() {
-            return Ok(result);
+            return Ok(Attempt::Answer(result));
         }
         let entry = LedgerEntry {
             txn_id: refund_id,
@@ -96,23 +95,17 @@ pub async fn refund(
             created_at: now,
         };
         let mutation = Mutation {
-            customer: CustomerWrite::Update { expected_version: before.version, after },
             entries: vec![entry],
-            sale: None,
             purchase: Some(PurchaseWrite::Refund { expected_version: purchase.version, after: purchase_after }),
-            otp: None,
-            new_codes: vec![],
             completion: idem.map(|i| i.completion(&result)),
+            ..change(CustomerWrite::Update { expected_version: before.version, after })
         };
-        match deps.store.apply(&caller.tenant, &mutation, now).await {
-            Ok(()) => {
-                tracing::info!(refund_id = %refund_id, sale = %txn_id, reversed = effect.points_reversed, restored = effect.points_restored, "refund recorded");
-                return Ok(result);
-            }
-            Err(MutationError::Stale | MutationError::Conflict) => {}
-            Err(other) => return Err(mutation_error(other)),
-        }
-        backoff(attempt).await;
+        Ok(Attempt::Write { mutation: Box::new(mutation), now, result })
+    };
+    let refund = commit(deps, &caller.tenant, attempt, fail).await?;
+    if !caller.sandbox() {
+        let effect = refund.effect;
+        tracing::info!(refund_id = %refund.refund_id, sale = %txn_id, reversed = effect.points_reversed, restored = effect.points_restored, "refund recorded");
     }
-    Err(ApiError::Contended)
+    Ok(refund)
 }

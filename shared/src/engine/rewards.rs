@@ -2,8 +2,9 @@
 //! one transaction whose condition (the member's version, read with a balance that
 //! covers the cost) keeps the balance from ever going below zero.
 
-use super::members::{member_id, mutation_error};
-use super::{backoff, MemberRef, MAX_ATTEMPTS};
+use super::commit::{change, commit, fail, Attempt};
+use super::members::member_id;
+use super::MemberRef;
 use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::Code;
@@ -11,7 +12,7 @@ use crate::error::ApiError;
 use crate::idempotency::Replayable;
 use crate::model::{local_date, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry, Reward};
 use crate::program::Program;
-use crate::store::{CustomerWrite, Mutation, MutationError};
+use crate::store::{CustomerWrite, Mutation};
 
 pub struct Redemption {
     pub redemption_id: String,
@@ -41,7 +42,8 @@ pub async fn redeem_reward(
         tokio::join!(deps.store.get_reward(&caller.tenant, reward_id), member_id(deps, &caller.tenant, member));
     let id = id?.ok_or(ApiError::NotFound("Customer"))?;
     let reward = reward?.filter(|r| r.active).ok_or(ApiError::NotFound("Reward"))?;
-    for attempt in 0..MAX_ATTEMPTS {
+    let reward = &reward;
+    let attempt = move || async move {
         let before = deps.store.get_customer(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
         // The time is read after the member, so an entry's `created_at` is never earlier
         // than that of a change this one was computed on.
@@ -77,7 +79,7 @@ pub async fn redeem_reward(
             customer: after.clone(),
         };
         if caller.sandbox() {
-            return Ok(redemption);
+            return Ok(Attempt::Answer(redemption));
         }
         let entry = LedgerEntry {
             txn_id,
@@ -92,23 +94,16 @@ pub async fn redeem_reward(
             created_at: now,
         };
         let mutation = Mutation {
-            customer: CustomerWrite::Update { expected_version: before.version, after },
             entries: vec![entry],
-            sale: None,
             new_codes: vec![voucher],
-            purchase: None,
-            otp: None,
             completion: idem.map(|i| i.completion(&redemption)),
+            ..change(CustomerWrite::Update { expected_version: before.version, after })
         };
-        match deps.store.apply(&caller.tenant, &mutation, now).await {
-            Ok(()) => {
-                tracing::info!(redemption_id = %txn_id, reward = %reward.public_id, "reward redeemed");
-                return Ok(redemption);
-            }
-            Err(MutationError::Stale | MutationError::Conflict | MutationError::CodeTaken) => {}
-            Err(other) => return Err(mutation_error(other)),
-        }
-        backoff(attempt).await;
+        Ok(Attempt::Write { mutation: Box::new(mutation), now, result: redemption })
+    };
+    let redemption = commit(deps, &caller.tenant, attempt, fail).await?;
+    if !caller.sandbox() {
+        tracing::info!(redemption_id = %redemption.redemption_id, reward = %reward.public_id, "reward redeemed");
     }
-    Err(ApiError::Contended)
+    Ok(redemption)
 }

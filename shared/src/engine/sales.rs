@@ -10,17 +10,20 @@
 //! earned on the amount actually paid. Code, debit, earning and ledger entries are one
 //! transaction.
 
-use super::members::{find_member, mutation_error, new_customer, taken_error};
+use chrono::{DateTime, Utc};
+
+use super::commit::{change, commit, mutation_error, Attempt, Refused};
+use super::members::{find_member, new_customer, taken_by};
 use super::otp::check_otp;
-use super::{backoff, MemberRef, NewMember, MAX_ATTEMPTS};
+use super::{MemberRef, NewMember};
 use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::{CustomerId, Milli, Money};
 use crate::error::ApiError;
 use crate::idempotency::Replayable;
-use crate::model::{CustomerSnapshot, EntryKind, LedgerEntry, Purchase, SaleOutcome};
+use crate::model::{Customer, CustomerSnapshot, EntryKind, LedgerEntry, Purchase, SaleOutcome};
 use crate::program::{BillItem, Program};
-use crate::store::{CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
+use crate::store::{CustomerWrite, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
 
 pub struct Sale {
     pub member: MemberRef,
@@ -47,6 +50,10 @@ pub struct SaleResult {
     pub preview: bool,
 }
 
+/// Records a sale, in the order the bill's page states it: price the bill (the points
+/// spent come off first), answer a recorded retry from its reference, read (or enrol)
+/// the member, check the balance covers the points and the one-time code proves the
+/// member, compute the earning, then write it all in one transaction.
 pub async fn record_sale(
     deps: &Deps,
     caller: &Caller,
@@ -54,45 +61,16 @@ pub async fn record_sale(
     sale: &Sale,
     idem: Option<&Replayable<'_, SaleResult>>,
 ) -> Result<SaleResult, ApiError> {
-    let amount = sale.amount.minor();
-    let items_total: i64 = sale.items.iter().map(|i| i.amount_minor).sum();
-    if items_total > amount {
-        return Err(ApiError::bad_request("items total more than amount"));
-    }
-    let discount = program.discount_minor(sale.redeem_points);
-    if discount > amount {
-        return Err(ApiError::bad_request(format!(
-            "redeem_points are worth more than the bill (at most {} points on this bill)",
-            amount * program.redemption_rate as i64 / crate::domain::MINOR_PER_UNIT
-        )));
-    }
-    let paid = amount - discount;
-    let items: Vec<BillItem> = sale
-        .items
-        .iter()
-        .map(|i| BillItem {
-            amount_minor: (i.amount_minor as i128 * paid as i128 / amount as i128) as i64,
-            ..i.clone()
-        })
-        .collect();
-
-    // A retried bill that spent points finds its code used: answer it from its reference.
+    let bill = Bill::price(program, sale)?;
     let writes = !(caller.sandbox() || sale.preview);
-    if sale.redeem_points > 0 || !writes {
-        if let Some(reference) = &sale.reference {
-            if let Some(recorded) = deps.store.get_sale(&caller.tenant, reference).await? {
-                let existing = find_member(deps, &caller.tenant, &sale.member).await?;
-                // An unknown member cannot be the one the reference was recorded for.
-                let id = existing.map_or_else(CustomerId::new_random, |c| c.id);
-                return answer_replay(deps, recorded, id, sale, if writes { idem } else { None }).await;
-            }
-        }
+    if let Some(replay) = recorded_retry(deps, caller, sale, writes, idem).await? {
+        return Ok(replay);
     }
     // Checked once, after the balance is known to cover the points: a refused bill does
     // not take one of the code's attempts.
-    let mut otp_use: Option<Option<OtpUse>> = None;
-
-    for attempt in 0..MAX_ATTEMPTS {
+    let otp_use = tokio::sync::OnceCell::new();
+    let (bill, otp_use) = (&bill, &otp_use);
+    let attempt = move || async move {
         let existing = find_member(deps, &caller.tenant, &sale.member).await?;
         // The time is read after the member, so an entry's `created_at` is never earlier
         // than that of a change this one was computed on.
@@ -107,26 +85,108 @@ pub async fn record_sale(
         if sale.redeem_points > 0 && sale.redeem_points > before.points_balance {
             return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: sale.redeem_points });
         }
-        if otp_use.is_none() {
-            otp_use = Some(otp_for(deps, caller, sale).await?);
+        let otp = otp_use.get_or_try_init(|| otp_for(deps, caller, sale)).await?;
+        let txn_id = uuid::Uuid::new_v4();
+        let (after, result) = bill.apply(program, sale, &before, txn_id, now);
+        if !writes {
+            return Ok(Attempt::Answer(result));
         }
+        let customer = if is_new {
+            CustomerWrite::New(after)
+        } else {
+            CustomerWrite::Update { expected_version: before.version, after }
+        };
+        let mutation = Mutation {
+            otp: otp.clone(),
+            completion: idem.map(|i| i.completion(&result)),
+            ..bill.mutation(sale, customer, before.points_balance - sale.redeem_points, txn_id, &result, now)
+        };
+        Ok(Attempt::Write { mutation: Box::new(mutation), now, result })
+    };
+    let refused = move |err, mutation: Box<Mutation>| async move {
+        match err {
+            MutationError::ReferenceTaken(recorded) => {
+                // A first sale that enrolled this member concurrently holds the reference:
+                // go again as an existing member and replay it.
+                let enrolling = matches!(mutation.customer, CustomerWrite::New(_));
+                if enrolling && find_member(deps, &caller.tenant, &sale.member).await?.is_some() {
+                    return Ok(Refused::Retry);
+                }
+                answer_replay(deps, *recorded, written_member(&mutation.customer), sale, idem)
+                    .await
+                    .map(Refused::Answer)
+            }
+            // The member was enrolled concurrently: bill them as they now are.
+            MutationError::Taken(taken) if taken_by(&taken, &sale.member) => Ok(Refused::Retry),
+            other => Err(mutation_error(other)),
+        }
+    };
+    let result = commit(deps, &caller.tenant, attempt, refused).await?;
+    if writes && !result.replayed {
+        let o = &result.outcome;
+        tracing::info!(transaction_id = %o.transaction_id, customer_id = %o.customer.customer_id, points = o.points_earned, redeemed = o.points_redeemed, "sale recorded");
+    }
+    Ok(result)
+}
 
-        let earning = program.earn(paid, &items, before.lifetime_points);
+/// A bill's money: what the points spent take off, what is paid, and the lines scaled to
+/// the amount paid (points are earned on that).
+struct Bill {
+    amount: i64,
+    discount: i64,
+    paid: i64,
+    items: Vec<BillItem>,
+}
+
+impl Bill {
+    fn price(program: &Program, sale: &Sale) -> Result<Bill, ApiError> {
+        let amount = sale.amount.minor();
+        let items_total: i64 = sale.items.iter().map(|i| i.amount_minor).sum();
+        if items_total > amount {
+            return Err(ApiError::bad_request("items total more than amount"));
+        }
+        let discount = program.discount_minor(sale.redeem_points);
+        if discount > amount {
+            return Err(ApiError::bad_request(format!(
+                "redeem_points are worth more than the bill (at most {} points on this bill)",
+                amount * program.redemption_rate as i64 / crate::domain::MINOR_PER_UNIT
+            )));
+        }
+        let paid = amount - discount;
+        let items = sale
+            .items
+            .iter()
+            .map(|i| BillItem {
+                amount_minor: (i.amount_minor as i128 * paid as i128 / amount as i128) as i64,
+                ..i.clone()
+            })
+            .collect();
+        Ok(Bill { amount, discount, paid, items })
+    }
+
+    /// The member after this bill, and the bill's outcome.
+    fn apply(
+        &self,
+        program: &Program,
+        sale: &Sale,
+        before: &Customer,
+        txn_id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> (Customer, SaleResult) {
+        let earning = program.earn(self.paid, &self.items, before.lifetime_points);
         let mut after = before.clone();
-        let after_redeem = before.points_balance - sale.redeem_points;
-        after.points_balance = after_redeem.saturating_add(earning.points);
+        after.points_balance = (before.points_balance - sale.redeem_points).saturating_add(earning.points);
         after.lifetime_points = before.lifetime_points.saturating_add(earning.points);
         after.version = before.version + 1;
         let tier_before = program.tier_for(before.lifetime_points);
         let tier_after = program.tier_for(after.lifetime_points);
-        let txn_id = uuid::Uuid::new_v4();
         let outcome = SaleOutcome {
             transaction_id: txn_id.to_string(),
             customer: CustomerSnapshot::from(&after),
-            amount_minor: amount,
+            amount_minor: self.amount,
             points_earned: earning.points,
             points_redeemed: sale.redeem_points,
-            discount_minor: discount,
+            discount_minor: self.discount,
             new_balance: after.points_balance,
             tier: tier_after.name.clone(),
             tier_upgraded: tier_after.min_lifetime_points > tier_before.min_lifetime_points,
@@ -136,19 +196,32 @@ pub async fn record_sale(
         };
         let result =
             SaleResult { outcome, replayed: false, multiplier: earning.tier_multiplier, preview: sale.preview };
-        if !writes {
-            return Ok(result);
-        }
+        (after, result)
+    }
 
+    /// The bill's write: the member, a redemption entry if points were spent (the balance
+    /// after it is `after_redeem`), the earning entry, the reference and the purchase a
+    /// refund works from.
+    fn mutation(
+        &self,
+        sale: &Sale,
+        customer: CustomerWrite,
+        after_redeem: i64,
+        txn_id: uuid::Uuid,
+        result: &SaleResult,
+        now: DateTime<Utc>,
+    ) -> Mutation {
+        let outcome = &result.outcome;
+        let customer_id = written_member(&customer);
         let mut entries = Vec::new();
         if sale.redeem_points > 0 {
             entries.push(LedgerEntry {
                 txn_id: uuid::Uuid::new_v4(),
-                customer_id: after.id,
+                customer_id,
                 kind: EntryKind::Redeem,
                 points: -sale.redeem_points,
                 lifetime_points: 0,
-                amount_minor: Some(discount),
+                amount_minor: Some(self.discount),
                 reference: sale.reference.clone(),
                 description: Some("Points redeemed on a bill".into()),
                 balance_after: after_redeem,
@@ -157,34 +230,29 @@ pub async fn record_sale(
         }
         entries.push(LedgerEntry {
             txn_id,
-            customer_id: after.id,
+            customer_id,
             kind: EntryKind::Earn,
-            points: earning.points,
-            lifetime_points: earning.points,
-            amount_minor: Some(amount),
+            points: outcome.points_earned,
+            lifetime_points: outcome.points_earned,
+            amount_minor: Some(self.amount),
             reference: sale.reference.clone(),
             description: sale.description.clone(),
-            balance_after: after.points_balance,
+            balance_after: outcome.new_balance,
             created_at: now,
         });
-        let mutation = Mutation {
-            customer: if is_new {
-                CustomerWrite::New(after.clone())
-            } else {
-                CustomerWrite::Update { expected_version: before.version, after: after.clone() }
-            },
+        Mutation {
             entries,
             sale: sale.reference.as_ref().map(|reference| SaleRecord {
                 reference: reference.clone(),
-                customer_id: after.id,
-                amount_minor: amount,
-                outcome: result.outcome.clone(),
+                customer_id,
+                amount_minor: self.amount,
+                outcome: outcome.clone(),
             }),
             purchase: Some(PurchaseWrite::New(Purchase {
                 txn_id,
-                customer_id: after.id,
-                amount_minor: amount,
-                points_earned: earning.points,
+                customer_id,
+                amount_minor: self.amount,
+                points_earned: outcome.points_earned,
                 points_redeemed: sale.redeem_points,
                 reference: sale.reference.clone(),
                 created_at: now,
@@ -193,38 +261,38 @@ pub async fn record_sale(
                 redeem_restored: 0,
                 version: 0,
             })),
-            otp: otp_use.clone().flatten(),
-            new_codes: vec![],
-            completion: idem.map(|i| i.completion(&result)),
-        };
-        match deps.store.apply(&caller.tenant, &mutation, now).await {
-            Ok(()) => {
-                tracing::info!(transaction_id = %txn_id, customer_id = %after.id, points = earning.points, redeemed = sale.redeem_points, "sale recorded");
-                return Ok(result);
-            }
-            Err(MutationError::ReferenceTaken(recorded)) => {
-                // A first sale that enrolled this member concurrently holds the
-                // reference: go again as an existing member and replay it.
-                let raced = is_new && find_member(deps, &caller.tenant, &sale.member).await?.is_some();
-                if !raced {
-                    return answer_replay(deps, *recorded, after.id, sale, idem).await;
-                }
-            }
-            Err(MutationError::Taken(taken)) => {
-                let raced = matches!(
-                    (&taken, &sale.member),
-                    (EnrolError::MobileTaken, MemberRef::Mobile(_)) | (EnrolError::EmailTaken, MemberRef::Email(_))
-                );
-                if !raced {
-                    return Err(taken_error(taken));
-                }
-            }
-            Err(MutationError::Stale | MutationError::Conflict) => {}
-            Err(other) => return Err(mutation_error(other)),
+            ..change(customer)
         }
-        backoff(attempt).await;
     }
-    Err(ApiError::Contended)
+}
+
+/// A bill that spends points is answered from its reference before anything else: its
+/// retry would find the one-time code used. A sandbox or preview bill writes nothing, so
+/// it answers what the recorded sale answered.
+async fn recorded_retry(
+    deps: &Deps,
+    caller: &Caller,
+    sale: &Sale,
+    writes: bool,
+    idem: Option<&Replayable<'_, SaleResult>>,
+) -> Result<Option<SaleResult>, ApiError> {
+    let Some(reference) = sale.reference.as_ref().filter(|_| sale.redeem_points > 0 || !writes) else {
+        return Ok(None);
+    };
+    let Some(recorded) = deps.store.get_sale(&caller.tenant, reference).await? else {
+        return Ok(None);
+    };
+    let existing = find_member(deps, &caller.tenant, &sale.member).await?;
+    // An unknown member cannot be the one the reference was recorded for.
+    let id = existing.map_or_else(CustomerId::new_random, |c| c.id);
+    answer_replay(deps, recorded, id, sale, if writes { idem } else { None }).await.map(Some)
+}
+
+/// The member a write changes.
+fn written_member(customer: &CustomerWrite) -> CustomerId {
+    match customer {
+        CustomerWrite::New(c) | CustomerWrite::Update { after: c, .. } => c.id,
+    }
 }
 
 /// Spending points needs the member's one-time code (by mobile: that is where it went).
