@@ -5,7 +5,8 @@
 //! - [`keys`], [`auth`]: API keys, scopes and who is calling.
 //! - [`engine`]: what each endpoint does, dialect-neutral, sandbox-aware.
 //! - [`store`]: the one place that talks to DynamoDB.
-//! - [`http`], [`error`], [`partner`]: the HTTP edge and the dialects' bodies.
+//! - [`http`], [`error`], [`partner`], [`public`], [`wire`]: the HTTP edge and each
+//!   dialect's response bodies (they share only [`wire`]).
 //! - [`admin`]: operator actions used by `loyalty-admin`.
 
 pub mod admin;
@@ -25,6 +26,7 @@ pub mod public;
 pub mod sms;
 pub mod store;
 pub mod telemetry;
+pub mod wire;
 
 pub use deps::Deps;
 pub use error::{ApiError, Dialect};

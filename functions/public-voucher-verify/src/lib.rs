@@ -6,6 +6,7 @@
 use lambda_http::{Body, Request, Response};
 use loyalty::auth;
 use loyalty::domain::Code;
+use loyalty::engine;
 use loyalty::http::{path_param, respond};
 use loyalty::keys::Scope;
 use loyalty::public::{success, Verified};
@@ -22,6 +23,6 @@ async fn verify(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     // A code that cannot exist is simply not found.
     let code = Code::parse(code).map_err(|_| ApiError::NotFound("Voucher"))?;
 
-    let voucher = deps.store.get_code(&caller.tenant, &code).await?.ok_or(ApiError::NotFound("Voucher"))?;
-    Ok(success(&Verified::new(&voucher, deps.now()), caller.sandbox()))
+    let (voucher, state) = engine::check_code(deps, &caller, &code).await?.ok_or(ApiError::NotFound("Voucher"))?;
+    Ok(success(&Verified::new(&voucher, state), caller.sandbox()))
 }

@@ -11,7 +11,7 @@ mod sales;
 
 use std::time::Duration;
 
-pub use codes::redeem_code;
+pub use codes::{check_code, redeem_code, CodeState};
 pub use history::{history, page_limit, MAX_PAGE};
 pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, MemberRef, NewMember};
 pub use otp::{check_otp, send_otp, OtpSent, SANDBOX_CODE};
