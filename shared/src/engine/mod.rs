@@ -11,6 +11,8 @@ mod sales;
 
 use std::time::Duration;
 
+/// A page of a member's history, newest first.
+pub use crate::store::LedgerPage as HistoryPage;
 pub use codes::{check_code, redeem_code, CodeState};
 pub use history::{history, page_limit, MAX_PAGE};
 pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, MemberRef, NewMember};
