@@ -12,6 +12,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<Bill>(deps, req).await
 }
 
+// A sale in the Partner dialect; `public-earn` is the same sale in the Public one.
 struct Bill;
 
 impl Write for Bill {

@@ -12,6 +12,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::read::<Transactions>(deps, req).await
 }
 
+// History in the Partner dialect; `public-transactions` is the same page in the Public one.
 struct Transactions;
 
 impl Read for Transactions {

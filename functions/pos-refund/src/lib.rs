@@ -12,6 +12,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<PostRefund>(deps, req).await
 }
 
+// A refund in the Partner dialect; `public-refund` is the same refund in the Public one.
 struct PostRefund;
 
 impl Write for PostRefund {

@@ -11,6 +11,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<Earn>(deps, req).await
 }
 
+// A sale in the Public dialect; `pos-bill` is the same sale in the Partner one.
 struct Earn;
 
 impl Write for Earn {

@@ -11,6 +11,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<PostRefund>(deps, req).await
 }
 
+// A refund in the Public dialect; `pos-refund` is the same refund in the Partner one.
 struct PostRefund;
 
 impl Write for PostRefund {

@@ -11,6 +11,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::read::<Transactions>(deps, req).await
 }
 
+// History in the Public dialect; `pos-customer-transactions` is the same page in the Partner one.
 struct Transactions;
 
 impl Read for Transactions {

@@ -8,6 +8,7 @@
 mod partner;
 mod public;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -59,8 +60,33 @@ pub fn from_bytes<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, ApiError> {
     if !value.get().trim_start().starts_with('{') {
         return Err(ApiError::bad_request("Request body must be a JSON object"));
     }
-    let mut de = serde_json::Deserializer::from_str(value.get());
+    let text =
+        last_wins(value.get()).map_err(|e| ApiError::bad_request(format!("Request body is not valid JSON: {e}")))?;
+    let mut de = serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(&mut de).map_err(field_error)
+}
+
+/// The JSON text with each object's names once, the last one winning (as a JSON map
+/// reads them, and as the idempotency hash does), every other value's text as it was.
+/// A derived struct would refuse a repeated name instead.
+fn last_wins(text: &str) -> Result<String, serde_json::Error> {
+    let text = text.trim();
+    Ok(match text.as_bytes().first() {
+        Some(b'{') => {
+            let map: BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
+            let fields = map
+                .into_iter()
+                .map(|(name, value)| Ok(format!("{}:{}", serde_json::to_string(&name)?, last_wins(value.get())?)))
+                .collect::<Result<Vec<_>, serde_json::Error>>()?;
+            format!("{{{}}}", fields.join(","))
+        }
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(text)?;
+            let items = items.into_iter().map(|v| last_wins(v.get())).collect::<Result<Vec<_>, _>>()?;
+            format!("[{}]", items.join(","))
+        }
+        _ => text.to_owned(),
+    })
 }
 
 /// `"{path} {message}"`, the message without serde_json's position (the path says
@@ -228,6 +254,31 @@ impl<'de> Deserialize<'de> for Points {
     }
 }
 
+/// A visitor's answer to a JSON scalar (string, number, boolean): `message`.
+macro_rules! refuse_scalars {
+    ($message:literal) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(E::custom($message))
+        }
+    };
+}
+
 /// An array of at most `MAX` objects, each an `T`; absent is empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct List<T, const MAX: usize>(pub Vec<T>);
@@ -268,25 +319,7 @@ impl<'de, T: Deserialize<'de>, const MAX: usize> Deserialize<'de> for List<T, MA
                 Err(de::Error::custom("must be an array"))
             }
 
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Err(E::custom("must be an array"))
-            }
-
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Err(E::custom("must be an array"))
-            }
-
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Err(E::custom("must be an array"))
-            }
-
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Err(E::custom("must be an array"))
-            }
-
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Err(E::custom("must be an array"))
-            }
+            refuse_scalars!("must be an array");
         }
 
         d.deserialize_any(ListVisitor::<T, MAX>(PhantomData))
@@ -319,25 +352,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
                 Err(E::custom("must be an object"))
             }
 
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Err(E::custom("must be an object"))
-            }
-
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Err(E::custom("must be an object"))
-            }
-
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Err(E::custom("must be an object"))
-            }
-
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Err(E::custom("must be an object"))
-            }
-
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Err(E::custom("must be an object"))
-            }
+            refuse_scalars!("must be an object");
         }
 
         d.deserialize_any(ObjectVisitor::<T>(PhantomData))

@@ -103,3 +103,10 @@ fn numbers_are_taken_as_their_text_where_allowed() {
     assert_eq!(err(r#"{"number": -5}"#), ApiError::bad_request("number must be a string"));
     assert_eq!(err(r#"{"number": true}"#), ApiError::bad_request("number must be a string"));
 }
+
+#[test]
+fn a_repeated_name_means_its_last_value() {
+    let b = body(r#"{"amount": "x", "amount": 2, "items": [{"amount": 1, "amount": 3.5}]}"#).unwrap();
+    assert_eq!(b.amount.0.map(Money::minor), Some(200));
+    assert_eq!(b.items.0[0].amount.0.map(Money::minor), Some(350));
+}
