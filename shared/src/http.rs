@@ -1,5 +1,5 @@
 //! The HTTP edge shared by every function: query parameters, and writing responses and
-//! errors in the caller's dialect. Bodies are read in [`crate::requests`].
+//! errors in the caller's dialect. Bodies are read by the `requests` module.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -20,7 +20,25 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 /// Rejects control characters and over-long values; trims; empty is absent.
 pub fn clean_text(name: &str, text: &str, max: usize) -> Result<Option<String>, ApiError> {
-    crate::requests::clean(text, max).map_err(|e| ApiError::bad_request(format!("{name} {e}")))
+    clean(text, max).map_err(|e| ApiError::bad_request(format!("{name} {e}")))
+}
+
+/// `"{name} is required"`.
+pub fn required(name: &str) -> ApiError {
+    ApiError::bad_request(format!("{name} is required"))
+}
+
+/// Rejects control characters and over-long values; trims; empty is absent. The error
+/// is the rest of a sentence that starts with the field's name.
+pub fn clean(text: &str, max: usize) -> Result<Option<String>, String> {
+    let text = text.trim();
+    if text.chars().count() > max {
+        return Err(format!("may be at most {max} characters"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
 /// A query-string parameter; empty counts as absent.
@@ -44,7 +62,7 @@ pub fn required_query<T, E: std::fmt::Display>(
     name: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<T, ApiError> {
-    query_parsed(req, name, parse)?.ok_or_else(|| crate::requests::required(name))
+    query_parsed(req, name, parse)?.ok_or_else(|| required(name))
 }
 
 /// `true`/`1`/`yes` or `false`/`0`/`no` (any case); absent is `false`.

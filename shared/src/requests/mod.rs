@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use crate::domain::{Email, Mobile, Money, MoneyError};
 use crate::engine::{page_limit, MemberRef};
 use crate::error::ApiError;
-use crate::http::{query, required_query};
+use crate::http::{clean, query, required, required_query};
 
 pub use crate::http::MAX_BODY_BYTES;
 pub use partner::{
@@ -123,24 +123,6 @@ impl PageQuery {
         let limit = page_limit(query(req, "limit"))?;
         Ok(PageQuery { member, limit, cursor: query(req, "cursor").map(str::to_owned) })
     }
-}
-
-/// `"{name} is required"`.
-pub fn required(name: &str) -> ApiError {
-    ApiError::bad_request(format!("{name} is required"))
-}
-
-/// Rejects control characters and over-long values; trims; empty is absent. The error
-/// is the rest of a sentence that starts with the field's name.
-pub fn clean(text: &str, max: usize) -> Result<Option<String>, String> {
-    let text = text.trim();
-    if text.chars().count() > max {
-        return Err(format!("may be at most {max} characters"));
-    }
-    if text.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
 /// A field's raw JSON text; `null` is absent.
