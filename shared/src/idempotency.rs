@@ -96,12 +96,12 @@ pub async fn begin(deps: &Deps, caller: &Caller, req: &Request, route: &str) -> 
 /// Runs the request's work; if it fails, the claim is released so that a retry runs
 /// (the failed work wrote nothing: every effect is one transaction that includes the
 /// claim's completion).
-pub async fn finish<F>(deps: &Deps, claim: Option<Claim>, work: F) -> Result<Response<Body>, ApiError>
+pub async fn finish<F>(deps: &Deps, claim: Option<&Claim>, work: F) -> Result<Response<Body>, ApiError>
 where
     F: Future<Output = Result<Response<Body>, ApiError>>,
 {
     let result = work.await;
-    if let (Err(_), Some(claim)) = (&result, &claim) {
+    if let (Err(_), Some(claim)) = (&result, claim) {
         if let Err(e) = deps.store.release_idempotency(&claim.pk, &claim.token).await {
             // The lease expires on its own; a retry within it answers 409 (retry later).
             tracing::warn!(cause = %e, "idempotency claim not released");

@@ -5,13 +5,17 @@
 //! - [`keys`], [`auth`]: API keys, scopes and who is calling.
 //! - [`engine`]: what each endpoint does, dialect-neutral, sandbox-aware.
 //! - [`store`]: the one place that talks to DynamoDB.
-//! - [`http`], [`error`], [`partner`]: the HTTP edge and the dialects' bodies.
+//! - [`endpoint`]: the one order every route runs in (authenticate, parse, claim, run,
+//!   render, finish).
+//! - [`http`], [`error`], [`requests`], [`partner`], [`public`], [`wire`]: the HTTP edge,
+//!   request bodies, and each dialect's response bodies (they share only [`wire`]).
 //! - [`admin`]: operator actions used by `loyalty-admin`.
 
 pub mod admin;
 pub mod auth;
 pub mod deps;
 pub mod domain;
+pub mod endpoint;
 pub mod engine;
 pub mod error;
 pub mod http;
@@ -22,9 +26,11 @@ pub mod model;
 pub mod partner;
 pub mod program;
 pub mod public;
+pub mod requests;
 pub mod sms;
 pub mod store;
 pub mod telemetry;
+pub mod wire;
 
 pub use deps::Deps;
 pub use error::{ApiError, Dialect};

@@ -7,6 +7,7 @@ use crate::domain::{Milli, MinorUnits};
 use crate::engine::{MemberLookup, SaleResult};
 use crate::model::{CodeKind, Coupon, Customer, CustomerSnapshot};
 use crate::program::Program;
+use crate::wire::rfc3339;
 
 #[derive(Serialize)]
 pub struct CustomerBody {
@@ -84,10 +85,6 @@ impl From<&Coupon> for CouponBody {
             used_at: c.used_at.map(rfc3339),
         }
     }
-}
-
-pub fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[derive(Serialize)]
@@ -213,6 +210,7 @@ impl CouponRedeemBody {
 }
 
 /// One ledger entry as the POS sees it.
+// A near-copy of `public::Entry` by design: each dialect's own field names.
 #[derive(Serialize)]
 pub struct EntryBody {
     pub transaction_id: String,
@@ -289,7 +287,7 @@ impl RefundBody {
             points_reversed: r.effect.points_reversed,
             points_restored: r.effect.points_restored,
             new_balance: r.customer.points_balance,
-            balance_negative: r.customer.points_balance < 0,
+            balance_negative: r.balance_negative(),
             tier: r.tier.clone(),
             customer: CustomerBody::from(&r.customer),
             sandbox,

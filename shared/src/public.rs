@@ -7,11 +7,11 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::{Milli, MinorUnits};
-use crate::engine::{Redemption, SaleResult};
+use crate::engine::{CodeState, Redemption, SaleResult};
 use crate::http::json;
-use crate::model::{CodeKind, CodeStatus, Coupon, Customer, Reward};
-use crate::partner::rfc3339;
+use crate::model::{CodeKind, Coupon, Customer, Reward};
 use crate::program::Program;
+use crate::wire::rfc3339;
 
 #[derive(Serialize)]
 struct Envelope<'a, T: Serialize> {
@@ -182,18 +182,17 @@ pub struct Verified {
 }
 
 impl Verified {
-    pub fn new(c: &Coupon, now: chrono::DateTime<chrono::Utc>) -> Self {
-        let status = match c.status {
-            CodeStatus::Used => "used",
-            CodeStatus::Active if c.is_expired(now) => "expired",
-            CodeStatus::Active => "pending",
-        };
+    pub fn new(c: &Coupon, state: CodeState) -> Self {
         Verified {
-            valid: c.is_usable(now),
+            valid: state == CodeState::Usable,
             voucher_code: c.code.to_string(),
             reward_name: c.reward_name.clone(),
             reward_type: reward_type(c.kind),
-            status,
+            status: match state {
+                CodeState::Usable => "pending",
+                CodeState::Used => "used",
+                CodeState::Expired => "expired",
+            },
             redeemed_at: rfc3339(c.created_at),
             expires_at: rfc3339(c.expires_at),
             used_at: c.used_at.map(rfc3339),
@@ -204,6 +203,7 @@ impl Verified {
 }
 
 /// One ledger entry in the Public dialect.
+// A near-copy of `partner::EntryBody` by design: each dialect's own field names.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
@@ -268,7 +268,7 @@ impl Refunded {
             points_reversed: r.effect.points_reversed,
             points_restored: r.effect.points_restored,
             new_balance: r.customer.points_balance,
-            balance_negative: r.customer.points_balance < 0,
+            balance_negative: r.balance_negative(),
             tier_name: r.tier.clone(),
         }
     }

@@ -11,81 +11,49 @@
 //! actually paid.
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::auth;
-use loyalty::domain::CustomerId;
-use loyalty::engine::{self, MemberRef, NewMember, Sale, SaleResult};
-use loyalty::http::{json, replayed, respond, JsonBody};
-use loyalty::idempotency::{self, Begin, Replayable};
+use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::engine::{self, Sale, SaleResult};
+use loyalty::http::json;
+use loyalty::idempotency::Replayable;
 use loyalty::keys::Scope;
 use loyalty::partner::BillBody;
-use loyalty::program::BillItem;
-use loyalty::{ApiError, Deps, Dialect};
-
-/// At most this many bill lines.
-pub const MAX_ITEMS: usize = 100;
+use loyalty::requests::{self, BillRequest};
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Partner, &req, post_bill(deps, &req)).await
+    endpoint::write::<Bill>(deps, req).await
 }
 
-async fn post_bill(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::partner(deps, req, Scope::WriteTransactions).await?;
+// A sale in the Partner dialect; `public-earn` is the same sale in the Public one.
+struct Bill;
 
-    let sale = parse_bill(&JsonBody::parse(req)?)?;
-    let program = auth::program(deps, &caller.tenant).await?;
-    // A preview writes nothing, so it has nothing to make idempotent.
-    let claim = if sale.preview {
-        None
-    } else {
-        match idempotency::begin(deps, &caller, req, "pos-bill").await? {
-            Begin::Replay(stored) => return Ok(stored),
-            Begin::Proceed(claim) => claim,
-        }
-    };
-    let render = |r: &SaleResult| json(StatusCode::OK, &BillBody::new(r, false));
-    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
-    let work = async {
-        let result = engine::record_sale(deps, &caller, &program, &sale, idem.as_ref()).await?;
-        let resp = json(StatusCode::OK, &BillBody::new(&result, caller.sandbox()));
-        Ok(if result.replayed { replayed(resp) } else { resp })
-    };
-    idempotency::finish(deps, claim.clone(), work).await
-}
+impl Write for Bill {
+    const ROUTE: Route = Route::partner("pos-bill", Scope::WriteTransactions);
+    type Input = Sale;
+    type Output = SaleResult;
 
-fn parse_bill(body: &JsonBody) -> Result<Sale, ApiError> {
-    let customer_id = body
-        .text("customer_id", 64)?
-        .map(|id| CustomerId::parse(&id).map_err(|e| ApiError::bad_request(format!("customer_id {e}"))))
-        .transpose()?;
-    let mobile = body.mobile("mobile")?;
-    let amount = body.money("amount")?.ok_or_else(|| ApiError::bad_request("amount is required"))?;
-    let name = body.text("name", 100)?;
-    let email = body.email("email")?;
-    let external_ref = body.text_or_number("external_ref", 128)?;
-    let items = body.objects("items", MAX_ITEMS)?.iter().map(bill_item).collect::<Result<Vec<_>, _>>()?;
-    let preview = body.bool("preview")?.unwrap_or(false);
-    let redeem_points = match body.raw("redeem_points") {
-        None => 0,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|p| (0..=1_000_000_000_000).contains(p))
-            .ok_or_else(|| ApiError::bad_request("redeem_points must be a whole number of points, 0 or more"))?,
-    };
-    let otp = body.text_or_number("otp", 12)?;
-    let member = match (customer_id, &mobile) {
-        (Some(id), _) => MemberRef::Id(id),
-        (None, Some(m)) => MemberRef::Mobile(m.clone()),
-        (None, None) => return Err(ApiError::bad_request("mobile or customer_id is required")),
-    };
-    let enrol = matches!(member, MemberRef::Mobile(_)).then(|| NewMember { name, mobile, email });
-    Ok(Sale { member, enrol, amount, items, reference: external_ref, description: None, preview, redeem_points, otp })
-}
+    fn parse(req: &Request) -> Result<Sale, ApiError> {
+        requests::parse::<BillRequest, _>(req)
+    }
 
-fn bill_item(item: &JsonBody) -> Result<BillItem, ApiError> {
-    Ok(BillItem {
-        category: item.text("category", 64)?.unwrap_or_default(),
-        name: item.text("name", 200)?.unwrap_or_default(),
-        amount_minor: item.money("amount")?.ok_or_else(|| ApiError::bad_request("items[].amount is required"))?.minor(),
-    })
+    fn claims(sale: &Sale) -> bool {
+        !sale.preview
+    }
+
+    async fn run(
+        cx: &Context<'_>,
+        sale: &Sale,
+        idem: Option<&Replayable<'_, SaleResult>>,
+    ) -> Result<SaleResult, ApiError> {
+        let program = cx.program().await?;
+        engine::record_sale(cx.deps, &cx.caller, &program, sale, idem).await
+    }
+
+    fn render(result: &SaleResult, sandbox: bool) -> Response<Body> {
+        json(StatusCode::OK, &BillBody::new(result, sandbox))
+    }
+
+    fn replayed(result: &SaleResult) -> bool {
+        result.replayed
+    }
 }

@@ -5,41 +5,37 @@
 //! `404 {"error":"Coupon not found"}`.
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::auth::{self, Caller};
 use loyalty::domain::Code;
+use loyalty::endpoint::{self, Context, Route, Write};
 use loyalty::engine;
-use loyalty::http::{json, respond, JsonBody};
-use loyalty::idempotency::{self, Begin, Claim, Replayable};
+use loyalty::http::json;
+use loyalty::idempotency::Replayable;
 use loyalty::keys::Scope;
 use loyalty::model::Coupon;
 use loyalty::partner::CouponRedeemBody;
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::requests::{self, CouponRedeemRequest};
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Partner, &req, redeem(deps, &req)).await
+    endpoint::write::<Redeem>(deps, req).await
 }
 
-async fn redeem(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::partner(deps, req, Scope::WriteTransactions).await?;
-    match idempotency::begin(deps, &caller, req, "pos-coupon-redeem").await? {
-        Begin::Replay(stored) => Ok(stored),
-        Begin::Proceed(claim) => idempotency::finish(deps, claim.clone(), consume(deps, req, &caller, claim)).await,
+struct Redeem;
+
+impl Write for Redeem {
+    const ROUTE: Route = Route::partner("pos-coupon-redeem", Scope::WriteTransactions);
+    type Input = Code;
+    type Output = Coupon;
+
+    fn parse(req: &Request) -> Result<Code, ApiError> {
+        requests::parse::<CouponRedeemRequest, _>(req)
     }
-}
 
-async fn consume(
-    deps: &Deps,
-    req: &Request,
-    caller: &Caller,
-    claim: Option<Claim>,
-) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::parse(req)?;
-    let code = body.text("code", 64)?.ok_or_else(|| ApiError::bad_request("code is required"))?;
-    // A well-formed code that cannot exist is simply not found.
-    let code = Code::parse(&code).map_err(|_| ApiError::NotFound("Coupon"))?;
+    async fn run(cx: &Context<'_>, code: &Code, idem: Option<&Replayable<'_, Coupon>>) -> Result<Coupon, ApiError> {
+        engine::redeem_code(cx.deps, &cx.caller, code, idem).await
+    }
 
-    let render = |c: &Coupon| json(StatusCode::OK, &CouponRedeemBody::new(c, false));
-    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
-    let coupon = engine::redeem_code(deps, caller, &code, idem.as_ref()).await?;
-    Ok(json(StatusCode::OK, &CouponRedeemBody::new(&coupon, caller.sandbox())))
+    fn render(coupon: &Coupon, sandbox: bool) -> Response<Body> {
+        json(StatusCode::OK, &CouponRedeemBody::new(coupon, sandbox))
+    }
 }

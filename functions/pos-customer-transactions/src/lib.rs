@@ -5,30 +5,37 @@
 //! next page.
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::auth;
 use loyalty::domain::Mobile;
-use loyalty::engine::{self, MemberRef};
-use loyalty::http::{json, query, respond};
+use loyalty::endpoint::{self, Context, Read, Route};
+use loyalty::engine::{self, HistoryPage, MemberRef};
+use loyalty::http::json;
 use loyalty::keys::Scope;
 use loyalty::partner::{EntryBody, HistoryBody};
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::requests::PageQuery;
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Partner, &req, transactions(deps, &req)).await
+    endpoint::read::<Transactions>(deps, req).await
 }
 
-async fn transactions(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::partner(deps, req, Scope::ReadCustomers).await?;
+// History in the Partner dialect; `public-transactions` is the same page in the Public one.
+struct Transactions;
 
-    let mobile = query(req, "mobile").ok_or_else(|| ApiError::bad_request("mobile is required"))?;
-    let mobile = Mobile::parse(mobile).map_err(|e| ApiError::bad_request(format!("mobile {e}")))?;
-    let limit = engine::page_limit(query(req, "limit"))?;
+impl Read for Transactions {
+    const ROUTE: Route = Route::partner("pos-customer-transactions", Scope::ReadCustomers);
+    type Input = PageQuery;
+    type Output = HistoryPage;
 
-    let page = engine::history(deps, &caller, &MemberRef::Mobile(mobile), limit, query(req, "cursor")).await?;
-    let body = HistoryBody {
-        transactions: page.entries.iter().map(EntryBody::from).collect(),
-        next_cursor: page.next_cursor,
-        sandbox: caller.sandbox(),
-    };
-    Ok(json(StatusCode::OK, &body))
+    fn parse(req: &Request) -> Result<PageQuery, ApiError> {
+        PageQuery::parse(req, "mobile", |m| Mobile::parse(m).map(MemberRef::Mobile))
+    }
+
+    async fn run(cx: &Context<'_>, q: PageQuery) -> Result<HistoryPage, ApiError> {
+        engine::history(cx.deps, &cx.caller, &q.member, q.limit, q.cursor.as_deref()).await
+    }
+
+    fn render(page: &HistoryPage, sandbox: bool) -> Response<Body> {
+        let transactions = page.entries.iter().map(EntryBody::from).collect();
+        json(StatusCode::OK, &HistoryBody { transactions, next_cursor: page.next_cursor.clone(), sandbox })
+    }
 }

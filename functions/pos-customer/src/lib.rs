@@ -4,38 +4,47 @@
 //! With `create=true` an unknown mobile is enrolled (with `name`, and `email` if given);
 //! without it the answer is `200 {"found": false, "mobile": ...}`.
 
+use std::sync::Arc;
+
 use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::auth;
 use loyalty::domain::{Email, Mobile};
-use loyalty::engine::{self, MemberRef, NewMember};
-use loyalty::http::{clean_text, json, query, query_flag, respond};
+use loyalty::endpoint::{self, Context, Read, Route};
+use loyalty::engine::{self, MemberLookup, MemberRef, NewMember};
+use loyalty::http::{clean_text, json, query, query_flag, query_parsed, required_query};
 use loyalty::keys::Scope;
 use loyalty::partner::{LookupBody, NotFoundBody};
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::program::Program;
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Partner, &req, lookup(deps, &req)).await
+    endpoint::read::<Lookup>(deps, req).await
 }
 
-async fn lookup(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::partner(deps, req, Scope::ReadCustomers).await?;
+struct Lookup;
 
-    let mobile = query(req, "mobile").ok_or_else(|| ApiError::bad_request("mobile is required"))?;
-    let mobile = Mobile::parse(mobile).map_err(|e| ApiError::bad_request(format!("mobile {e}")))?;
-    let create = query_flag(req, "create")?;
-    let name = query(req, "name").map(|n| clean_text("name", n, 100)).transpose()?.flatten();
-    let email = query(req, "email")
-        .map(|e| Email::parse(e).map_err(|e| ApiError::bad_request(format!("email {e}"))))
-        .transpose()?;
+impl Read for Lookup {
+    const ROUTE: Route = Route::partner("pos-customer", Scope::ReadCustomers);
+    type Input = (Mobile, Option<NewMember>);
+    type Output = (Arc<Program>, Mobile, Option<MemberLookup>);
 
-    let program = auth::program(deps, &caller.tenant).await?;
-    let enrol = create.then(|| NewMember { name, mobile: Some(mobile.clone()), email });
-    let found = engine::lookup_member(deps, &caller, &MemberRef::Mobile(mobile.clone()), enrol).await?;
+    fn parse(req: &Request) -> Result<Self::Input, ApiError> {
+        let mobile = required_query(req, "mobile", Mobile::parse)?;
+        let create = query_flag(req, "create")?;
+        let name = query(req, "name").map(|n| clean_text("name", n, 100)).transpose()?.flatten();
+        let email = query_parsed(req, "email", Email::parse)?;
+        Ok((mobile.clone(), create.then_some(NewMember { name, mobile: Some(mobile), email })))
+    }
 
-    Ok(match found {
-        Some(found) => json(StatusCode::OK, &LookupBody::new(&program, &found, caller.sandbox())),
-        None => {
-            json(StatusCode::OK, &NotFoundBody { found: false, mobile: mobile.as_str(), sandbox: caller.sandbox() })
+    async fn run(cx: &Context<'_>, (mobile, enrol): Self::Input) -> Result<Self::Output, ApiError> {
+        let program = cx.program().await?;
+        let found = engine::lookup_member(cx.deps, &cx.caller, &MemberRef::Mobile(mobile.clone()), enrol).await?;
+        Ok((program, mobile, found))
+    }
+
+    fn render((program, mobile, found): &Self::Output, sandbox: bool) -> Response<Body> {
+        match found {
+            Some(found) => json(StatusCode::OK, &LookupBody::new(program, found, sandbox)),
+            None => json(StatusCode::OK, &NotFoundBody { found: false, mobile: mobile.as_str(), sandbox }),
         }
-    })
+    }
 }

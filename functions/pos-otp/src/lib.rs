@@ -6,26 +6,49 @@
 //! nothing: their code is always `000000`.
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::auth;
-use loyalty::engine;
-use loyalty::http::{json, respond, JsonBody};
+use loyalty::domain::Mobile;
+use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::engine::{self, OtpSent};
+use loyalty::http::json;
+use loyalty::idempotency::Replayable;
 use loyalty::keys::Scope;
 use loyalty::partner::OtpBody;
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::requests::{self, OtpRequest};
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Partner, &req, send(deps, &req)).await
+    endpoint::write::<SendOtp>(deps, req).await
 }
 
-async fn send(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::partner(deps, req, Scope::WriteTransactions).await?;
+struct SendOtp;
 
-    let body = JsonBody::parse(req)?;
-    let mobile = body.mobile("mobile")?.ok_or_else(|| ApiError::bad_request("mobile is required"))?;
+impl Write for SendOtp {
+    const ROUTE: Route = Route::partner("pos-otp", Scope::WriteTransactions);
+    type Input = Mobile;
+    type Output = (Mobile, OtpSent);
 
-    let program = auth::program(deps, &caller.tenant).await?;
-    let sent = engine::send_otp(deps, &caller, &mobile, &program.name).await?;
-    let body =
-        OtpBody { sent: true, mobile: mobile.to_string(), expires_in: sent.expires_in_secs, sandbox: caller.sandbox() };
-    Ok(json(StatusCode::OK, &body))
+    fn parse(req: &Request) -> Result<Mobile, ApiError> {
+        requests::parse::<OtpRequest, _>(req)
+    }
+
+    /// Each request sends a new code: there is no earlier answer to replay.
+    fn claims(_: &Mobile) -> bool {
+        false
+    }
+
+    async fn run(
+        cx: &Context<'_>,
+        mobile: &Mobile,
+        _: Option<&Replayable<'_, Self::Output>>,
+    ) -> Result<Self::Output, ApiError> {
+        let program = cx.program().await?;
+        Ok((mobile.clone(), engine::send_otp(cx.deps, &cx.caller, mobile, &program.name).await?))
+    }
+
+    fn render((mobile, sent): &Self::Output, sandbox: bool) -> Response<Body> {
+        json(
+            StatusCode::OK,
+            &OtpBody { sent: true, mobile: mobile.to_string(), expires_in: sent.expires_in_secs, sandbox },
+        )
+    }
 }

@@ -2,28 +2,41 @@
 //!
 //! A member's balance and tier, found by email.
 
+use std::sync::Arc;
+
 use lambda_http::{Body, Request, Response};
-use loyalty::auth;
 use loyalty::domain::Email;
+use loyalty::endpoint::{self, Context, Read, Route};
 use loyalty::engine::{self, MemberRef};
-use loyalty::http::{query, respond};
+use loyalty::http::required_query;
 use loyalty::keys::Scope;
+use loyalty::model::Customer;
+use loyalty::program::Program;
 use loyalty::public::{success, Balance};
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Public, &req, balance(deps, &req)).await
+    endpoint::read::<GetBalance>(deps, req).await
 }
 
-async fn balance(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::public(deps, req, Scope::ReadCustomers).await?;
+struct GetBalance;
 
-    let email = query(req, "email").ok_or_else(|| ApiError::bad_request("email is required"))?;
-    let email = Email::parse(email).map_err(|e| ApiError::bad_request(format!("email {e}")))?;
+impl Read for GetBalance {
+    const ROUTE: Route = Route::public("public-balance", Scope::ReadCustomers);
+    type Input = Email;
+    type Output = (Arc<Program>, Customer);
 
-    let program = auth::program(deps, &caller.tenant).await?;
-    let member = engine::find_member(deps, &caller.tenant, &MemberRef::Email(email))
-        .await?
-        .ok_or(ApiError::NotFound("Customer"))?;
-    Ok(success(&Balance::new(&program, &member), caller.sandbox()))
+    fn parse(req: &Request) -> Result<Email, ApiError> {
+        required_query(req, "email", Email::parse)
+    }
+
+    async fn run(cx: &Context<'_>, email: Email) -> Result<Self::Output, ApiError> {
+        let program = cx.program().await?;
+        let member = engine::find_member(cx.deps, &cx.caller.tenant, &MemberRef::Email(email)).await?;
+        Ok((program, member.ok_or(ApiError::NotFound("Customer"))?))
+    }
+
+    fn render((program, member): &Self::Output, sandbox: bool) -> Response<Body> {
+        success(&Balance::new(program, member), sandbox)
+    }
 }

@@ -6,58 +6,48 @@
 //! order and a POS bill with one reference are one sale.
 
 use lambda_http::{Body, Request, Response};
-use loyalty::auth;
-use loyalty::engine::{self, MemberRef, NewMember, Sale, SaleResult};
-use loyalty::http::{replayed, respond, JsonBody};
-use loyalty::idempotency::{self, Begin, Replayable};
+use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::engine::{self, Sale, SaleResult};
+use loyalty::idempotency::Replayable;
 use loyalty::keys::Scope;
 use loyalty::public::{success, Earned};
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::requests::{self, EarnRequest};
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Public, &req, earn(deps, &req)).await
+    endpoint::write::<Earn>(deps, req).await
 }
 
-async fn earn(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::public(deps, req, Scope::WriteTransactions).await?;
+// A sale in the Public dialect; `pos-bill` is the same sale in the Partner one.
+struct Earn;
 
-    let sale = parse_earn(&JsonBody::parse(req)?)?;
-    let program = auth::program(deps, &caller.tenant).await?;
-    // A preview writes nothing, so it has nothing to make idempotent.
-    let claim = if sale.preview {
-        None
-    } else {
-        match idempotency::begin(deps, &caller, req, "public-earn").await? {
-            Begin::Replay(stored) => return Ok(stored),
-            Begin::Proceed(claim) => claim,
-        }
-    };
-    let render = |r: &SaleResult| success(&Earned::new(r), false);
-    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
-    let work = async {
-        let result = engine::record_sale(deps, &caller, &program, &sale, idem.as_ref()).await?;
-        let resp = success(&Earned::new(&result), caller.sandbox());
-        Ok(if result.replayed { replayed(resp) } else { resp })
-    };
-    idempotency::finish(deps, claim.clone(), work).await
-}
+impl Write for Earn {
+    const ROUTE: Route = Route::public("public-earn", Scope::WriteTransactions);
+    type Input = Sale;
+    type Output = SaleResult;
 
-fn parse_earn(body: &JsonBody) -> Result<Sale, ApiError> {
-    let email = body.email("email")?.ok_or_else(|| ApiError::bad_request("email is required"))?;
-    let amount = body.money("amount")?.ok_or_else(|| ApiError::bad_request("amount is required"))?;
-    let reference = body.text_or_number("reference", 128)?;
-    let description = body.text("description", 500)?;
-    let name = body.text("name", 100)?;
-    let preview = body.bool("preview")?.unwrap_or(false);
-    Ok(Sale {
-        member: MemberRef::Email(email.clone()),
-        enrol: Some(NewMember { name, mobile: None, email: Some(email) }),
-        amount,
-        items: vec![],
-        reference,
-        description,
-        preview,
-        redeem_points: 0,
-        otp: None,
-    })
+    fn parse(req: &Request) -> Result<Sale, ApiError> {
+        requests::parse::<EarnRequest, _>(req)
+    }
+
+    fn claims(sale: &Sale) -> bool {
+        !sale.preview
+    }
+
+    async fn run(
+        cx: &Context<'_>,
+        sale: &Sale,
+        idem: Option<&Replayable<'_, SaleResult>>,
+    ) -> Result<SaleResult, ApiError> {
+        let program = cx.program().await?;
+        engine::record_sale(cx.deps, &cx.caller, &program, sale, idem).await
+    }
+
+    fn render(result: &SaleResult, sandbox: bool) -> Response<Body> {
+        success(&Earned::new(result), sandbox)
+    }
+
+    fn replayed(result: &SaleResult) -> bool {
+        result.replayed
+    }
 }

@@ -5,36 +5,39 @@
 //! balance below the cost is `422 insufficient_points` and nothing moves.
 
 use lambda_http::{Body, Request, Response};
-use loyalty::auth::{self, Caller};
-use loyalty::engine::{self, MemberRef, Redemption};
-use loyalty::http::{respond, JsonBody};
-use loyalty::idempotency::{self, Begin, Claim, Replayable};
+use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::engine::{self, Redemption};
+use loyalty::idempotency::Replayable;
 use loyalty::keys::Scope;
 use loyalty::public::{success, Redeemed};
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::requests::{self, RewardFor, RewardRedeemRequest};
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Public, &req, redeem(deps, &req)).await
+    endpoint::write::<Redeem>(deps, req).await
 }
 
-async fn redeem(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::public(deps, req, Scope::WriteTransactions).await?;
-    match idempotency::begin(deps, &caller, req, "public-redeem").await? {
-        Begin::Replay(stored) => Ok(stored),
-        Begin::Proceed(claim) => idempotency::finish(deps, claim.clone(), spend(deps, req, &caller, claim)).await,
+struct Redeem;
+
+impl Write for Redeem {
+    const ROUTE: Route = Route::public("public-redeem", Scope::WriteTransactions);
+    type Input = RewardFor;
+    type Output = Redemption;
+
+    fn parse(req: &Request) -> Result<RewardFor, ApiError> {
+        requests::parse::<RewardRedeemRequest, _>(req)
     }
-}
 
-async fn spend(deps: &Deps, req: &Request, caller: &Caller, claim: Option<Claim>) -> Result<Response<Body>, ApiError> {
-    let body = JsonBody::parse(req)?;
-    let email = body.email("email")?.ok_or_else(|| ApiError::bad_request("email is required"))?;
-    let reward_id =
-        body.text_or_number("rewardId", 64)?.ok_or_else(|| ApiError::bad_request("rewardId is required"))?;
+    async fn run(
+        cx: &Context<'_>,
+        r: &RewardFor,
+        idem: Option<&Replayable<'_, Redemption>>,
+    ) -> Result<Redemption, ApiError> {
+        let program = cx.program().await?;
+        engine::redeem_reward(cx.deps, &cx.caller, &program, &r.member, &r.reward_id, idem).await
+    }
 
-    let program = auth::program(deps, &caller.tenant).await?;
-    let render = |r: &Redemption| success(&Redeemed::new(r), false);
-    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
-    let member = MemberRef::Email(email);
-    let redemption = engine::redeem_reward(deps, caller, &program, &member, &reward_id, idem.as_ref()).await?;
-    Ok(success(&Redeemed::new(&redemption), caller.sandbox()))
+    fn render(redemption: &Redemption, sandbox: bool) -> Response<Body> {
+        success(&Redeemed::new(redemption), sandbox)
+    }
 }

@@ -5,37 +5,36 @@
 //! beyond. The balance may go below zero: `balanceNegative` says so.
 
 use lambda_http::{Body, Request, Response};
-use loyalty::auth;
-use loyalty::engine::{self, Refund, SaleKey};
-use loyalty::http::{respond, JsonBody};
-use loyalty::idempotency::{self, Begin, Replayable};
+use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::engine::{self, Refund};
+use loyalty::idempotency::Replayable;
 use loyalty::keys::Scope;
 use loyalty::public::{success, Refunded};
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::requests::{self, PublicRefundRequest, RefundOf};
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Public, &req, post_refund(deps, &req)).await
+    endpoint::write::<PostRefund>(deps, req).await
 }
 
-async fn post_refund(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::public(deps, req, Scope::WriteTransactions).await?;
+// A refund in the Public dialect; `pos-refund` is the same refund in the Partner one.
+struct PostRefund;
 
-    let body = JsonBody::parse(req)?;
-    let reference =
-        body.text_or_number("reference", 128)?.ok_or_else(|| ApiError::bad_request("reference is required"))?;
-    let amount = body.money("amount")?.ok_or_else(|| ApiError::bad_request("amount is required"))?;
+impl Write for PostRefund {
+    const ROUTE: Route = Route::public("public-refund", Scope::WriteTransactions);
+    type Input = RefundOf;
+    type Output = Refund;
 
-    let program = auth::program(deps, &caller.tenant).await?;
-    let claim = match idempotency::begin(deps, &caller, req, "public-refund").await? {
-        Begin::Replay(stored) => return Ok(stored),
-        Begin::Proceed(claim) => claim,
-    };
-    let render = |r: &Refund| success(&Refunded::new(r), false);
-    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
-    let work = async {
-        let sale = SaleKey::Reference(reference);
-        let refund = engine::refund(deps, &caller, &program, &sale, amount, idem.as_ref()).await?;
-        Ok(success(&Refunded::new(&refund), caller.sandbox()))
-    };
-    idempotency::finish(deps, claim.clone(), work).await
+    fn parse(req: &Request) -> Result<RefundOf, ApiError> {
+        requests::parse::<PublicRefundRequest, _>(req)
+    }
+
+    async fn run(cx: &Context<'_>, r: &RefundOf, idem: Option<&Replayable<'_, Refund>>) -> Result<Refund, ApiError> {
+        let program = cx.program().await?;
+        engine::refund(cx.deps, &cx.caller, &program, &r.sale, r.amount, idem).await
+    }
+
+    fn render(refund: &Refund, sandbox: bool) -> Response<Body> {
+        success(&Refunded::new(refund), sandbox)
+    }
 }

@@ -3,21 +3,33 @@
 //! The program's active rewards catalog, cheapest first.
 
 use lambda_http::{Body, Request, Response};
-use loyalty::auth;
+use loyalty::endpoint::{self, Context, Read, Route};
 use loyalty::engine;
-use loyalty::http::respond;
 use loyalty::keys::Scope;
+use loyalty::model::Reward;
 use loyalty::public::{success, RewardEntry};
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Public, &req, rewards(deps, &req)).await
+    endpoint::read::<Rewards>(deps, req).await
 }
 
-async fn rewards(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::public(deps, req, Scope::ReadCustomers).await?;
+struct Rewards;
 
-    let catalog = engine::catalog(deps, &caller).await?;
-    let entries: Vec<RewardEntry> = catalog.iter().map(RewardEntry::from).collect();
-    Ok(success(&entries, caller.sandbox()))
+impl Read for Rewards {
+    const ROUTE: Route = Route::public("public-rewards", Scope::ReadCustomers);
+    type Input = ();
+    type Output = Vec<Reward>;
+
+    fn parse(_: &Request) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    async fn run(cx: &Context<'_>, _: ()) -> Result<Vec<Reward>, ApiError> {
+        engine::catalog(cx.deps, &cx.caller).await
+    }
+
+    fn render(catalog: &Vec<Reward>, sandbox: bool) -> Response<Body> {
+        success(&catalog.iter().map(RewardEntry::from).collect::<Vec<_>>(), sandbox)
+    }
 }

@@ -4,26 +4,36 @@
 //! default 20; `nextCursor` fetches the next page).
 
 use lambda_http::{Body, Request, Response};
-use loyalty::auth;
 use loyalty::domain::Email;
-use loyalty::engine::{self, MemberRef};
-use loyalty::http::{query, respond};
+use loyalty::endpoint::{self, Context, Read, Route};
+use loyalty::engine::{self, HistoryPage, MemberRef};
 use loyalty::keys::Scope;
 use loyalty::public::{success, Entry, History};
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::requests::PageQuery;
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Public, &req, transactions(deps, &req)).await
+    endpoint::read::<Transactions>(deps, req).await
 }
 
-async fn transactions(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::public(deps, req, Scope::ReadCustomers).await?;
+// History in the Public dialect; `pos-customer-transactions` is the same page in the Partner one.
+struct Transactions;
 
-    let email = query(req, "email").ok_or_else(|| ApiError::bad_request("email is required"))?;
-    let email = Email::parse(email).map_err(|e| ApiError::bad_request(format!("email {e}")))?;
-    let limit = engine::page_limit(query(req, "limit"))?;
+impl Read for Transactions {
+    const ROUTE: Route = Route::public("public-transactions", Scope::ReadCustomers);
+    type Input = PageQuery;
+    type Output = HistoryPage;
 
-    let page = engine::history(deps, &caller, &MemberRef::Email(email), limit, query(req, "cursor")).await?;
-    let data = History { transactions: page.entries.iter().map(Entry::from).collect(), next_cursor: page.next_cursor };
-    Ok(success(&data, caller.sandbox()))
+    fn parse(req: &Request) -> Result<PageQuery, ApiError> {
+        PageQuery::parse(req, "email", |e| Email::parse(e).map(MemberRef::Email))
+    }
+
+    async fn run(cx: &Context<'_>, q: PageQuery) -> Result<HistoryPage, ApiError> {
+        engine::history(cx.deps, &cx.caller, &q.member, q.limit, q.cursor.as_deref()).await
+    }
+
+    fn render(page: &HistoryPage, sandbox: bool) -> Response<Body> {
+        let transactions = page.entries.iter().map(Entry::from).collect();
+        success(&History { transactions, next_cursor: page.next_cursor.clone() }, sandbox)
+    }
 }

@@ -4,24 +4,36 @@
 //! `expired`. Verifying never consumes.
 
 use lambda_http::{Body, Request, Response};
-use loyalty::auth;
 use loyalty::domain::Code;
-use loyalty::http::{path_param, respond};
+use loyalty::endpoint::{self, Context, Read, Route};
+use loyalty::engine::{self, CodeState};
+use loyalty::http::path_param;
 use loyalty::keys::Scope;
+use loyalty::model::Coupon;
 use loyalty::public::{success, Verified};
-use loyalty::{ApiError, Deps, Dialect};
+use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(Dialect::Public, &req, verify(deps, &req)).await
+    endpoint::read::<Verify>(deps, req).await
 }
 
-async fn verify(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = auth::public(deps, req, Scope::ReadCustomers).await?;
+struct Verify;
 
-    let code = path_param(req, "code").unwrap_or_default();
-    // A code that cannot exist is simply not found.
-    let code = Code::parse(code).map_err(|_| ApiError::NotFound("Voucher"))?;
+impl Read for Verify {
+    const ROUTE: Route = Route::public("public-voucher-verify", Scope::ReadCustomers);
+    type Input = Code;
+    type Output = (Coupon, CodeState);
 
-    let voucher = deps.store.get_code(&caller.tenant, &code).await?.ok_or(ApiError::NotFound("Voucher"))?;
-    Ok(success(&Verified::new(&voucher, deps.now()), caller.sandbox()))
+    fn parse(req: &Request) -> Result<Code, ApiError> {
+        // A code that cannot exist is simply not found.
+        Code::parse(path_param(req, "code").unwrap_or_default()).map_err(|_| ApiError::NotFound("Voucher"))
+    }
+
+    async fn run(cx: &Context<'_>, code: Code) -> Result<Self::Output, ApiError> {
+        engine::check_code(cx.deps, &cx.caller, &code).await?.ok_or(ApiError::NotFound("Voucher"))
+    }
+
+    fn render((voucher, state): &Self::Output, sandbox: bool) -> Response<Body> {
+        success(&Verified::new(voucher, *state), sandbox)
+    }
 }

@@ -8,6 +8,46 @@ use crate::idempotency::Replayable;
 use crate::model::{CodeStatus, Coupon};
 use crate::store::ConsumeError;
 
+/// Where a code stands at a moment: the one place that says so. A used code is used
+/// whatever its date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeState {
+    Usable,
+    Used,
+    Expired,
+}
+
+impl CodeState {
+    pub fn of(code: &Coupon, now: chrono::DateTime<chrono::Utc>) -> CodeState {
+        if code.status == CodeStatus::Used {
+            CodeState::Used
+        } else if code.is_expired(now) {
+            CodeState::Expired
+        } else {
+            CodeState::Usable
+        }
+    }
+
+    /// Why a code in this state cannot be redeemed.
+    fn refusal(self) -> Option<ApiError> {
+        match self {
+            CodeState::Usable => None,
+            CodeState::Used => Some(ApiError::CodeUsed),
+            CodeState::Expired => Some(ApiError::CodeExpired),
+        }
+    }
+}
+
+/// A code and where it stands now, without using it; `None` when the tenant has no
+/// such code.
+pub async fn check_code(deps: &Deps, caller: &Caller, code: &Code) -> Result<Option<(Coupon, CodeState)>, ApiError> {
+    let now = deps.now();
+    Ok(deps.store.get_code(&caller.tenant, code).await?.map(|c| {
+        let state = CodeState::of(&c, now);
+        (c, state)
+    }))
+}
+
 /// Validates a code and marks it used, in one conditional write. A sandbox caller gets
 /// the same checks (not found, used, expired) and the code stays active.
 ///
@@ -23,10 +63,8 @@ pub async fn redeem_code(
     let now = deps.now();
     if caller.sandbox() || idem.is_some() {
         let coupon = deps.store.get_code(&caller.tenant, code).await?.ok_or(ApiError::NotFound("Coupon"))?;
-        if coupon.status == CodeStatus::Used {
-            return Err(ApiError::CodeUsed);
-        } else if coupon.is_expired(now) {
-            return Err(ApiError::CodeExpired);
+        if let Some(refusal) = CodeState::of(&coupon, now).refusal() {
+            return Err(refusal);
         }
         let Some(idem) = idem.filter(|_| !caller.sandbox()) else {
             return Ok(coupon);

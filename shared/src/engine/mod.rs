@@ -10,7 +10,9 @@ mod refunds;
 mod rewards;
 mod sales;
 
-pub use codes::redeem_code;
+/// A page of a member's history, newest first.
+pub use crate::store::LedgerPage as HistoryPage;
+pub use codes::{check_code, redeem_code, CodeState};
 pub use history::{history, page_limit, MAX_PAGE};
 pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, MemberRef, NewMember};
 pub use otp::{check_otp, send_otp, OtpSent, SANDBOX_CODE};

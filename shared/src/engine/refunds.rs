@@ -30,6 +30,13 @@ pub struct Refund {
     pub tier: String,
 }
 
+impl Refund {
+    /// The refund took back points the member had already spent.
+    pub fn balance_negative(&self) -> bool {
+        self.customer.points_balance < 0
+    }
+}
+
 pub async fn refund(
     deps: &Deps,
     caller: &Caller,

@@ -434,6 +434,32 @@ async fn identical_requests_racing_with_one_key_run_once() {
     assert_eq!(attr_str(coupon, "status"), "used");
 }
 
+/// The body is read before the key is claimed: a malformed request costs no write, and
+/// its `400` comes before any `409`, even on a key that already answered another body.
+#[tokio::test]
+async fn a_bad_body_is_400_and_claims_no_key_on_every_post_route() {
+    let env = TestEnv::new().await;
+    let t = world(&env).await;
+
+    for case in cases() {
+        let first = keyed(&t, case.route, &t.live, "used", &case.body).send(&env.deps).await;
+        assert_eq!(first.status, 200, "{}: {}", case.name, first.text);
+        let before = env.scan().await;
+
+        for idem in ["used", "fresh"] {
+            let reply = keyed(&t, case.route, &t.live, idem, &json!([])).send(&env.deps).await;
+            assert_invalid(case.route, &reply, "Request body must be a JSON object");
+            for bad in [json!({}), json!({ "amount": "12", "email": 42, "code": 7, "mobile": 1 })] {
+                let reply = keyed(&t, case.route, &t.live, idem, &bad).send(&env.deps).await;
+                assert_eq!(reply.status, 400, "{} {idem} {bad}: {}", case.name, reply.text);
+            }
+        }
+        let after = env.scan().await;
+        assert_eq!(after, before, "{}: a 400 leaves no record and no effect", case.name);
+        assert!(record(&after, &record_pk(&t, "live", case.name, "fresh")).is_none(), "{}", case.name);
+    }
+}
+
 #[tokio::test]
 async fn an_invalid_key_is_400_on_every_post_route() {
     let env = TestEnv::new().await;

@@ -1,0 +1,155 @@
+//! One shape for every endpoint. A handler states its [`Route`], how it parses a
+//! request, its engine call and its renderer; the order around them lives here once:
+//!
+//! - a read ([`Read`]): authenticate (dialect, scope), parse, run, render;
+//! - a write ([`Write`]): authenticate, parse and validate the body, then claim the
+//!   `Idempotency-Key`, run, render, finish (the claim released if the run fails). A
+//!   request refused as malformed costs no write, and a `400` always comes before a
+//!   `409`.
+//!
+//! Both run within the request budget and answer errors in the route's dialect
+//! ([`crate::http::respond`]).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use lambda_http::{Body, Request, Response};
+
+use crate::auth::{self, Caller};
+use crate::deps::Deps;
+use crate::error::{ApiError, Dialect};
+use crate::http::{replayed, respond};
+use crate::idempotency::{self, Begin, Replayable};
+use crate::keys::Scope;
+use crate::program::Program;
+
+/// A route: the function's name (which also scopes its idempotency keys), its dialect
+/// and the scope its key needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub name: &'static str,
+    pub dialect: Dialect,
+    pub scope: Scope,
+}
+
+impl Route {
+    /// A Partner (POS) route: the key must belong to the `{tenant}` in the path.
+    pub const fn partner(name: &'static str, scope: Scope) -> Route {
+        Route { name, dialect: Dialect::Partner, scope }
+    }
+
+    /// A Public route: the key alone names the tenant.
+    pub const fn public(name: &'static str, scope: Scope) -> Route {
+        Route { name, dialect: Dialect::Public, scope }
+    }
+
+    async fn authenticate(&self, deps: &Deps, req: &Request) -> Result<Caller, ApiError> {
+        match self.dialect {
+            Dialect::Partner => auth::partner(deps, req, self.scope).await,
+            Dialect::Public => auth::public(deps, req, self.scope).await,
+        }
+    }
+}
+
+/// What a handler's run sees: the dependencies and the authenticated caller.
+pub struct Context<'a> {
+    pub deps: &'a Deps,
+    pub caller: Caller,
+}
+
+impl Context<'_> {
+    /// The caller's program (from memory when fresh).
+    pub async fn program(&self) -> Result<Arc<Program>, ApiError> {
+        auth::program(self.deps, &self.caller.tenant).await
+    }
+
+    pub fn sandbox(&self) -> bool {
+        self.caller.sandbox()
+    }
+}
+
+/// A route that writes nothing.
+pub trait Read {
+    const ROUTE: Route;
+    type Input: Send + Sync;
+    type Output: Send + Sync;
+
+    /// The request's query and path, parsed.
+    fn parse(req: &Request) -> Result<Self::Input, ApiError>;
+
+    fn run(cx: &Context<'_>, input: Self::Input) -> impl Future<Output = Result<Self::Output, ApiError>> + Send;
+
+    fn render(output: &Self::Output, sandbox: bool) -> Response<Body>;
+}
+
+/// A route that writes, made safe to retry by its `Idempotency-Key`.
+pub trait Write {
+    const ROUTE: Route;
+    type Input: Send + Sync;
+    type Output: Send + Sync;
+
+    /// The request's body, parsed (see [`crate::requests::parse`]).
+    fn parse(req: &Request) -> Result<Self::Input, ApiError>;
+
+    /// Whether this request claims its `Idempotency-Key`: one that writes nothing (a
+    /// preview) has nothing to make idempotent.
+    fn claims(_input: &Self::Input) -> bool {
+        true
+    }
+
+    /// The engine call. With `idem`, the engine stores the rendered response in the
+    /// effect's own transaction.
+    fn run(
+        cx: &Context<'_>,
+        input: &Self::Input,
+        idem: Option<&Replayable<'_, Self::Output>>,
+    ) -> impl Future<Output = Result<Self::Output, ApiError>> + Send;
+
+    /// The response, the same for the answer and the stored replay (a claimed request
+    /// is never a sandbox one).
+    fn render(output: &Self::Output, sandbox: bool) -> Response<Body>;
+
+    /// Whether the output is an earlier request's, answered again (marked by a header).
+    fn replayed(_output: &Self::Output) -> bool {
+        false
+    }
+}
+
+/// Answers a read route.
+pub async fn read<R: Read>(deps: &Deps, req: Request) -> Response<Body> {
+    respond(R::ROUTE.dialect, &req, run_read::<R>(deps, &req)).await
+}
+
+async fn run_read<R: Read>(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = R::ROUTE.authenticate(deps, req).await?;
+    let input = R::parse(req)?;
+    let cx = Context { deps, caller };
+    let output = R::run(&cx, input).await?;
+    Ok(R::render(&output, cx.sandbox()))
+}
+
+/// Answers a write route.
+pub async fn write<W: Write>(deps: &Deps, req: Request) -> Response<Body> {
+    respond(W::ROUTE.dialect, &req, run_write::<W>(deps, &req)).await
+}
+
+async fn run_write<W: Write>(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = W::ROUTE.authenticate(deps, req).await?;
+    let input = W::parse(req)?;
+    let claim = match W::claims(&input) {
+        false => None,
+        true => match idempotency::begin(deps, &caller, req, W::ROUTE.name).await? {
+            Begin::Replay(stored) => return Ok(stored),
+            Begin::Proceed(claim) => claim,
+        },
+    };
+    let cx = Context { deps, caller };
+    let render = |output: &W::Output| W::render(output, false);
+    let idem = claim.as_ref().map(|claim| Replayable { claim, render: &render });
+    let work = async {
+        let output = W::run(&cx, &input, idem.as_ref()).await?;
+        let resp = W::render(&output, cx.sandbox());
+        Ok(if W::replayed(&output) { replayed(resp) } else { resp })
+    };
+    idempotency::finish(deps, claim.as_ref(), work).await
+}
