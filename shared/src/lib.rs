@@ -6,9 +6,7 @@
 //! - [`engine`]: what each endpoint does, dialect-neutral, sandbox-aware.
 //! - [`store`]: the one place that talks to DynamoDB.
 //! - [`http`], [`error`], [`partner`]: the HTTP edge and the dialects' bodies.
-//! - [`admin`]: operator actions used by `loyalty-admin`.
 
-pub mod admin;
 pub mod auth;
 pub mod deps;
 pub mod domain;

@@ -61,7 +61,7 @@ fn every_function_has_a_success_and_an_error_event() {
 #[tokio::test]
 async fn every_event_gets_the_status_its_name_promises() {
     let env = TestEnv::new().await;
-    let seed = loyalty::admin::seed_demo(&env.deps).await.expect("the demo seed");
+    let seed = loyalty_admin::seed_demo(&env.deps).await.expect("the demo seed");
     let mut checked = 0;
     for function in dirs(&repo().join("events")) {
         let dir = repo().join("events").join(&function);

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use loyalty::admin::{self, AdminError, CouponSpec};
 use loyalty::deps::SystemClock;
 use loyalty::domain::{Code, Mobile, Money, TenantSlug};
 use loyalty::keys::{KeyMode, KeyRecord, KeyStatus, Scope};
@@ -19,6 +18,7 @@ use loyalty::program::default_program;
 use loyalty::public::RewardEntry;
 use loyalty::store::Store;
 use loyalty::Deps;
+use loyalty_admin::{self as admin, AdminError, CouponSpec};
 use serde_json::json;
 
 #[derive(Parser)]
