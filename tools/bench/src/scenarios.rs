@@ -16,7 +16,7 @@ use loyalty::sms::{SendFuture, SmsSender};
 use loyalty::Deps;
 use serde_json::{json, Value};
 
-use crate::Error;
+use crate::error::Error;
 
 /// One path through an endpoint.
 pub struct Scenario {
