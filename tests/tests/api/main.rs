@@ -19,6 +19,7 @@ mod events;
 mod faults;
 mod idempotency;
 mod isolation;
+mod layout;
 mod matrix;
 mod public;
 mod races;
