@@ -24,7 +24,7 @@ pub trait SmsSender: Send + Sync {
 pub enum SmsSetting {
     /// Unset or `log`: [`LocalSms`] (local development, the sandbox stage).
     Local,
-    /// `sns`: [`SnsSms`] (the live stage).
+    /// `sns`: the Amazon SNS sender, `SnsSms` (the live stage; `sns` feature only).
     Sns,
 }
 
