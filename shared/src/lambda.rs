@@ -1,5 +1,7 @@
 //! The start of every function: logs, dependencies, a warm connection, then the runtime
-//! loop. A function's `main` is one call to [`serve`].
+//! loop. A function's `main` is one call to [`serve`] (`serve_sending_sms` for the one
+//! function that sends SMS). A setting the function cannot honour stops it at init: the
+//! error is logged and returned from `main`, a non-zero exit.
 
 use std::future::Future;
 
