@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::keys::{KeyHash, KeyRecord};
 use crate::program::Program;
-use crate::sms::{LocalSms, SmsSender, SnsSms};
+use crate::sms::{LocalSms, SmsSender, SmsSetting, SmsSettingError};
 use crate::store::Store;
 
 /// How long a key record is trusted from memory: a revoked key stops working within
@@ -92,6 +92,31 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 }
 
+/// Builds the SNS sender from the AWS settings. Only a function that sends SMS passes
+/// one to [`Deps::from_env`] (through `lambda::serve_sending_sms`), so only that
+/// function's binary links the SNS client, whatever features a shared build unifies.
+pub type SnsBuilder = fn(&aws_config::SdkConfig) -> Arc<dyn SmsSender>;
+
+/// The SNS sender from the AWS settings: the country code from
+/// `LOYALTY_SMS_COUNTRY_CODE` (default `+91`), India's DLT entity and template ids from
+/// `LOYALTY_SMS_DLT_ENTITY_ID` / `LOYALTY_SMS_DLT_TEMPLATE_ID` when set.
+#[cfg(feature = "sns")]
+pub fn sns_sender(config: &aws_config::SdkConfig) -> Arc<dyn SmsSender> {
+    Arc::new(crate::sms::SnsSms {
+        client: aws_sdk_sns::Client::new(config),
+        country_code: std::env::var("LOYALTY_SMS_COUNTRY_CODE").unwrap_or_else(|_| "+91".into()),
+        dlt_entity_id: std::env::var("LOYALTY_SMS_DLT_ENTITY_ID").ok().filter(|v| !v.is_empty()),
+        dlt_template_id: std::env::var("LOYALTY_SMS_DLT_TEMPLATE_ID").ok().filter(|v| !v.is_empty()),
+    })
+}
+
+/// A setting a function cannot start with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Sms(#[from] SmsSettingError),
+}
+
 pub struct Deps {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
@@ -118,21 +143,23 @@ impl Deps {
         self
     }
 
-    /// For `main` only: the store from `LOYALTY_TABLE` and the standard AWS settings;
-    /// SMS through SNS when `LOYALTY_SMS=sns`, else the local sender, which appends to
-    /// `LOYALTY_SMS_OUTBOX` when set.
-    pub async fn from_env() -> Self {
+    /// For `main` only: the store from `LOYALTY_TABLE` and the standard AWS settings, and
+    /// the SMS sender `LOYALTY_SMS` names ([`SmsSetting::parse`]): Amazon SNS for `sns`,
+    /// built by `sns` (only a function that sends SMS passes it), else the local sender
+    /// (unset or `log`), which appends to `LOYALTY_SMS_OUTBOX` when set. A setting it does not know is an error:
+    /// the function stops at init rather than answer with a sender nobody chose.
+    pub async fn from_env(sns: Option<SnsBuilder>) -> Result<Self, ConfigError> {
+        let value = std::env::var_os("LOYALTY_SMS").map(|v| v.to_string_lossy().into_owned());
+        let setting = SmsSetting::parse(value.as_deref(), sns.is_some())?;
         let config = Store::load_aws_config().await;
-        let sms: Arc<dyn SmsSender> = match std::env::var("LOYALTY_SMS").as_deref() {
-            Ok("sns") => Arc::new(SnsSms {
-                client: aws_sdk_sns::Client::new(&config),
-                country_code: std::env::var("LOYALTY_SMS_COUNTRY_CODE").unwrap_or_else(|_| "+91".into()),
-                dlt_entity_id: std::env::var("LOYALTY_SMS_DLT_ENTITY_ID").ok().filter(|v| !v.is_empty()),
-                dlt_template_id: std::env::var("LOYALTY_SMS_DLT_TEMPLATE_ID").ok().filter(|v| !v.is_empty()),
-            }),
-            _ => Arc::new(LocalSms { outbox: std::env::var_os("LOYALTY_SMS_OUTBOX").map(Into::into) }),
+        let sms: Arc<dyn SmsSender> = match (setting, sns) {
+            (SmsSetting::Sns, Some(build)) => build(&config),
+            (SmsSetting::Sns, None) => return Err(SmsSettingError::SnsNotBuilt.into()),
+            (SmsSetting::Local, _) => {
+                Arc::new(LocalSms { outbox: std::env::var_os("LOYALTY_SMS_OUTBOX").map(Into::into) })
+            }
         };
-        Deps::new(Store::from_config(&config), Arc::new(SystemClock)).with_sms(sms)
+        Ok(Deps::new(Store::from_config(&config), Arc::new(SystemClock)).with_sms(sms))
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -1,20 +1,45 @@
 //! The start of every function: logs, dependencies, a warm connection, then the runtime
-//! loop. A function's `main` is one call to [`serve`].
+//! loop. A function's `main` is one call to [`serve`] (`serve_sending_sms` for the one
+//! function that sends SMS). A setting the function cannot honour stops it at init: the
+//! error is logged and returned from `main`, a non-zero exit.
 
 use std::future::Future;
 
 use lambda_http::{service_fn, Body, Request, Response};
 
-use crate::deps::Deps;
+use crate::deps::{Deps, SnsBuilder};
 
+/// Starts a function that sends no SMS (`LOYALTY_SMS=sns` stops it at init).
 pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(&'static Deps, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
+    run(None, handler).await
+}
+
+/// Starts a function that sends SMS: `LOYALTY_SMS=sns` sends through Amazon SNS. Only
+/// with the `sns` feature, so only such a function links the SNS client.
+#[cfg(feature = "sns")]
+pub async fn serve_sending_sms<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static Deps, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    run(Some(crate::deps::sns_sender), handler).await
+}
+
+async fn run<F, Fut>(sns: Option<SnsBuilder>, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static Deps, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
     crate::telemetry::init();
+    // A setting the function does not know stops it here, before it answers anything:
+    // the error is logged and `main` returns it (a non-zero exit, an init error).
+    let deps = Deps::from_env(sns).await.inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     // Built once per process and shared by every invocation for the process's life.
-    let deps: &'static Deps = Box::leak(Box::new(Deps::from_env().await));
+    let deps: &'static Deps = Box::leak(Box::new(deps));
     deps.store.warm_up().await;
     lambda_http::run(service_fn(move |req: Request| {
         let response = handler(deps, req);

@@ -1,5 +1,38 @@
 //! The loyalty engine behind both public API dialects.
 //!
+//! # Words
+//!
+//! - **Dialect**: one of the two public APIs over the same engine and data. The
+//!   **Partner** dialect (POS; `/api/{tenant}/pos/...`) is the `pos-*` functions; the
+//!   **Public** dialect (`/v1/public/loyalty/...`) is the `public-*` functions. They
+//!   differ in field names, error bodies and a few statuses, never in what happens.
+//! - **API key**: the `X-API-Key` a tenant's system sends (`mg_live_...` or
+//!   `mg_test_...`), stored only as a hash, with its tenant, mode and scopes ([`keys`]).
+//!   Not a **DynamoDB key**: the `PK` / `SK` (and `GSI1PK` / `GSI1SK`) of an item, built
+//!   only inside [`store`]. Not an **Idempotency-Key**: the header a client sends so a
+//!   retried write answers the first one's result instead of writing twice.
+//! - **Code**: what a member hands over at the till. A **coupon** is a code a campaign
+//!   issues (`loyalty-admin coupon issue`); a **voucher** is a code issued for a reward
+//!   bought with points (`public-redeem`). One model ([`model::Coupon`]), one store,
+//!   one check: either is redeemed by `pos-coupon-redeem` and verified by
+//!   `public-voucher-verify`.
+//! - **Sale**: a purchase that earns points ([`engine::Sale`]). A **bill**
+//!   (`pos-bill`) is a sale in the Partner dialect, with items and optionally points
+//!   spent against a one-time code (OTP); an **earn** (`public-earn`) is a sale in the
+//!   Public dialect. A bill's `external_ref` and an earn's `reference` are one namespace.
+//!   A **refund** (`pos-refund`, `public-refund`) reverses part or all of a sale's points.
+//!   A **redemption** spends points: on a bill (`redeem_points` with an OTP) or on a
+//!   reward (`public-redeem`, which issues a voucher); redeeming a code marks it used.
+//!   A **preview** (`"preview": true` on a bill) computes the whole answer and writes
+//!   nothing. **Sandbox** is the mode of a test key (`mg_test_...`): real data is read,
+//!   nothing is written, answers say `"sandbox": true`; the sandbox *stage* is a
+//!   separate deployment.
+//! - **Function kind**: a function crate is a **route** (an HTTP endpoint on
+//!   `lambda_http`, the default), a **stream** consumer or a **schedule**d job (both on
+//!   `lambda_runtime`), declared as `[package.metadata.loyalty] kind` in its Cargo.toml.
+//!
+//! # Modules
+//!
 //! - [`domain`]: values that parse at the edge (mobile, email, money, codes, slugs).
 //! - [`program`]: a tenant's rules and the point math.
 //! - [`keys`], [`auth`]: API keys, scopes and who is calling.
@@ -9,9 +42,12 @@
 //!   render, finish).
 //! - [`http`], [`error`], [`requests`], [`partner`], [`public`], [`wire`]: the HTTP edge,
 //!   request bodies, and each dialect's response bodies (they share only [`wire`]).
-//! - [`admin`]: operator actions used by `loyalty-admin`.
+//! - [`deps`], [`lambda`], [`sms`], [`telemetry`]: what `main` builds and starts. The
+//!   Amazon SNS sender is built only with the `sns` feature (only `pos-otp` enables it).
+//!
+//! Operator actions (tenants, keys, coupons, demo data) live in the `loyalty-admin`
+//! crate, outside the runtime: no function links them.
 
-pub mod admin;
 pub mod auth;
 pub mod deps;
 pub mod domain;

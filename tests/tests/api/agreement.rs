@@ -1,16 +1,14 @@
-//! One route per function, said the same way everywhere: the functions in `functions/`,
-//! the local router (`Cargo.toml`), the SAM template (`infra/template.yaml`) and the
-//! OpenAPI document (`docs/openapi.yaml`) must name exactly the same (method, path,
-//! function) triples.
+//! One route per route function, said the same way everywhere: the route functions in
+//! `functions/` (see [`super::layout`] for the kinds), the local router (`Cargo.toml`),
+//! the SAM template (`infra/template.yaml`) and the OpenAPI document
+//! (`docs/openapi.yaml`) must name exactly the same (method, path, function) triples;
+//! and the template starts every function crate the way its kind says.
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::layout::{self, kind_of_event_type, repo, Kind};
 
 type Routes = BTreeSet<(String, String, String)>;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -43,21 +41,32 @@ fn router_routes() -> Routes {
         .collect()
 }
 
-/// Each function resource's `Binary:` and its HttpApi event's `Method:` and `Path:`.
-fn template_routes() -> (Routes, usize) {
+/// The value of the first `name` line.
+fn field<'a>(mut lines: impl Iterator<Item = &'a str>, name: &str) -> String {
+    lines
+        .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
+        .unwrap_or_else(|| panic!("a function resource without {name}"))
+}
+
+/// Each function resource's `Binary:`, the kind of its first event (`Type:` under
+/// `Events:`), and for a route its HttpApi event's `Method:` and `Path:`.
+fn template_functions() -> (Routes, BTreeMap<String, Kind>, usize) {
     let template = read("infra/template.yaml");
     let mut routes = Routes::new();
+    let mut kinds = BTreeMap::new();
     let resources = template.split("Type: AWS::Serverless::Function").skip(1).collect::<Vec<_>>();
     for resource in &resources {
-        let field = |name: &str| {
-            resource
-                .lines()
-                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
-                .unwrap_or_else(|| panic!("a function resource without {name}"))
-        };
-        routes.insert((field("Method:").to_uppercase(), field("Path:"), field("Binary:")));
+        let binary = field(resource.lines(), "Binary:");
+        let events = resource.lines().skip_while(|l| l.trim() != "Events:");
+        let event_type = field(events.clone(), "Type:");
+        let kind = kind_of_event_type(&event_type)
+            .unwrap_or_else(|| panic!("{binary}: an event of type {event_type}, which no function kind has"));
+        if kind == Kind::Route {
+            routes.insert((field(events.clone(), "Method:").to_uppercase(), field(events, "Path:"), binary.clone()));
+        }
+        kinds.insert(binary, kind);
     }
-    (routes, resources.len())
+    (routes, kinds, resources.len())
 }
 
 /// `  /path:` then `    get:` lines of the document's `paths`.
@@ -79,26 +88,20 @@ fn openapi_routes() -> BTreeSet<(String, String)> {
     routes
 }
 
-fn functions() -> BTreeSet<String> {
-    std::fs::read_dir(repo().join("functions"))
-        .expect("functions/")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("Cargo.toml").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
-
 #[test]
 fn router_template_and_openapi_name_the_same_routes() {
     let router = router_routes();
-    let (template, resources) = template_routes();
-    let functions = functions();
+    let (template, template_kinds, resources) = template_functions();
+    let functions = layout::functions();
+    let route_functions: BTreeSet<String> =
+        functions.iter().filter(|(_, kind)| **kind == Kind::Route).map(|(name, _)| name.clone()).collect();
 
     assert_eq!(router, template, "Cargo.toml router vs infra/template.yaml");
     assert_eq!(resources, functions.len(), "one function resource per function crate");
+    assert_eq!(template_kinds, functions, "each function crate's kind vs its template event");
     let routed: BTreeSet<String> = router.iter().map(|(_, _, f)| f.clone()).collect();
-    assert_eq!(routed, functions, "every function crate is routed, and nothing else");
-    assert_eq!(router.len(), functions.len(), "exactly one route per function");
+    assert_eq!(routed, route_functions, "every route function is routed, and nothing else");
+    assert_eq!(router.len(), route_functions.len(), "exactly one route per route function");
 
     let documented = openapi_routes();
     let routed_paths: BTreeSet<(String, String)> = router.iter().map(|(m, p, _)| (m.clone(), p.clone())).collect();

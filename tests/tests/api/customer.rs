@@ -241,7 +241,7 @@ async fn redeemable_value_is_the_balance_over_the_redemption_rate() {
     assert!(reply.text.contains(r#""redeemable_value":34.5,"#), "money is written as an exact decimal: {}", reply.text);
 
     // A program where 3 points buy ₹1 off: 10 points are worth ₹3.33 (rounded down).
-    let mut program = loyalty::admin::demo_program();
+    let mut program = loyalty_admin::demo_program();
     program.redemption_rate = 3;
     let other = env.tenant_with("three-rate", &program).await;
     env.seed_member(&other, "9876543210", "Ravi Kumar", "0.10").await;

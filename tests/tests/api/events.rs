@@ -1,6 +1,8 @@
-//! The sample API Gateway events in `events/`: every function has a success and an error
-//! event, and each one, parsed the way the Lambda runtime parses it, gets the status its
-//! file name promises from its handler against DynamoDB Local (on the demo data).
+//! The sample events in `events/`, one directory per function crate. A route function
+//! has a success and an error API Gateway event, and each one, parsed the way the Lambda
+//! runtime parses it, gets the status its file name promises from its handler against
+//! DynamoDB Local (on the demo data). A stream or scheduled function has sample events of
+//! its kind's shape (see [`super::layout`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,11 +10,8 @@ use std::path::{Path, PathBuf};
 use lambda_http::{Body, Request, Response};
 use loyalty::Deps;
 
+use super::layout::{self, check_sample_event, repo, Kind};
 use super::support::TestEnv;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn dirs(path: &Path) -> BTreeSet<String> {
     std::fs::read_dir(path)
@@ -43,28 +42,42 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
 }
 
 #[test]
-fn every_function_has_a_success_and_an_error_event() {
-    let functions = dirs(&repo().join("functions"));
+fn every_function_has_sample_events_of_its_kind() {
+    let functions = layout::functions();
     let events = dirs(&repo().join("events"));
-    assert_eq!(functions, events, "events/ has one directory per function");
-    for function in &functions {
-        let files: Vec<String> = std::fs::read_dir(repo().join("events").join(function))
+    assert_eq!(functions.keys().cloned().collect::<BTreeSet<_>>(), events, "events/ has one directory per function");
+    for (function, kind) in &functions {
+        let dir = repo().join("events").join(function);
+        let files: Vec<String> = std::fs::read_dir(&dir)
             .expect("an events directory")
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        assert!(files.iter().any(|f| f == "ok.json"), "events/{function}/ok.json");
-        assert!(files.iter().any(|f| f.starts_with("error-")), "events/{function}/error-STATUS.json");
+        assert!(files.iter().all(|f| f.ends_with(".json")), "events/{function}/ holds only JSON events: {files:?}");
+        if *kind == Kind::Route {
+            assert!(files.iter().any(|f| f == "ok.json"), "events/{function}/ok.json");
+            assert!(files.iter().any(|f| f.starts_with("error-")), "events/{function}/error-STATUS.json");
+        } else {
+            assert!(!files.is_empty(), "events/{function}/ has a sample {kind:?} event");
+        }
+        for file in &files {
+            let json = std::fs::read_to_string(dir.join(file)).expect("a readable event");
+            if let Err(e) = check_sample_event(*kind, &json) {
+                panic!("events/{function}/{file} (a {kind:?} function): {e}");
+            }
+        }
     }
 }
 
 #[tokio::test]
 async fn every_event_gets_the_status_its_name_promises() {
     let env = TestEnv::new().await;
-    let seed = loyalty::admin::seed_demo(&env.deps).await.expect("the demo seed");
+    let seed = loyalty_admin::seed_demo(&env.deps).await.expect("the demo seed");
     let mut checked = 0;
-    for function in dirs(&repo().join("events")) {
-        let dir = repo().join("events").join(&function);
+    let functions = layout::functions();
+    let routes = functions.iter().filter(|(_, kind)| **kind == Kind::Route).map(|(name, _)| name);
+    for function in routes {
+        let dir = repo().join("events").join(function);
         let mut files: Vec<PathBuf> =
             std::fs::read_dir(&dir).expect("an events directory").filter_map(|e| e.ok()).map(|e| e.path()).collect();
         files.sort();
@@ -80,7 +93,7 @@ async fn every_event_gets_the_status_its_name_promises() {
                 .replace("{{TEST_KEY}}", &seed.test_key)
                 .replace("{{READ_ONLY_KEY}}", &seed.read_only_key);
             let req = lambda_http::request::from_str(&text).expect("an API Gateway event the runtime can parse");
-            let resp = invoke(&function, &env.deps, req).await;
+            let resp = invoke(function, &env.deps, req).await;
             let body = match resp.body() {
                 Body::Text(t) => t.clone(),
                 _ => String::new(),

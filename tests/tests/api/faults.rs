@@ -27,12 +27,12 @@ use aws_sdk_dynamodb::error::{BoxError, DisplayErrorContext};
 use aws_sdk_dynamodb::Client;
 use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
-use loyalty::admin::{self, CouponSpec};
 use loyalty::deps::{Clock, FixedClock};
 use loyalty::domain::{Code, Mobile, Money, TenantSlug};
 use loyalty::keys::{KeyMode, Scope};
 use loyalty::store::Store;
 use loyalty::Deps;
+use loyalty_admin::{self as admin, CouponSpec};
 use serde_json::{json, Value};
 
 use super::auth::valid_call;

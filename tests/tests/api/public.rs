@@ -4,9 +4,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Duration;
-use loyalty::admin;
 use loyalty::keys::{generate_key, KeyMode, Scope};
 use loyalty::model::{CodeKind, Reward};
+use loyalty_admin as admin;
 use serde_json::{json, Value};
 
 use super::support::{attr_n, concurrently, instant, Call, Reply, Route, Tenant, TestEnv};

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use loyalty::admin;
 use loyalty::deps::Clock;
 use loyalty::model::{CodeKind, Reward};
 use loyalty::Deps;
+use loyalty_admin as admin;
 use serde_json::json;
 
 use super::support::{

@@ -19,9 +19,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use loyalty::admin;
 use loyalty::model::{CodeKind, Reward};
 use loyalty::Deps;
+use loyalty_admin as admin;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};

@@ -15,7 +15,6 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use http::HeaderMap;
 use lambda_http::{Body, Request, RequestExt, Response};
-use loyalty::admin::{self, CouponSpec, IssuedKey};
 use loyalty::deps::FixedClock;
 use loyalty::domain::{Code, Mobile, Money, TenantSlug};
 use loyalty::keys::{KeyMode, Scope};
@@ -23,6 +22,7 @@ use loyalty::model::Coupon;
 use loyalty::program::Program;
 use loyalty::store::Store;
 use loyalty::Deps;
+use loyalty_admin::{self as admin, CouponSpec, IssuedKey};
 use serde_json::{json, Value};
 
 /// Where DynamoDB Local listens.
@@ -675,7 +675,7 @@ impl TestEnv {
         self.clock.set(self.now() + by);
     }
 
-    /// Adds `loyalty::admin::demo_rewards()` to the tenant's catalog.
+    /// Adds `loyalty_admin::demo_rewards()` to the tenant's catalog.
     pub async fn add_demo_rewards(&self, t: &Tenant) {
         for reward in admin::demo_rewards() {
             admin::add_reward(&self.deps, &t.slug, &reward).await.expect("add reward");

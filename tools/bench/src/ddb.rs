@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::Client;
 
+use crate::error::Error;
 use crate::procs::Child;
-use crate::Error;
 
 pub struct DynamoLocal {
     pub addr: SocketAddr,

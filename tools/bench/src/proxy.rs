@@ -25,7 +25,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::Error;
+use crate::error::Error;
 
 /// One DynamoDB call as the proxy saw it.
 #[derive(Debug, Clone)]

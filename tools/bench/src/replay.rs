@@ -30,8 +30,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
+use crate::error::Error;
 use crate::proxy::{round_trip_groups, Call};
-use crate::Error;
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::bench::{FunctionResult, PathResult, Results, HELLO};
+use crate::results::{FunctionResult, PathResult, Results, HELLO};
 
 /// List prices used for the cost figures (AWS, us-east-1).
 pub const API_GATEWAY_HTTP_PER_MILLION: f64 = 1.00;

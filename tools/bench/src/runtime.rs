@@ -26,8 +26,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::error::Error;
 use crate::procs::Child;
-use crate::Error;
 
 /// What came back for one invocation.
 #[derive(Debug, Clone)]

@@ -16,7 +16,7 @@ use loyalty::sms::{SendFuture, SmsSender};
 use loyalty::Deps;
 use serde_json::{json, Value};
 
-use crate::Error;
+use crate::error::Error;
 
 /// One path through an endpoint.
 pub struct Scenario {
@@ -369,7 +369,7 @@ impl Fixtures {
         let expires = loyalty::model::local_date(deps.now(), program.utc_offset_minutes) + chrono::Duration::days(365);
         let mut codes = Vec::with_capacity(coupons);
         for j in 0..coupons {
-            let spec = loyalty::admin::CouponSpec {
+            let spec = loyalty_admin::CouponSpec {
                 mobile: Mobile::parse(&members[j % pool].mobile).map_err(|e| parse_err("mobile", e))?,
                 value: Some(Money::parse("10").map_err(|e| parse_err("value", e))?),
                 percent: None,
@@ -377,7 +377,7 @@ impl Fixtures {
                 code: None,
                 source: "campaign".into(),
             };
-            let coupon = loyalty::admin::issue_coupon(deps, &tenant, spec).await.map_err(|e| parse_err("coupon", e))?;
+            let coupon = loyalty_admin::issue_coupon(deps, &tenant, spec).await.map_err(|e| parse_err("coupon", e))?;
             codes.push(coupon.code.to_string());
         }
         Ok(Fixtures { tenant, members, otp_member, coupons: codes, run: run.to_owned() })
@@ -620,7 +620,7 @@ impl Events {
                 remember = None;
             }
             ("public-redeem", "insufficient") => {
-                set_body(&mut ev, json!({"email": loyalty::admin::DEMO_EMAIL, "rewardId": "rwd-004"}));
+                set_body(&mut ev, json!({"email": loyalty_admin::DEMO_EMAIL, "rewardId": "rwd-004"}));
                 remember = None;
             }
             ("public-voucher-verify", "unknown") => {

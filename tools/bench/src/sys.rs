@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::Error;
+use crate::error::Error;
 
 pub fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)

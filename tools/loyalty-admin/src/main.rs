@@ -8,8 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand};
-use loyalty::admin::{self, AdminError, CouponSpec};
+use clap::{Parser, Subcommand, ValueEnum};
 use loyalty::deps::SystemClock;
 use loyalty::domain::{Code, Mobile, Money, TenantSlug};
 use loyalty::keys::{KeyMode, KeyRecord, KeyStatus, Scope};
@@ -19,6 +18,7 @@ use loyalty::program::default_program;
 use loyalty::public::RewardEntry;
 use loyalty::store::Store;
 use loyalty::Deps;
+use loyalty_admin::{self as admin, AdminError, CouponSpec};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -67,8 +67,8 @@ enum TenantCommand {
     /// Create a tenant with the default rules (100 points per unit, 100 points = 1 off,
     /// Silver/Gold/Platinum).
     Create {
-        #[arg(long)]
-        slug: String,
+        #[arg(long, value_parser = TenantSlug::parse)]
+        slug: TenantSlug,
         #[arg(long)]
         name: String,
     },
@@ -78,21 +78,21 @@ enum TenantCommand {
 enum KeyCommand {
     /// Issue a key; it is printed once and only its hash is stored.
     Issue {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
         /// `live` or `test` (sandbox).
-        #[arg(long)]
-        mode: String,
+        #[arg(long, value_enum)]
+        mode: ModeArg,
         /// Comma-separated: read:customers,write:transactions
-        #[arg(long, default_value = "read:customers,write:transactions")]
-        scopes: String,
+        #[arg(long, value_delimiter = ',', value_parser = scope, default_value = "read:customers,write:transactions")]
+        scopes: Vec<Scope>,
         #[arg(long, default_value = "")]
         label: String,
     },
     /// List a tenant's keys (ids, never the keys).
     List {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
     },
     /// Revoke a key by its id.
     Revoke { key_id: String },
@@ -102,21 +102,21 @@ enum KeyCommand {
 enum CouponCommand {
     /// Issue a coupon to a member.
     Issue {
-        #[arg(long)]
-        tenant: String,
-        #[arg(long)]
-        mobile: String,
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
+        #[arg(long, value_parser = Mobile::parse)]
+        mobile: Mobile,
         /// Amount off, in the program's currency.
-        #[arg(long, conflicts_with = "percent")]
-        value: Option<String>,
+        #[arg(long, conflicts_with = "percent", value_parser = Money::parse)]
+        value: Option<Money>,
         /// Percent off, 1 to 100.
         #[arg(long)]
         percent: Option<u32>,
         /// Last valid day, YYYY-MM-DD, in the program's time zone.
-        #[arg(long)]
-        expires: String,
-        #[arg(long)]
-        code: Option<String>,
+        #[arg(long, value_parser = date)]
+        expires: NaiveDate,
+        #[arg(long, value_parser = Code::parse)]
+        code: Option<Code>,
         #[arg(long, default_value = "campaign")]
         source: String,
     },
@@ -126,8 +126,8 @@ enum CouponCommand {
 enum RewardCommand {
     /// Add a reward to the catalog (or replace the one with the same id).
     Add {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
         /// Public id, e.g. rwd-001.
         #[arg(long)]
         id: String,
@@ -138,27 +138,74 @@ enum RewardCommand {
         #[arg(long)]
         points_cost: i64,
         /// `service`, `discount` (percent off) or `voucher` (amount off).
-        #[arg(long = "type")]
-        reward_type: String,
+        #[arg(long = "type", value_enum)]
+        reward_type: RewardType,
         /// Percent off, for `discount`.
         #[arg(long)]
         percent: Option<u32>,
         /// Amount off, for `voucher`.
-        #[arg(long)]
-        value: Option<String>,
+        #[arg(long, value_parser = Money::parse)]
+        value: Option<Money>,
     },
     /// List the catalog, archived rewards included.
     List {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
     },
     /// Take a reward out of the catalog.
     Archive {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
         #[arg(long)]
         id: String,
     },
+}
+
+/// A key's mode on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Live,
+    #[value(alias = "sandbox")]
+    Test,
+}
+
+impl From<ModeArg> for KeyMode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Live => KeyMode::Live,
+            ModeArg::Test => KeyMode::Test,
+        }
+    }
+}
+
+/// A reward's type on the command line, and the kind of code it issues.
+#[derive(Clone, Copy, ValueEnum)]
+enum RewardType {
+    /// A free item or service.
+    Service,
+    /// Percent off.
+    Discount,
+    /// Amount off.
+    Voucher,
+}
+
+impl From<RewardType> for CodeKind {
+    fn from(t: RewardType) -> Self {
+        match t {
+            RewardType::Service => CodeKind::Service,
+            RewardType::Discount => CodeKind::Percent,
+            RewardType::Voucher => CodeKind::Fixed,
+        }
+    }
+}
+
+/// One of the comma-separated scopes, by the name the API uses.
+fn scope(s: &str) -> Result<Scope, String> {
+    Scope::parse(s).ok_or_else(|| format!("unknown scope {s} (read:customers, write:transactions)"))
+}
+
+fn date(s: &str) -> Result<NaiveDate, String> {
+    s.parse().map_err(|_| "expected YYYY-MM-DD".to_owned())
 }
 
 fn reward_json(r: &Reward) -> serde_json::Value {
@@ -186,10 +233,6 @@ async fn main() -> ExitCode {
 
 fn invalid(e: impl std::fmt::Display) -> AdminError {
     AdminError::Invalid(e.to_string())
-}
-
-fn slug(s: &str) -> Result<TenantSlug, AdminError> {
-    TenantSlug::parse(s).map_err(|e| invalid(format!("tenant {e}")))
 }
 
 fn print(as_json: bool, value: serde_json::Value, human: impl FnOnce() -> String) {
@@ -225,8 +268,7 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                 }
             });
         }
-        Command::Tenant { command: TenantCommand::Create { slug: s, name } } => {
-            let tenant = slug(&s)?;
+        Command::Tenant { command: TenantCommand::Create { slug: tenant, name } } => {
             let created = admin::create_tenant(deps, &tenant, &default_program(&name)).await?;
             print(as_json, json!({ "tenant": tenant.as_str(), "created": created }), || {
                 if created {
@@ -237,14 +279,7 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
             });
         }
         Command::Key { command: KeyCommand::Issue { tenant, mode, scopes, label } } => {
-            let tenant = slug(&tenant)?;
-            let mode = KeyMode::parse(&mode).ok_or_else(|| invalid("mode must be live or test"))?;
-            let scopes = scopes
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| Scope::parse(s).ok_or_else(|| invalid(format!("unknown scope {s}"))))
-                .collect::<Result<Vec<_>, _>>()?;
-            let issued = admin::issue_key(deps, &tenant, mode, scopes, &label).await?;
+            let issued = admin::issue_key(deps, &tenant, mode.into(), scopes, &label).await?;
             let mut value = key_json(&issued.record);
             value["key"] = json!(issued.plain);
             print(as_json, value, || {
@@ -255,7 +290,7 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
             });
         }
         Command::Key { command: KeyCommand::List { tenant } } => {
-            let keys = deps.store.list_keys(&slug(&tenant)?).await?;
+            let keys = deps.store.list_keys(&tenant).await?;
             print(as_json, json!(keys.iter().map(key_json).collect::<Vec<_>>()), || {
                 keys.iter()
                     .map(|k| {
@@ -283,16 +318,7 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
             });
         }
         Command::Coupon { command: CouponCommand::Issue { tenant, mobile, value, percent, expires, code, source } } => {
-            let tenant = slug(&tenant)?;
-            let expires: NaiveDate = expires.parse().map_err(|_| invalid("expires must be YYYY-MM-DD"))?;
-            let spec = CouponSpec {
-                mobile: Mobile::parse(&mobile).map_err(|e| invalid(format!("mobile {e}")))?,
-                value: value.map(|v| Money::parse(&v).map_err(|e| invalid(format!("value {e}")))).transpose()?,
-                percent,
-                expires,
-                code: code.map(|c| Code::parse(&c).map_err(|e| invalid(format!("code {e}")))).transpose()?,
-                source,
-            };
+            let spec = CouponSpec { mobile, value, percent, expires, code, source };
             let coupon = admin::issue_coupon(deps, &tenant, spec).await?;
             if coupon.is_expired(deps.now()) {
                 eprintln!("warning: coupon {} is already expired (useful to test the expired path)", coupon.code);
@@ -303,17 +329,8 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
         Command::Reward {
             command: RewardCommand::Add { tenant, id, name, description, points_cost, reward_type, percent, value },
         } => {
-            let tenant = slug(&tenant)?;
-            let kind = match reward_type.as_str() {
-                "service" => CodeKind::Service,
-                "discount" => CodeKind::Percent,
-                "voucher" => CodeKind::Fixed,
-                other => return Err(invalid(format!("unknown reward type {other} (service, discount, voucher)"))),
-            };
-            let value_minor = value
-                .map(|v| Money::parse(&v).map_err(|e| invalid(format!("value {e}"))))
-                .transpose()?
-                .map_or(0, Money::minor);
+            let kind = CodeKind::from(reward_type);
+            let value_minor = value.map_or(0, Money::minor);
             let reward = Reward {
                 public_id: id,
                 name,
@@ -328,7 +345,7 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
             print(as_json, reward_json(&reward), || format!("added reward {}", reward.public_id));
         }
         Command::Reward { command: RewardCommand::List { tenant } } => {
-            let rewards = deps.store.list_rewards(&slug(&tenant)?).await?;
+            let rewards = deps.store.list_rewards(&tenant).await?;
             print(as_json, json!(rewards.iter().map(reward_json).collect::<Vec<_>>()), || {
                 rewards
                     .iter()
@@ -346,7 +363,7 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
             });
         }
         Command::Reward { command: RewardCommand::Archive { tenant, id } } => {
-            let reward = admin::archive_reward(deps, &slug(&tenant)?, &id).await?;
+            let reward = admin::archive_reward(deps, &tenant, &id).await?;
             print(as_json, reward_json(&reward), || format!("archived reward {id}"));
         }
         Command::SeedDemo => {

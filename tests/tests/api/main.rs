@@ -1,0 +1,28 @@
+//! Integration tests of the Partner (POS) API: every function's `handle`, called with
+//! requests shaped like API Gateway's, against DynamoDB Local (one table per test).
+//!
+//! Run: `scripts/dynamodb-local.sh start`, then `cargo test -p loyalty-tests`
+//! (`LOYALTY_TEST_DYNAMODB` names another endpoint; default `http://127.0.0.1:8000`).
+//! One test binary on purpose: each binary links the whole AWS SDK. Its modules live
+//! beside this file in `tests/api/`.
+
+mod support;
+
+mod agreement;
+mod auth;
+mod bill;
+mod concurrency;
+mod coupon;
+mod cross_dialect;
+mod customer;
+mod events;
+mod faults;
+mod idempotency;
+mod isolation;
+mod layout;
+mod matrix;
+mod public;
+mod races;
+mod sandbox;
+mod soak;
+mod till;

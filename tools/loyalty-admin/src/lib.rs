@@ -1,0 +1,12 @@
+//! Operator actions for the loyalty table (tenants, keys, coupons, rewards, the demo
+//! program), used by the `loyalty-admin` command line, the benchmark and the
+//! integration tests. Kept out of the `loyalty` runtime crate so no function links
+//! them.
+
+// `admin` names the engine's modules as `crate::...`: the engine's public items are in
+// scope at this crate's root.
+use loyalty::*;
+
+pub mod admin;
+
+pub use admin::*;
