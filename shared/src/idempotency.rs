@@ -131,8 +131,7 @@ pub fn hash_body(bytes: &[u8]) -> String {
             write_canonical(&v, &mut out);
             out.into_bytes()
         });
-    let digest = Sha256::digest(canonical.as_deref().unwrap_or(bytes));
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(canonical.as_deref().unwrap_or(bytes)))
 }
 
 /// Sorted keys whatever order the map keeps them in (a dependency may turn on

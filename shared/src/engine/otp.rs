@@ -27,8 +27,7 @@ fn otp_pk(tenant: &TenantSlug, mobile: &Mobile) -> String {
 }
 
 fn hash_code(tenant: &TenantSlug, mobile: &Mobile, code: &str) -> String {
-    let digest = Sha256::digest(format!("{tenant}|{mobile}|{code}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(format!("{tenant}|{mobile}|{code}").as_bytes()))
 }
 
 /// Sends a code to an enrolled member's mobile.

@@ -61,16 +61,14 @@ pub struct LedgerPage {
 /// A cursor is the hex of the last entry's sort key: opaque to callers, and checked to
 /// be a ledger key so it cannot steer the query anywhere else.
 pub fn encode_cursor(sk: &str) -> String {
-    sk.bytes().map(|b| format!("{b:02x}")).collect()
+    hex::encode(sk)
 }
 
 pub fn decode_cursor(cursor: &str) -> Option<String> {
-    if !cursor.len().is_multiple_of(2) || cursor.len() > 400 {
+    if cursor.len() > 400 {
         return None;
     }
-    let bytes: Option<Vec<u8>> =
-        (0..cursor.len()).step_by(2).map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok()).collect();
-    String::from_utf8(bytes?).ok().filter(|sk| sk.starts_with("TXN#"))
+    String::from_utf8(hex::decode(cursor).ok()?).ok().filter(|sk| sk.starts_with("TXN#"))
 }
 
 impl Store {
