@@ -80,7 +80,7 @@ pub async fn record_sale(
     let writes = !(caller.sandbox() || sale.preview);
     if sale.redeem_points > 0 || !writes {
         if let Some(reference) = &sale.reference {
-            if let Some(recorded) = deps.store.get_sale(&caller.tenant, reference).await? {
+            if let Some(recorded) = deps.store.get_sale(&caller.tenant, &reference.as_str().into()).await? {
                 let existing = find_member(deps, &caller.tenant, &sale.member).await?;
                 // An unknown member cannot be the one the reference was recorded for.
                 let id = existing.map_or_else(CustomerId::new_random, |c| c.id);
@@ -175,7 +175,7 @@ pub async fn record_sale(
             },
             entries,
             sale: sale.reference.as_ref().map(|reference| SaleRecord {
-                reference: reference.clone(),
+                reference: reference.as_str().into(),
                 customer_id: after.id,
                 amount_minor: amount,
                 outcome: result.outcome.clone(),
