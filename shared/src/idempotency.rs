@@ -14,9 +14,10 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
 use crate::deps::Deps;
+use crate::domain::IdempotencyKey;
 use crate::error::ApiError;
 use crate::http::{replayed, MAX_BODY_BYTES};
-use crate::store::{ClaimResult, Completion};
+use crate::store::{ClaimResult, Completion, IdempotencyScope};
 
 pub const HEADER: &str = "idempotency-key";
 pub const MAX_KEY_LEN: usize = 255;
@@ -24,7 +25,7 @@ pub const MAX_KEY_LEN: usize = 255;
 /// This request's hold on its idempotency key.
 #[derive(Debug, Clone)]
 pub struct Claim {
-    pk: String,
+    scope: IdempotencyScope,
     token: String,
 }
 
@@ -36,7 +37,7 @@ impl Claim {
             Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
             _ => String::new(),
         };
-        Completion { pk: self.pk.clone(), token: self.token.clone(), status: response.status().as_u16(), body }
+        Completion { scope: self.scope.clone(), token: self.token.clone(), status: response.status().as_u16(), body }
     }
 }
 
@@ -74,10 +75,15 @@ pub async fn begin(deps: &Deps, caller: &Caller, req: &Request, route: &str) -> 
     if caller.sandbox() {
         return Ok(Begin::Proceed(None));
     }
-    let pk = format!("TENANT#{}#IDEMP#{}#{}#{}", caller.tenant, caller.mode.as_str(), route, key);
+    let scope = IdempotencyScope {
+        tenant: caller.tenant.clone(),
+        mode: caller.mode,
+        route: route.to_owned(),
+        key: IdempotencyKey::parse(key).map_err(|e| ApiError::bad_request(e.to_string()))?,
+    };
     let hash = request_hash(req);
-    match deps.store.claim_idempotency(&pk, &hash, deps.now()).await? {
-        ClaimResult::Claimed { token } => Ok(Begin::Proceed(Some(Claim { pk, token }))),
+    match deps.store.claim_idempotency(&scope, &hash, deps.now()).await? {
+        ClaimResult::Claimed { token } => Ok(Begin::Proceed(Some(Claim { scope, token }))),
         ClaimResult::Done { request_hash, status, body } if request_hash == hash => {
             Ok(Begin::Replay(replayed(crate::http::json_text(status, body))))
         }
@@ -102,7 +108,7 @@ where
 {
     let result = work.await;
     if let (Err(_), Some(claim)) = (&result, claim) {
-        if let Err(e) = deps.store.release_idempotency(&claim.pk, &claim.token).await {
+        if let Err(e) = deps.store.release_idempotency(&claim.scope, &claim.token).await {
             // The lease expires on its own; a retry within it answers 409 (retry later).
             tracing::warn!(cause = %e, "idempotency claim not released");
         }
@@ -131,8 +137,7 @@ pub fn hash_body(bytes: &[u8]) -> String {
             write_canonical(&v, &mut out);
             out.into_bytes()
         });
-    let digest = Sha256::digest(canonical.as_deref().unwrap_or(bytes));
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(canonical.as_deref().unwrap_or(bytes)))
 }
 
 /// Sorted keys whatever order the map keeps them in (a dependency may turn on

@@ -11,37 +11,46 @@ use crate::domain::TenantSlug;
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const SECRET_LEN: usize = 32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyMode {
     /// Real effects.
+    #[strum(to_string = "live")]
     Live,
     /// Sandbox: reads real data, writes nothing.
+    #[strum(to_string = "test", serialize = "sandbox")]
     Test,
 }
 
 impl KeyMode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            KeyMode::Live => "live",
-            KeyMode::Test => "test",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "live" => Some(KeyMode::Live),
-            "test" | "sandbox" => Some(KeyMode::Test),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 pub enum Scope {
     #[serde(rename = "read:customers")]
+    #[strum(serialize = "read:customers")]
     ReadCustomers,
     #[serde(rename = "write:transactions")]
+    #[strum(serialize = "write:transactions")]
     WriteTransactions,
 }
 
@@ -49,28 +58,26 @@ impl Scope {
     pub const ALL: [Scope; 2] = [Scope::ReadCustomers, Scope::WriteTransactions];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::ReadCustomers => "read:customers",
-            Scope::WriteTransactions => "write:transactions",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Scope::ALL.into_iter().find(|scope| scope.as_str() == s.trim())
+        s.trim().parse().ok()
     }
 }
 
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum KeyStatus {
     Active,
     Revoked,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// What the table holds about a key: never the key itself.
@@ -129,8 +136,7 @@ impl fmt::Debug for PresentedKey<'_> {
 }
 
 pub fn hash_key(key: &str) -> KeyHash {
-    let digest = Sha256::digest(key.as_bytes());
-    KeyHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+    KeyHash(hex::encode(Sha256::digest(key.as_bytes())))
 }
 
 /// A newly made key: the plain text is shown once and then dropped.
@@ -193,6 +199,17 @@ mod tests {
         let key = generate_key(KeyMode::Live);
         let presented = PresentedKey::parse(&key.plain).unwrap();
         assert!(!format!("{presented:?}").contains(&key.plain[8..]));
+    }
+
+    #[test]
+    fn modes_parse_with_their_alias() {
+        assert_eq!(KeyMode::Test.as_str(), "test");
+        assert_eq!(KeyMode::Live.as_str(), "live");
+        assert_eq!(KeyMode::parse("sandbox"), Some(KeyMode::Test));
+        assert_eq!(KeyMode::parse("live"), Some(KeyMode::Live));
+        assert_eq!(KeyMode::parse("prod"), None);
+        assert_eq!(KeyStatus::Revoked.as_str(), "revoked");
+        assert_eq!(Scope::WriteTransactions.to_string(), "write:transactions");
     }
 
     #[test]

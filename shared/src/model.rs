@@ -38,8 +38,9 @@ impl Customer {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum CodeKind {
     /// A fixed amount off (`value`).
     Fixed,
@@ -51,24 +52,17 @@ pub enum CodeKind {
 
 impl CodeKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            CodeKind::Fixed => "fixed",
-            CodeKind::Percent => "percent",
-            CodeKind::Service => "service",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "fixed" => Some(CodeKind::Fixed),
-            "percent" => Some(CodeKind::Percent),
-            "service" => Some(CodeKind::Service),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum CodeStatus {
     Active,
     Used,
@@ -76,10 +70,11 @@ pub enum CodeStatus {
 
 impl CodeStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            CodeStatus::Active => "active",
-            CodeStatus::Used => "used",
-        }
+        self.into()
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok()
     }
 }
 
@@ -130,8 +125,9 @@ pub fn local_date(at: DateTime<Utc>, utc_offset_minutes: i32) -> NaiveDate {
     (at.naive_utc() + chrono::Duration::minutes(utc_offset_minutes as i64)).date()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum EntryKind {
     Earn,
     Redeem,
@@ -142,19 +138,11 @@ pub enum EntryKind {
 
 impl EntryKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Earn => "earn",
-            EntryKind::Redeem => "redeem",
-            EntryKind::Coupon => "coupon",
-            EntryKind::Refund => "refund",
-            EntryKind::Adjustment => "adjustment",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [EntryKind::Earn, EntryKind::Redeem, EntryKind::Coupon, EntryKind::Refund, EntryKind::Adjustment]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -238,6 +226,18 @@ pub struct Reward {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn enum_names_round_trip() {
+        assert_eq!(CodeKind::Percent.as_str(), "percent");
+        assert_eq!(CodeKind::parse("service"), Some(CodeKind::Service));
+        assert_eq!(CodeKind::parse("Service"), None);
+        assert_eq!(CodeStatus::parse("used"), Some(CodeStatus::Used));
+        assert_eq!(CodeStatus::parse("expired"), None);
+        assert_eq!(EntryKind::Adjustment.as_str(), "adjustment");
+        assert_eq!(EntryKind::parse("refund"), Some(EntryKind::Refund));
+        assert_eq!(serde_json::to_string(&EntryKind::Earn).unwrap(), "\"earn\"");
+    }
 
     #[test]
     fn a_date_only_expiry_ends_at_local_midnight() {

@@ -2,16 +2,20 @@
 
 mod code;
 mod email;
+mod idempotency_key;
 mod ids;
 mod mobile;
 mod money;
+mod reference;
 mod slug;
 
 pub use code::{Code, CodeError};
 pub use email::{Email, EmailError};
+pub use idempotency_key::{IdempotencyKey, IdempotencyKeyError, MAX_IDEMPOTENCY_KEY_LEN};
 pub use ids::{CustomerId, CustomerIdError};
 pub use mobile::{Mobile, MobileError};
 pub use money::{format_minor, MinorUnits, Money, MoneyError, MAX_MINOR, MINOR_PER_UNIT};
+pub use reference::Reference;
 pub use slug::{TenantSlug, TenantSlugError};
 
 /// Writes `text` (already a valid JSON number) as a JSON number, not a string.

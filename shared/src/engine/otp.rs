@@ -22,13 +22,8 @@ pub struct OtpSent {
     pub expires_in_secs: i64,
 }
 
-fn otp_pk(tenant: &TenantSlug, mobile: &Mobile) -> String {
-    format!("TENANT#{tenant}#OTP#{mobile}")
-}
-
 fn hash_code(tenant: &TenantSlug, mobile: &Mobile, code: &str) -> String {
-    let digest = Sha256::digest(format!("{tenant}|{mobile}|{code}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(format!("{tenant}|{mobile}|{code}").as_bytes()))
 }
 
 /// Sends a code to an enrolled member's mobile.
@@ -40,9 +35,8 @@ pub async fn send_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, program_nam
     if caller.sandbox() {
         return Ok(OtpSent { expires_in_secs });
     }
-    let pk = otp_pk(&caller.tenant, mobile);
     let now_ms = deps.now().timestamp_millis();
-    let previous = deps.store.get_otp(&pk).await?;
+    let previous = deps.store.get_otp(&caller.tenant, mobile).await?;
     let (window_start_ms, window_count) = match &previous {
         Some(p) if now_ms < p.window_start_ms + WINDOW_MS => {
             if p.window_count >= MAX_PER_WINDOW {
@@ -63,7 +57,7 @@ pub async fn send_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, program_nam
         window_start_ms,
         window_count,
     };
-    if !deps.store.put_otp(&pk, &record, previous.as_ref().map(|p| p.issued_at_ms)).await? {
+    if !deps.store.put_otp(&caller.tenant, mobile, &record, previous.as_ref().map(|p| p.issued_at_ms)).await? {
         // Another code was issued for this mobile at the same moment.
         return Err(ApiError::TooManyRequests { retry_after_secs: 1 });
     }
@@ -84,23 +78,22 @@ pub async fn check_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, code: &str
     if caller.sandbox() {
         return if code == SANDBOX_CODE { Ok(None) } else { Err(ApiError::Otp("Invalid OTP".into())) };
     }
-    let pk = otp_pk(&caller.tenant, mobile);
     let now_ms = deps.now().timestamp_millis();
     let record = deps
         .store
-        .get_otp(&pk)
+        .get_otp(&caller.tenant, mobile)
         .await?
         .filter(|r| !r.used)
         .ok_or_else(|| ApiError::Otp("No OTP pending for this mobile; request a new one".into()))?;
     if now_ms >= record.expires_at_ms {
         return Err(ApiError::Otp("OTP expired; request a new one".into()));
     }
-    if !deps.store.take_otp_attempt(&pk, record.issued_at_ms).await? {
+    if !deps.store.take_otp_attempt(&caller.tenant, mobile, record.issued_at_ms).await? {
         return Err(ApiError::Otp("No attempts left on this OTP; request a new one".into()));
     }
     let hash = hash_code(&caller.tenant, mobile, code);
     if hash != record.code_hash {
         return Err(ApiError::Otp("Invalid OTP".into()));
     }
-    Ok(Some(OtpUse { pk, code_hash: hash, now_ms }))
+    Ok(Some(OtpUse { mobile: mobile.clone(), code_hash: hash, now_ms }))
 }

@@ -48,7 +48,11 @@ pub async fn refund(
     let txn_id = match key {
         SaleKey::Transaction(id) => *id,
         SaleKey::Reference(reference) => {
-            let recorded = deps.store.get_sale(&caller.tenant, reference).await?.ok_or(ApiError::NotFound("Sale"))?;
+            let recorded = deps
+                .store
+                .get_sale(&caller.tenant, &reference.as_str().into())
+                .await?
+                .ok_or(ApiError::NotFound("Sale"))?;
             uuid::Uuid::parse_str(&recorded.outcome.transaction_id).map_err(|_| ApiError::Internal)?
         }
     };

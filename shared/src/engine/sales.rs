@@ -243,7 +243,7 @@ impl Bill {
         Mutation {
             entries,
             sale: sale.reference.as_ref().map(|reference| SaleRecord {
-                reference: reference.clone(),
+                reference: reference.as_str().into(),
                 customer_id,
                 amount_minor: self.amount,
                 outcome: outcome.clone(),
@@ -279,7 +279,7 @@ async fn recorded_retry(
     let Some(reference) = sale.reference.as_ref().filter(|_| sale.redeem_points > 0 || !writes) else {
         return Ok(None);
     };
-    let Some(recorded) = deps.store.get_sale(&caller.tenant, reference).await? else {
+    let Some(recorded) = deps.store.get_sale(&caller.tenant, &reference.as_str().into()).await? else {
         return Ok(None);
     };
     let existing = find_member(deps, &caller.tenant, &sale.member).await?;

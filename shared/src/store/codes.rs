@@ -1,24 +1,16 @@
 //! Coupon and voucher items: `TENANT#{t}#CODE#{code}` / `CODE`, indexed on GSI1 under
-//! the owning member (`GSI1PK = TENANT#{t}#CUST#{id}`, `GSI1SK = CODE#{code}`) while
-//! unused.
+//! the owning member while unused.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
-use chrono::{DateTime, NaiveDate, Utc};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use chrono::{DateTime, Utc};
 
-use super::idempotency::{completion_item, Completion};
-use super::item::{key, n, put_opt, s, ts, Attrs, Item};
-use super::mutation::TransactError;
-use super::{condition_held, pk, Store, StoreError};
-use crate::domain::{Code, CustomerId, TenantSlug};
-use crate::model::{CodeKind, CodeStatus, Coupon};
-
-/// Marks a code used (with `:used`, `:now`, `#status`) and takes it out of GSI1: the
-/// index holds a member's unused codes only, so the customer lookup reads those and
-/// not a growing history.
-const USE_CODE: &str = "SET #status = :used, used_at = :now REMOVE GSI1PK, GSI1SK";
-/// A code that exists, is unused and unexpired at `:now_ms` (with `:active`, `#status`).
-const USABLE_CODE: &str = "attribute_exists(PK) AND #status = :active AND expires_at_ms > :now_ms";
+use super::client::{condition_held, Store, StoreError};
+use super::item_key::{Attrs, ItemKey, GSI1PK, GSI1SK};
+use super::items::{attr, decode, encode, value, CodeItem, CodeUse, Expr};
+use super::transact::{completion_item, condition_failed, update, Completion, TransactError};
+use crate::domain::{Code, TenantSlug};
+use crate::model::{CodeStatus, Coupon};
 
 /// Why a code could not be consumed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,61 +23,43 @@ pub enum ConsumeError {
     Store(StoreError),
 }
 
-pub(crate) fn code_attrs(tenant: &TenantSlug, c: &Coupon) -> Attrs {
-    let mut attrs = key(pk::code(tenant, &c.code), "CODE");
-    attrs.insert("coupon_id".into(), s(c.coupon_id.to_string()));
-    attrs.insert("code".into(), s(c.code.as_str()));
-    if let Some(owner) = &c.customer_id {
-        attrs.insert("customer_id".into(), s(owner.to_string()));
-        attrs.insert("GSI1PK".into(), s(pk::customer(tenant, owner)));
-        attrs.insert("GSI1SK".into(), s(format!("CODE#{}", c.code)));
-    }
-    attrs.insert("kind".into(), s(c.kind.as_str()));
-    attrs.insert("value_minor".into(), n(c.value_minor));
-    put_opt(&mut attrs, "discount_percent", c.discount_percent.map(n));
-    attrs.insert("source".into(), s(&c.source));
-    put_opt(&mut attrs, "reward_id", c.reward_id.as_deref().map(s));
-    put_opt(&mut attrs, "reward_name", c.reward_name.as_deref().map(s));
-    attrs.insert("status".into(), s(c.status.as_str()));
-    attrs.insert("expires_at".into(), ts(c.expires_at));
-    attrs.insert("expires_at_ms".into(), n(c.expires_at.timestamp_millis()));
-    attrs.insert("expiry_date".into(), s(c.expiry_date.to_string()));
-    attrs.insert("created_at".into(), ts(c.created_at));
-    put_opt(&mut attrs, "used_at", c.used_at.map(ts));
-    attrs
+/// Marks a code used at `now` and takes it out of GSI1 (the index holds a member's
+/// unused codes only, so the customer lookup reads those and not a growing history),
+/// if it exists, is unused and unexpired at `now`: the update expression, the condition
+/// and their names and values.
+fn use_code(now: DateTime<Utc>) -> Result<(String, String, Expr), StoreError> {
+    let mut e = Expr::default();
+    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now })?;
+    let update = format!("{set} REMOVE {}, {}", e.name(GSI1PK), e.name(GSI1SK));
+    let condition = format!(
+        "attribute_exists(PK) AND {} = {} AND {} > {}",
+        e.name(attr::STATUS),
+        e.value(value(CodeStatus::Active)?),
+        e.name(attr::EXPIRES_AT_MS),
+        e.value(value(now.timestamp_millis())?)
+    );
+    Ok((update, condition, e))
 }
 
-pub(crate) fn decode_code(attrs: &Attrs) -> Result<Coupon, StoreError> {
-    let item = Item(attrs);
-    Ok(Coupon {
-        coupon_id: item.parsed("coupon_id", uuid::Uuid::parse_str)?,
-        code: item.parsed("code", Code::parse)?,
-        customer_id: item.opt_parsed("customer_id", CustomerId::parse)?,
-        kind: item.parsed("kind", |k| CodeKind::parse(k).ok_or(()))?,
-        value_minor: item.int("value_minor")?,
-        discount_percent: item.opt_int("discount_percent")?,
-        source: item.str("source")?.to_owned(),
-        reward_id: item.opt_str("reward_id")?.map(str::to_owned),
-        reward_name: item.opt_str("reward_name")?.map(str::to_owned),
-        status: match item.str("status")? {
-            "active" => CodeStatus::Active,
-            _ => CodeStatus::Used,
-        },
-        expires_at: item.time("expires_at")?,
-        expiry_date: item.parsed("expiry_date", |d| d.parse::<NaiveDate>())?,
-        created_at: item.time("created_at")?,
-        used_at: item.opt_time("used_at")?,
-    })
+/// Why a code that failed [`use_code`]'s condition was refused, from the item it had.
+fn refused(old: Option<&Attrs>) -> ConsumeError {
+    let Some(old) = old else { return ConsumeError::NotFound };
+    match decode::<CodeItem>(old) {
+        Ok(code) if code.status == CodeStatus::Used => ConsumeError::Used,
+        Ok(_) => ConsumeError::Expired,
+        Err(e) => ConsumeError::Store(e),
+    }
 }
 
 impl Store {
     /// Writes a new code; `false` if the code already exists for this tenant.
     pub async fn put_code(&self, tenant: &TenantSlug, coupon: &Coupon) -> Result<bool, StoreError> {
+        let item = encode(&ItemKey::code(tenant, &coupon.code), &CodeItem::new(tenant, coupon))?;
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(code_attrs(tenant, coupon)))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
@@ -97,12 +71,12 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk::code(tenant, code), "CODE")))
+            .set_key(Some(ItemKey::code(tenant, code).attrs()))
             .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        out.item().map(decode_code).transpose()
+        out.item().map(|attrs| decode::<CodeItem>(attrs).map(Coupon::from)).transpose()
     }
 
     /// Marks a code used and completes an idempotency claim in one transaction.
@@ -114,21 +88,10 @@ impl Store {
         completion: &Completion,
     ) -> Result<(), ConsumeError> {
         let now = used.used_at.unwrap_or_else(Utc::now);
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(pk::code(tenant, &used.code), "CODE")))
-            .update_expression(USE_CODE)
-            .condition_expression(USABLE_CODE)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":used", s("used"))
-            .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":now", ts(now))
-            .expression_attribute_values(":now_ms", n(now.timestamp_millis()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| ConsumeError::Store(StoreError::Corrupt(e.to_string())))?;
+        let (set, condition, e) = use_code(now).map_err(ConsumeError::Store)?;
         let items = vec![
-            TransactWriteItem::builder().update(update).build(),
+            update(&self.table, &ItemKey::code(tenant, &used.code), set, condition, e, true)
+                .map_err(ConsumeError::Store)?,
             completion_item(&self.table, completion).map_err(ConsumeError::Store)?,
         ];
         let reasons = match self.transact(items).await {
@@ -136,15 +99,9 @@ impl Store {
             Err(TransactError::Store(e)) => return Err(ConsumeError::Store(e)),
             Err(TransactError::Cancelled(reasons)) => reasons,
         };
-        let failed = |i: usize| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+        let failed = |i: usize| reasons.get(i).is_some_and(condition_failed);
         if failed(0) {
-            return match reasons.first().and_then(|r| r.item()) {
-                None => Err(ConsumeError::NotFound),
-                Some(old) => match decode_code(old).map_err(ConsumeError::Store)?.status {
-                    CodeStatus::Used => Err(ConsumeError::Used),
-                    CodeStatus::Active => Err(ConsumeError::Expired),
-                },
-            };
+            return Err(refused(reasons.first().and_then(|r| r.item())));
         }
         if failed(1) {
             return Err(ConsumeError::ClaimLost);
@@ -161,25 +118,23 @@ impl Store {
         code: &Code,
         now: DateTime<Utc>,
     ) -> Result<Coupon, ConsumeError> {
+        let (set, condition, e) = use_code(now).map_err(ConsumeError::Store)?;
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk::code(tenant, code), "CODE")))
-            .update_expression(USE_CODE)
-            .condition_expression(USABLE_CODE)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":used", s("used"))
-            .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":now", ts(now))
-            .expression_attribute_values(":now_ms", n(now.timestamp_millis()))
+            .set_key(Some(ItemKey::code(tenant, code).attrs()))
+            .update_expression(set)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(out) => match out.attributes() {
-                Some(attrs) => decode_code(attrs).map_err(ConsumeError::Store),
+                Some(attrs) => decode::<CodeItem>(attrs).map(Coupon::from).map_err(ConsumeError::Store),
                 None => Err(ConsumeError::Store(StoreError::Corrupt("update returned no item".into()))),
             },
             Err(err) => {
@@ -187,17 +142,7 @@ impl Store {
                 match &service {
                     aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
                         failed,
-                    ) => match failed.item() {
-                        None => Err(ConsumeError::NotFound),
-                        Some(old) => {
-                            let old = decode_code(old).map_err(ConsumeError::Store)?;
-                            if old.status == CodeStatus::Used {
-                                Err(ConsumeError::Used)
-                            } else {
-                                Err(ConsumeError::Expired)
-                            }
-                        }
-                    },
+                    ) => Err(refused(failed.item())),
                     _ => Err(ConsumeError::Store(StoreError::Unavailable(DisplayErrorContext(&service).to_string()))),
                 }
             }

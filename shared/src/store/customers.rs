@@ -1,51 +1,11 @@
 //! Member reads: the profile (`TENANT#{t}#CUST#{id}` / `PROFILE`), the mobile and email
 //! lookups (`...#MOBILE#{m}` / `LOOKUP`), and the member's codes through GSI1.
 
-use super::item::{key, n, s, ts, Attrs, Item};
-use super::{codes, pk, Store, StoreError, GSI1};
+use super::client::{Store, StoreError, GSI1};
+use super::item_key::{member_partition, ItemKey, CODE_INDEX_PREFIX, GSI1PK, GSI1SK};
+use super::items::{attr, decode, value, CodeItem, LookupItem, ProfileItem};
 use crate::domain::{CustomerId, Email, Mobile, TenantSlug};
 use crate::model::{Coupon, Customer};
-
-/// Why an enrolment could not be written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnrolError {
-    MobileTaken,
-    EmailTaken,
-}
-
-pub(crate) fn profile_attrs(tenant: &TenantSlug, c: &Customer, now: chrono::DateTime<chrono::Utc>) -> Attrs {
-    let mut attrs = key(pk::customer(tenant, &c.id), "PROFILE");
-    attrs.insert("customer_id".into(), s(c.id.to_string()));
-    attrs.insert("name".into(), s(&c.name));
-    if let Some(m) = &c.mobile {
-        attrs.insert("mobile".into(), s(m.as_str()));
-    }
-    if let Some(e) = &c.email {
-        attrs.insert("email".into(), s(e.as_str()));
-    }
-    attrs.insert("points_balance".into(), n(c.points_balance));
-    attrs.insert("lifetime_points".into(), n(c.lifetime_points));
-    attrs.insert("segment".into(), s(&c.segment));
-    attrs.insert("version".into(), n(c.version));
-    attrs.insert("created_at".into(), ts(c.created_at));
-    attrs.insert("updated_at".into(), ts(now));
-    attrs
-}
-
-fn decode_customer(attrs: &Attrs) -> Result<Customer, StoreError> {
-    let item = Item(attrs);
-    Ok(Customer {
-        id: item.parsed("customer_id", CustomerId::parse)?,
-        name: item.opt_str("name")?.unwrap_or_default().to_owned(),
-        mobile: item.opt_parsed("mobile", Mobile::parse)?,
-        email: item.opt_parsed("email", Email::parse)?,
-        points_balance: item.int("points_balance")?,
-        lifetime_points: item.int("lifetime_points")?,
-        segment: item.opt_str("segment")?.unwrap_or("regular").to_owned(),
-        version: item.int("version")?,
-        created_at: item.time("created_at")?,
-    })
-}
 
 impl Store {
     pub async fn get_customer(&self, tenant: &TenantSlug, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
@@ -53,12 +13,12 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk::customer(tenant, id), "PROFILE")))
+            .set_key(Some(ItemKey::profile(tenant, id).attrs()))
             .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        out.item().map(decode_customer).transpose()
+        out.item().map(|attrs| decode::<ProfileItem>(attrs).map(Customer::from)).transpose()
     }
 
     pub async fn customer_id_by_mobile(
@@ -66,7 +26,7 @@ impl Store {
         tenant: &TenantSlug,
         mobile: &Mobile,
     ) -> Result<Option<CustomerId>, StoreError> {
-        self.lookup(pk::mobile(tenant, mobile)).await
+        self.lookup(ItemKey::mobile_lookup(tenant, mobile)).await
     }
 
     pub async fn customer_id_by_email(
@@ -74,21 +34,21 @@ impl Store {
         tenant: &TenantSlug,
         email: &Email,
     ) -> Result<Option<CustomerId>, StoreError> {
-        self.lookup(pk::email(tenant, email)).await
+        self.lookup(ItemKey::email_lookup(tenant, email)).await
     }
 
-    async fn lookup(&self, pk: String) -> Result<Option<CustomerId>, StoreError> {
+    async fn lookup(&self, key: ItemKey) -> Result<Option<CustomerId>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk, "LOOKUP")))
+            .set_key(Some(key.attrs()))
             .consistent_read(true)
-            .projection_expression("customer_id")
+            .projection_expression(format!("PK, SK, {}", attr::CUSTOMER_ID))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        out.item().map(|attrs| Item(attrs).parsed("customer_id", CustomerId::parse)).transpose()
+        out.item().map(|attrs| decode::<LookupItem>(attrs).map(|l| l.customer_id)).transpose()
     }
 
     /// A member's unused codes (used ones leave GSI1), expired included, from GSI1
@@ -100,15 +60,15 @@ impl Store {
             .query()
             .table_name(&self.table)
             .index_name(GSI1)
-            .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)")
-            .expression_attribute_values(":pk", s(pk::customer(tenant, id)))
-            .expression_attribute_values(":prefix", s("CODE#"))
+            .key_condition_expression(format!("{GSI1PK} = :pk AND begins_with({GSI1SK}, :prefix)"))
+            .expression_attribute_values(":pk", value(member_partition(tenant, id))?)
+            .expression_attribute_values(":prefix", value(CODE_INDEX_PREFIX)?)
             .into_paginator()
             .items()
             .send();
         let mut codes = Vec::new();
         while let Some(attrs) = pages.next().await {
-            codes.push(codes::decode_code(&attrs.map_err(StoreError::from_sdk)?)?);
+            codes.push(decode::<CodeItem>(&attrs.map_err(StoreError::from_sdk)?)?.into());
         }
         Ok(codes)
     }

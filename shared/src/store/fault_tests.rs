@@ -17,8 +17,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::body::SdkBody;
 use chrono::{TimeZone, Utc};
 
-use super::codes::code_attrs;
-use super::customers::profile_attrs;
+use super::item_key::{Attrs, ItemKey};
+use super::items::{encode, CodeItem, ProfileItem};
 use super::Store;
 use crate::auth::Caller;
 use crate::deps::{Deps, FixedClock};
@@ -27,6 +27,14 @@ use crate::engine::{self, MemberRef, Sale, MAX_ATTEMPTS};
 use crate::error::ApiError;
 use crate::keys::KeyMode;
 use crate::model::{CodeKind, CodeStatus, Coupon, Customer};
+
+fn profile_attrs(t: &TenantSlug, c: &Customer, now: chrono::DateTime<Utc>) -> Attrs {
+    encode(&ItemKey::profile(t, &c.id), &ProfileItem::new(c, now)).unwrap()
+}
+
+fn code_attrs(t: &TenantSlug, c: &Coupon) -> Attrs {
+    encode(&ItemKey::code(t, &c.code), &CodeItem::new(t, c)).unwrap()
+}
 use crate::program::default_program;
 
 fn now() -> chrono::DateTime<Utc> {

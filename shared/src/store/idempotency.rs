@@ -7,11 +7,13 @@
 //! hours (TTL, and checked on read since TTL deletion lags).
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use chrono::{DateTime, Utc};
 
-use super::item::{key, n, s, ts, Item};
-use super::{condition_held, Store, StoreError, TTL_ATTRIBUTE};
+use super::client::{condition_held, Store, StoreError};
+use super::item_key::{IdempotencyScope, ItemKey};
+use super::items::{attr, decode, encode, value, ClaimState, Expr, IdempotencyItem};
+use super::transact::{completion_item, still_claimed, Completion, TransactError};
 
 /// How long a record answers replays.
 pub const RECORD_LIFETIME_HOURS: i64 = 24;
@@ -29,43 +31,44 @@ pub enum ClaimResult {
     InFlight { request_hash: String },
 }
 
-/// Completes a claimed record inside an effect's transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Completion {
-    pub pk: String,
-    pub token: String,
-    pub status: u16,
-    pub body: String,
-}
-
 impl Store {
     pub async fn claim_idempotency(
         &self,
-        pk: &str,
+        scope: &IdempotencyScope,
         request_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<ClaimResult, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
         let expires = now + chrono::Duration::hours(RECORD_LIFETIME_HOURS);
-        let mut item = key(pk.to_owned(), "IDEMP");
-        item.insert("state".into(), s("in_flight"));
-        item.insert("token".into(), s(&token));
-        item.insert("request_hash".into(), s(request_hash));
-        item.insert("lease_until_ms".into(), n((now + chrono::Duration::seconds(LEASE_SECONDS)).timestamp_millis()));
-        item.insert("created_at".into(), ts(now));
-        item.insert("expires_at_ms".into(), n(expires.timestamp_millis()));
-        item.insert(TTL_ATTRIBUTE.into(), n(expires.timestamp()));
+        let record = IdempotencyItem {
+            state: ClaimState::InFlight,
+            token: token.clone(),
+            request_hash: request_hash.to_owned(),
+            lease_until_ms: (now + chrono::Duration::seconds(LEASE_SECONDS)).timestamp_millis(),
+            created_at: now,
+            expires_at_ms: expires.timestamp_millis(),
+            expires_at_epoch: expires.timestamp(),
+            status_code: None,
+            response: None,
+        };
+        let key = ItemKey::idempotency(scope);
+        let mut e = Expr::default();
+        let now_ms = e.value(value(now.timestamp_millis())?);
+        let condition = format!(
+            "attribute_not_exists(PK) OR {} < {now_ms} OR ({} = {} AND {} < {now_ms})",
+            e.name(attr::EXPIRES_AT_MS),
+            e.name(attr::STATE),
+            e.value(value(ClaimState::InFlight)?),
+            e.name(attr::LEASE_UNTIL_MS),
+        );
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(PK) OR expires_at_ms < :now OR (#state = :in_flight AND lease_until_ms < :now)",
-            )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":now", n(now.timestamp_millis()))
-            .expression_attribute_values(":in_flight", s("in_flight"))
+            .set_item(Some(encode(&key, &record)?))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -77,72 +80,48 @@ impl Store {
             return Err(StoreError::Unavailable(DisplayErrorContext(&err).to_string()));
         };
         let Some(old) = failed.item() else {
-            return Err(StoreError::Corrupt("idempotency condition failed without an item".into()));
+            return Err(StoreError::Corrupt(format!("idempotency record {key}: condition failed without an item")));
         };
-        let old = Item(old);
-        let request_hash = old.str("request_hash")?.to_owned();
-        if old.str("state")? == "done" {
-            Ok(ClaimResult::Done {
-                request_hash,
-                status: old.int("status_code")?,
-                body: old.str("response")?.to_owned(),
-            })
-        } else {
-            Ok(ClaimResult::InFlight { request_hash })
+        let old = decode::<IdempotencyItem>(old)?;
+        match (old.state, old.status_code, old.response) {
+            (ClaimState::Done, Some(status), Some(body)) => {
+                Ok(ClaimResult::Done { request_hash: old.request_hash, status, body })
+            }
+            (ClaimState::Done, _, _) => {
+                Err(StoreError::Corrupt(format!("idempotency record {key}: done without status_code and response")))
+            }
+            (ClaimState::InFlight, _, _) => Ok(ClaimResult::InFlight { request_hash: old.request_hash }),
         }
     }
 
     /// Gives a claim up after the effect did not happen, so a retry can run. A record
     /// already completed (its transaction committed after all) is left alone.
-    pub async fn release_idempotency(&self, pk: &str, token: &str) -> Result<(), StoreError> {
+    pub async fn release_idempotency(&self, scope: &IdempotencyScope, token: &str) -> Result<(), StoreError> {
+        let mut e = Expr::default();
+        let condition = still_claimed(&mut e, token)?;
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk.to_owned(), "IDEMP")))
-            .condition_expression("#state = :in_flight AND #token = :token")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#token", "token")
-            .expression_attribute_values(":in_flight", s("in_flight"))
-            .expression_attribute_values(":token", s(token))
+            .set_key(Some(ItemKey::idempotency(scope).attrs()))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
             .send()
             .await;
         // A claim no longer in flight (completed after all) is left alone.
         condition_held(result).map(|_| ())
     }
-}
 
-impl Store {
     /// Completes a claim on its own, for an answer that changed nothing (a replayed
-    /// sale).
+    /// sale). An error if the claim is no longer this request's.
     pub async fn complete_idempotency(&self, completion: &Completion) -> Result<(), StoreError> {
-        self.client
-            .transact_write_items()
-            .transact_items(completion_item(&self.table, completion)?)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+        match self.transact(vec![completion_item(&self.table, completion)?]).await {
+            Ok(()) => Ok(()),
+            Err(TransactError::Store(e)) => Err(e),
+            Err(TransactError::Cancelled(reasons)) => {
+                Err(StoreError::Unavailable(format!("idempotency completion cancelled: {reasons:?}")))
+            }
+        }
     }
-}
-
-/// The transaction item that completes a claim.
-pub(crate) fn completion_item(table: &str, c: &Completion) -> Result<TransactWriteItem, StoreError> {
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(key(c.pk.clone(), "IDEMP")))
-        .update_expression("SET #state = :done, status_code = :status, #response = :body")
-        .condition_expression("#state = :in_flight AND #token = :token")
-        .expression_attribute_names("#state", "state")
-        .expression_attribute_names("#token", "token")
-        // RESPONSE is a DynamoDB reserved word: named, or every completion is refused.
-        .expression_attribute_names("#response", "response")
-        .expression_attribute_values(":done", s("done"))
-        .expression_attribute_values(":in_flight", s("in_flight"))
-        .expression_attribute_values(":token", s(&c.token))
-        .expression_attribute_values(":status", n(c.status))
-        .expression_attribute_values(":body", s(&c.body))
-        .build()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(TransactWriteItem::builder().update(update).build())
 }

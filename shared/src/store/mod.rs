@@ -2,12 +2,21 @@
 //! index `GSI1` (`GSI1PK`/`GSI1SK`). Every tenant item's key starts with `TENANT#{slug}`,
 //! so no key condition can reach across tenants. See `docs/architecture.md` for the item
 //! types and access patterns.
+//!
+//! Modules depend one way:
+//! - `item_key` (every key) and `items` (one storage struct per item type) know nothing
+//!   of the others but `client` (the table, `StoreError`);
+//! - `transact` sends a `TransactWriteItems` and reads why it was cancelled;
+//! - the operations (`customers`, `codes`, `ledger`, `mutation`, `idempotency`, `otp`,
+//!   `programs`, `purchases`, `rewards`, `api_keys`, `table`) use those, never each other.
 
+mod api_keys;
+mod client;
 mod codes;
 mod customers;
 mod idempotency;
-mod item;
-mod keys;
+mod item_key;
+mod items;
 mod ledger;
 mod mutation;
 mod otp;
@@ -15,187 +24,16 @@ mod programs;
 mod purchases;
 mod rewards;
 mod table;
+mod transact;
 
-use std::time::Duration;
-
-use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::Client;
-
+pub use client::{Store, StoreError, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, OPERATION_TIMEOUT, TTL_ATTRIBUTE};
 pub use codes::ConsumeError;
-pub use customers::EnrolError;
-pub use idempotency::{ClaimResult, Completion, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
+pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
+pub use item_key::{IdempotencyScope, LedgerCursor};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
-pub use mutation::{CustomerWrite, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
+pub use mutation::{CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
 pub use otp::OtpRecord;
-
-use crate::error::ApiError;
-
-/// Name of the global secondary index.
-pub const GSI1: &str = "GSI1";
-/// The table's TTL attribute (epoch seconds).
-pub const TTL_ATTRIBUTE: &str = "expires_at_epoch";
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// Down, slow, throttling, or refusing the call: retrying later may work.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// An item the code cannot read.
-    #[error("unreadable item: {0}")]
-    Corrupt(String),
-}
-
-impl StoreError {
-    pub(crate) fn from_sdk<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self
-    where
-        E: std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
-    {
-        StoreError::Unavailable(DisplayErrorContext(&err).to_string())
-    }
-}
-
-/// The answer of a conditional write: `Ok(true)` written, `Ok(false)` the condition did
-/// not hold, `Err` the store failed.
-pub(crate) fn condition_held<T, E, R>(
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
-) -> Result<bool, StoreError>
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match result {
-        Ok(_) => Ok(true),
-        Err(err) if err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException") => {
-            Ok(false)
-        }
-        Err(err) => Err(StoreError::from_sdk(err)),
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(cause) => {
-                tracing::error!(%cause, "store unavailable");
-                ApiError::Unavailable
-            }
-            StoreError::Corrupt(cause) => {
-                tracing::error!(%cause, "unreadable item");
-                ApiError::Internal
-            }
-        }
-    }
-}
-
-/// Timeouts on every call (the SDK has none by default). Attempt < operation < the
-/// function's timeout (10 s in the template), so a hung store answers 503, not a
-/// Lambda timeout.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1_000);
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(2_000);
-pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(5_000);
-
-#[derive(Clone)]
-pub struct Store {
-    client: Client,
-    table: String,
-}
-
-impl Store {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into() }
-    }
-
-    /// The standard AWS settings (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`,
-    /// credentials) with this store's timeouts and retries. For `main` functions only.
-    pub async fn load_aws_config() -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            )
-            .retry_config(
-                aws_config::retry::RetryConfig::standard()
-                    .with_max_attempts(3)
-                    .with_initial_backoff(Duration::from_millis(25)),
-            )
-            .load()
-            .await
-    }
-
-    /// The table from `LOYALTY_TABLE` (default `loyalty`). For `main` functions only.
-    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
-        let table = std::env::var("LOYALTY_TABLE").unwrap_or_else(|_| "loyalty".into());
-        Store::new(Client::new(config), table)
-    }
-
-    /// [`load_aws_config`](Self::load_aws_config) then [`from_config`](Self::from_config).
-    pub async fn from_env() -> Self {
-        Store::from_config(&Store::load_aws_config().await)
-    }
-
-    /// The same client on another table.
-    pub fn with_table(self, table: impl Into<String>) -> Self {
-        Store { client: self.client, table: table.into() }
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// Opens the connection (DNS, TCP, TLS) during init so the first request does not
-    /// pay for it. A failure here is logged, not fatal: the request path retries.
-    pub async fn warm_up(&self) {
-        let result = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", item::s("WARMUP"))
-            .key("SK", item::s("WARMUP"))
-            .send()
-            .await;
-        if let Err(err) = result {
-            tracing::warn!(cause = %DisplayErrorContext(&err), "warm-up read failed");
-        }
-    }
-}
-
-/// Item keys. Tenant items all start with `TENANT#{slug}`.
-pub(crate) mod pk {
-    use crate::domain::{Code, CustomerId, Email, Mobile, TenantSlug};
-
-    pub fn tenant(t: &TenantSlug) -> String {
-        format!("TENANT#{t}")
-    }
-    pub fn customer(t: &TenantSlug, id: &CustomerId) -> String {
-        format!("TENANT#{t}#CUST#{id}")
-    }
-    pub fn mobile(t: &TenantSlug, m: &Mobile) -> String {
-        format!("TENANT#{t}#MOBILE#{m}")
-    }
-    pub fn email(t: &TenantSlug, e: &Email) -> String {
-        format!("TENANT#{t}#EMAIL#{e}")
-    }
-    pub fn code(t: &TenantSlug, c: &Code) -> String {
-        format!("TENANT#{t}#CODE#{c}")
-    }
-    pub fn reference(t: &TenantSlug, r: &str) -> String {
-        format!("TENANT#{t}#REF#{r}")
-    }
-    pub fn api_key(hash: &str) -> String {
-        format!("APIKEY#{hash}")
-    }
-    pub fn key_id(id: &str) -> String {
-        format!("KEYID#{id}")
-    }
-}
+pub use transact::Completion;
 
 #[cfg(test)]
 mod fault_tests;

@@ -2,21 +2,25 @@
 //! updated under its version), the ledger entries, and the items that make the change
 //! happen once (the sale reference, issued codes). Nothing is ever half-written.
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 
-use super::codes::code_attrs;
-use super::customers::profile_attrs;
-use super::idempotency::{completion_item, Completion};
-use super::item::{key, n, s, ts, Attrs, Item};
-use super::ledger::entry_attrs;
-use super::purchases::{purchase_attrs, purchase_key};
-use super::{pk, EnrolError, Store, StoreError};
-use crate::domain::{CustomerId, TenantSlug};
+use super::client::{Store, StoreError};
+use super::item_key::{ItemKey, LedgerCursor};
+use super::items::{
+    attr, decode, encode, value, CodeItem, Expr, LedgerEntryItem, LookupItem, ProfileBalance, ProfileItem,
+    PurchaseItem, PurchaseRefund, SaleReferenceItem,
+};
+use super::transact::{completion_item, condition_failed, put_new, update, Completion, TransactError};
+use crate::domain::{CustomerId, Mobile, Reference, TenantSlug};
 use crate::model::{Coupon, Customer, LedgerEntry, Purchase, SaleOutcome};
+
+/// Why an enrolment could not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrolError {
+    MobileTaken,
+    EmailTaken,
+}
 
 pub enum CustomerWrite {
     /// Enrol: profile and lookups must not exist yet.
@@ -29,7 +33,7 @@ pub enum CustomerWrite {
 /// outcome to answer a retry with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaleRecord {
-    pub reference: String,
+    pub reference: Reference,
     pub customer_id: CustomerId,
     pub amount_minor: i64,
     pub outcome: SaleOutcome,
@@ -44,10 +48,11 @@ pub enum PurchaseWrite {
     },
 }
 
-/// Consumes a one-time code: it must still match, be unused and unexpired.
+/// Consumes the one-time code of `mobile` (in the mutation's tenant): it must still
+/// match, be unused and unexpired.
 #[derive(Debug, Clone)]
 pub struct OtpUse {
-    pub pk: String,
+    pub mobile: Mobile,
     pub code_hash: String,
     pub now_ms: i64,
 }
@@ -95,70 +100,28 @@ enum Role {
     Otp,
 }
 
-fn sale_attrs(tenant: &TenantSlug, sale: &SaleRecord) -> Result<Attrs, StoreError> {
-    let outcome = serde_json::to_string(&sale.outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut attrs = key(pk::reference(tenant, &sale.reference), "REF");
-    attrs.insert("reference".into(), s(&sale.reference));
-    attrs.insert("customer_id".into(), s(sale.customer_id.to_string()));
-    attrs.insert("amount_minor".into(), n(sale.amount_minor));
-    attrs.insert("outcome".into(), s(outcome));
-    attrs.insert("created_at".into(), ts(sale.outcome.created_at));
-    Ok(attrs)
-}
-
-fn decode_sale(attrs: &Attrs) -> Result<SaleRecord, StoreError> {
-    let item = Item(attrs);
-    Ok(SaleRecord {
-        reference: item.str("reference")?.to_owned(),
-        customer_id: item.parsed("customer_id", CustomerId::parse)?,
-        amount_minor: item.int("amount_minor")?,
-        outcome: serde_json::from_str(item.str("outcome")?)
-            .map_err(|e| StoreError::Corrupt(format!("sale outcome: {e}")))?,
-    })
-}
-
-fn put_new(table: &str, attrs: Attrs, return_old: bool) -> Result<TransactWriteItem, StoreError> {
-    let mut put =
-        Put::builder().table_name(table).set_item(Some(attrs)).condition_expression("attribute_not_exists(PK)");
-    if return_old {
-        put = put.return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+fn sale_item(sale: &SaleRecord) -> SaleReferenceItem {
+    SaleReferenceItem {
+        reference: sale.reference.clone(),
+        customer_id: sale.customer_id,
+        amount_minor: sale.amount_minor,
+        outcome: sale.outcome.clone(),
+        created_at: sale.outcome.created_at,
     }
-    let put = put.build().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Why a transaction did not commit.
-pub(crate) enum TransactError {
-    /// Cancelled, with one reason per item, in order.
-    Cancelled(Vec<CancellationReason>),
-    Store(StoreError),
+impl From<SaleReferenceItem> for SaleRecord {
+    fn from(item: SaleReferenceItem) -> Self {
+        SaleRecord {
+            reference: item.reference,
+            customer_id: item.customer_id,
+            amount_minor: item.amount_minor,
+            outcome: item.outcome,
+        }
+    }
 }
 
 impl Store {
-    /// Sends one `TransactWriteItems`. The SDK retries a call whose answer was lost (a
-    /// timeout after the commit); with one `ClientRequestToken` per call DynamoDB answers
-    /// such a retry as done instead of failing its conditions, which would look like a
-    /// lost race and lead to a second application.
-    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(()),
-            Err(err) => err.into_service_error(),
-        };
-        match err {
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-                cancelled,
-            ) => Err(TransactError::Cancelled(cancelled.cancellation_reasons.unwrap_or_default())),
-            other => Err(TransactError::Store(StoreError::Unavailable(DisplayErrorContext(&other).to_string()))),
-        }
-    }
-
     /// Writes a mutation atomically. `now` stamps the profile's `updated_at`.
     pub async fn apply(&self, tenant: &TenantSlug, m: &Mutation, now: DateTime<Utc>) -> Result<(), MutationError> {
         let mut items = Vec::new();
@@ -168,94 +131,63 @@ impl Store {
             roles.push(role);
             Ok(())
         };
+        let table = self.table.as_str();
         match &m.customer {
             CustomerWrite::New(c) => {
-                push(put_new(&self.table, profile_attrs(tenant, c, now), false), Role::Profile)?;
+                push(
+                    encode(&ItemKey::profile(tenant, &c.id), &ProfileItem::new(c, now))
+                        .and_then(|a| put_new(table, a, false)),
+                    Role::Profile,
+                )?;
+                let lookup = LookupItem { customer_id: c.id };
                 if let Some(mobile) = &c.mobile {
-                    let mut lookup = key(pk::mobile(tenant, mobile), "LOOKUP");
-                    lookup.insert("customer_id".into(), s(c.id.to_string()));
-                    push(put_new(&self.table, lookup, false), Role::Mobile)?;
+                    push(
+                        encode(&ItemKey::mobile_lookup(tenant, mobile), &lookup).and_then(|a| put_new(table, a, false)),
+                        Role::Mobile,
+                    )?;
                 }
                 if let Some(email) = &c.email {
-                    let mut lookup = key(pk::email(tenant, email), "LOOKUP");
-                    lookup.insert("customer_id".into(), s(c.id.to_string()));
-                    push(put_new(&self.table, lookup, false), Role::Email)?;
+                    push(
+                        encode(&ItemKey::email_lookup(tenant, email), &lookup).and_then(|a| put_new(table, a, false)),
+                        Role::Email,
+                    )?;
                 }
             }
             CustomerWrite::Update { expected_version, after } => {
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(pk::customer(tenant, &after.id), "PROFILE")))
-                    .update_expression(
-                        "SET points_balance = :balance, lifetime_points = :lifetime, version = :next, updated_at = :now",
-                    )
-                    .condition_expression("attribute_exists(PK) AND version = :expected")
-                    .expression_attribute_values(":balance", n(after.points_balance))
-                    .expression_attribute_values(":lifetime", n(after.lifetime_points))
-                    .expression_attribute_values(":next", n(after.version))
-                    .expression_attribute_values(":expected", n(*expected_version))
-                    .expression_attribute_values(":now", ts(now))
-                    .build()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()));
-                push(update.map(|u| TransactWriteItem::builder().update(u).build()), Role::Profile)?;
+                push(balance_update(table, tenant, *expected_version, after, now), Role::Profile)?;
             }
         }
         let version = match &m.customer {
             CustomerWrite::New(c) => c.version,
             CustomerWrite::Update { after, .. } => after.version,
         };
-        for (n, entry) in m.entries.iter().enumerate() {
-            push(put_new(&self.table, entry_attrs(tenant, entry, version, n), false), Role::Entry)?;
+        for (place, entry) in m.entries.iter().enumerate() {
+            let key = ItemKey::ledger_entry(tenant, &entry.customer_id, LedgerCursor { version, place });
+            push(encode(&key, &LedgerEntryItem::from(entry)).and_then(|a| put_new(table, a, false)), Role::Entry)?;
         }
         if let Some(sale) = &m.sale {
-            let attrs = sale_attrs(tenant, sale).map_err(MutationError::Store)?;
-            push(put_new(&self.table, attrs, true), Role::Sale)?;
+            let key = ItemKey::sale_reference(tenant, &sale.reference);
+            push(encode(&key, &sale_item(sale)).and_then(|a| put_new(table, a, true)), Role::Sale)?;
         }
         for code in &m.new_codes {
-            push(put_new(&self.table, code_attrs(tenant, code), false), Role::Code)?;
+            let key = ItemKey::code(tenant, &code.code);
+            push(encode(&key, &CodeItem::new(tenant, code)).and_then(|a| put_new(table, a, false)), Role::Code)?;
         }
-
         match &m.purchase {
             Some(PurchaseWrite::New(p)) => {
-                push(put_new(&self.table, purchase_attrs(tenant, p), false), Role::Purchase)?
+                let key = ItemKey::purchase(tenant, &p.txn_id);
+                push(encode(&key, &PurchaseItem::from(p)).and_then(|a| put_new(table, a, false)), Role::Purchase)?
             }
             Some(PurchaseWrite::Refund { expected_version, after }) => {
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(purchase_key(tenant, &after.txn_id)))
-                    .update_expression(
-                        "SET refunded_minor = :refunded, earn_reversed = :reversed, redeem_restored = :restored, version = :next",
-                    )
-                    .condition_expression("version = :expected AND amount_minor >= :refunded")
-                    .expression_attribute_values(":refunded", n(after.refunded_minor))
-                    .expression_attribute_values(":reversed", n(after.earn_reversed))
-                    .expression_attribute_values(":restored", n(after.redeem_restored))
-                    .expression_attribute_values(":next", n(after.version))
-                    .expression_attribute_values(":expected", n(*expected_version))
-                    .build()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()));
-                push(update.map(|u| TransactWriteItem::builder().update(u).build()), Role::Purchase)?;
+                push(refund_update(table, tenant, *expected_version, after), Role::Purchase)?;
             }
             None => {}
         }
         if let Some(otp) = &m.otp {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(otp.pk.clone(), "OTP")))
-                .update_expression("SET #used = :yes")
-                // The attempt this check took was counted before the guess was compared.
-                .condition_expression("code_hash = :hash AND #used = :no AND expires_at_ms > :now")
-                .expression_attribute_names("#used", "used")
-                .expression_attribute_values(":yes", AttributeValue::Bool(true))
-                .expression_attribute_values(":no", AttributeValue::Bool(false))
-                .expression_attribute_values(":hash", s(&otp.code_hash))
-                .expression_attribute_values(":now", n(otp.now_ms))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()));
-            push(update.map(|u| TransactWriteItem::builder().update(u).build()), Role::Otp)?;
+            push(otp_use(table, tenant, otp), Role::Otp)?;
         }
         if let Some(completion) = &m.completion {
-            push(completion_item(&self.table, completion), Role::Claim)?;
+            push(completion_item(table, completion), Role::Claim)?;
         }
 
         let reasons = match self.transact(items).await {
@@ -264,17 +196,13 @@ impl Store {
             Err(TransactError::Cancelled(reasons)) => reasons,
         };
         let failed = |wanted: fn(Role) -> bool| {
-            reasons
-                .iter()
-                .zip(&roles)
-                .find(|(r, role)| wanted(**role) && r.code() == Some("ConditionalCheckFailed"))
-                .map(|(r, _)| r)
+            reasons.iter().zip(&roles).find(|(r, role)| wanted(**role) && condition_failed(r)).map(|(r, _)| r)
         };
         if let Some(reason) = failed(|r| matches!(r, Role::Sale)) {
             return match reason.item() {
-                Some(old) => {
-                    Err(MutationError::ReferenceTaken(Box::new(decode_sale(old).map_err(MutationError::Store)?)))
-                }
+                Some(old) => Err(MutationError::ReferenceTaken(Box::new(
+                    decode::<SaleReferenceItem>(old).map_err(MutationError::Store)?.into(),
+                ))),
                 None => Err(MutationError::Conflict),
             };
         }
@@ -306,16 +234,78 @@ impl Store {
     }
 
     /// A recorded sale by reference, if any.
-    pub async fn get_sale(&self, tenant: &TenantSlug, reference: &str) -> Result<Option<SaleRecord>, StoreError> {
+    pub async fn get_sale(&self, tenant: &TenantSlug, reference: &Reference) -> Result<Option<SaleRecord>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk::reference(tenant, reference), "REF")))
+            .set_key(Some(ItemKey::sale_reference(tenant, reference).attrs()))
             .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        out.item().map(decode_sale).transpose()
+        out.item().map(|attrs| decode::<SaleReferenceItem>(attrs).map(SaleRecord::from)).transpose()
     }
+}
+
+/// A balance change on a profile still at `expected_version`.
+fn balance_update(
+    table: &str,
+    tenant: &TenantSlug,
+    expected_version: u64,
+    after: &Customer,
+    now: DateTime<Utc>,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut e = Expr::default();
+    let set = e.set(&ProfileBalance {
+        points_balance: after.points_balance,
+        lifetime_points: after.lifetime_points,
+        version: after.version,
+        updated_at: now,
+    })?;
+    let condition =
+        format!("attribute_exists(PK) AND {} = {}", e.name(attr::VERSION), e.value(value(expected_version)?));
+    update(table, &ItemKey::profile(tenant, &after.id), set, condition, e, false)
+}
+
+/// A refund on a purchase still at `expected_version` that leaves no more refunded than
+/// was paid.
+fn refund_update(
+    table: &str,
+    tenant: &TenantSlug,
+    expected_version: u64,
+    after: &Purchase,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut e = Expr::default();
+    let set = e.set(&PurchaseRefund {
+        refunded_minor: after.refunded_minor,
+        earn_reversed: after.earn_reversed,
+        redeem_restored: after.redeem_restored,
+        version: after.version,
+    })?;
+    let condition = format!(
+        "{} = {} AND {} >= {}",
+        e.name(attr::VERSION),
+        e.value(value(expected_version)?),
+        e.name(attr::AMOUNT_MINOR),
+        e.value(value(after.refunded_minor)?)
+    );
+    update(table, &ItemKey::purchase(tenant, &after.txn_id), set, condition, e, false)
+}
+
+/// Uses a one-time code. The attempt this check took was counted before the guess was
+/// compared.
+fn otp_use(table: &str, tenant: &TenantSlug, otp: &OtpUse) -> Result<TransactWriteItem, StoreError> {
+    let mut e = Expr::default();
+    let used = e.name(attr::USED);
+    let set = format!("SET {used} = {}", e.value(value(true)?));
+    let condition = format!(
+        "{} = {} AND {used} = {} AND {} > {}",
+        e.name(attr::CODE_HASH),
+        e.value(value(&otp.code_hash)?),
+        e.value(value(false)?),
+        e.name(attr::EXPIRES_AT_MS),
+        e.value(value(otp.now_ms)?)
+    );
+    update(table, &ItemKey::otp(tenant, &otp.mobile), set, condition, e, false)
 }

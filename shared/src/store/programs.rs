@@ -1,9 +1,8 @@
 //! Program items: `TENANT#{t}` / `PROGRAM`, the rules as one JSON attribute.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
-use super::item::{key, s, ts, Item};
-use super::{condition_held, pk, Store, StoreError};
+use super::client::{condition_held, Store, StoreError};
+use super::item_key::ItemKey;
+use super::items::{decode, encode, ProgramItem};
 use crate::domain::TenantSlug;
 use crate::program::Program;
 
@@ -13,15 +12,11 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk::tenant(tenant), "PROGRAM")))
+            .set_key(Some(ItemKey::program(tenant).attrs()))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let Some(attrs) = out.item() else {
-            return Ok(None);
-        };
-        let rules = Item(attrs).str("rules")?;
-        serde_json::from_str(rules).map(Some).map_err(|e| StoreError::Corrupt(format!("program rules: {e}")))
+        out.item().map(|attrs| decode::<ProgramItem>(attrs).map(|p| p.rules)).transpose()
     }
 
     /// Writes a program; with `replace == false` an existing one is left alone and
@@ -33,13 +28,10 @@ impl Store {
         replace: bool,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError> {
-        let rules = serde_json::to_string(program).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut attrs = key(pk::tenant(tenant), "PROGRAM");
-        attrs.insert("tenant".into(), s(tenant.as_str()));
-        attrs.insert("name".into(), s(&program.name));
-        attrs.insert("rules".into(), AttributeValue::S(rules));
-        attrs.insert("updated_at".into(), ts(now));
-        let mut put = self.client.put_item().table_name(&self.table).set_item(Some(attrs));
+        let item =
+            ProgramItem { tenant: tenant.clone(), name: program.name.clone(), rules: program.clone(), updated_at: now };
+        let mut put =
+            self.client.put_item().table_name(&self.table).set_item(Some(encode(&ItemKey::program(tenant), &item)?));
         if !replace {
             put = put.condition_expression("attribute_not_exists(PK)");
         }

@@ -3,37 +3,11 @@
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
-use super::item::{key, n, put_opt, s, Attrs, Item};
-use super::{pk, Store, StoreError};
+use super::client::{Store, StoreError};
+use super::item_key::{tenant_partition, ItemKey, PK, REWARD_PREFIX, SK};
+use super::items::{decode, encode, value, RewardItem};
 use crate::domain::TenantSlug;
-use crate::model::{CodeKind, Reward};
-
-fn reward_attrs(tenant: &TenantSlug, r: &Reward) -> Attrs {
-    let mut attrs = key(pk::tenant(tenant), &format!("REWARD#{}", r.public_id));
-    attrs.insert("public_id".into(), s(&r.public_id));
-    attrs.insert("name".into(), s(&r.name));
-    attrs.insert("description".into(), s(&r.description));
-    attrs.insert("points_cost".into(), n(r.points_cost));
-    attrs.insert("kind".into(), s(r.kind.as_str()));
-    attrs.insert("value_minor".into(), n(r.value_minor));
-    put_opt(&mut attrs, "discount_percent", r.discount_percent.map(n));
-    attrs.insert("status".into(), s(if r.active { "active" } else { "archived" }));
-    attrs
-}
-
-fn decode_reward(attrs: &Attrs) -> Result<Reward, StoreError> {
-    let item = Item(attrs);
-    Ok(Reward {
-        public_id: item.str("public_id")?.to_owned(),
-        name: item.str("name")?.to_owned(),
-        description: item.opt_str("description")?.unwrap_or_default().to_owned(),
-        points_cost: item.int("points_cost")?,
-        kind: item.parsed("kind", |k| CodeKind::parse(k).ok_or(()))?,
-        value_minor: item.opt_int("value_minor")?.unwrap_or(0),
-        discount_percent: item.opt_int("discount_percent")?,
-        active: item.str("status")? == "active",
-    })
-}
+use crate::model::Reward;
 
 impl Store {
     /// The whole catalog, archived rewards included, ordered by public id.
@@ -42,15 +16,15 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(pk::tenant(tenant)))
-            .expression_attribute_values(":prefix", s("REWARD#"))
+            .key_condition_expression(format!("{PK} = :pk AND begins_with({SK}, :prefix)"))
+            .expression_attribute_values(":pk", value(tenant_partition(tenant))?)
+            .expression_attribute_values(":prefix", value(REWARD_PREFIX)?)
             .into_paginator()
             .items()
             .send();
         let mut rewards = Vec::new();
         while let Some(attrs) = pages.next().await {
-            rewards.push(decode_reward(&attrs.map_err(StoreError::from_sdk)?)?);
+            rewards.push(decode::<RewardItem>(&attrs.map_err(StoreError::from_sdk)?)?.into());
         }
         Ok(rewards)
     }
@@ -60,19 +34,20 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(pk::tenant(tenant), &format!("REWARD#{public_id}"))))
+            .set_key(Some(ItemKey::reward(tenant, public_id).attrs()))
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        out.item().map(decode_reward).transpose()
+        out.item().map(|attrs| decode::<RewardItem>(attrs).map(Reward::from)).transpose()
     }
 
     /// Adds or replaces a reward.
     pub async fn put_reward(&self, tenant: &TenantSlug, reward: &Reward) -> Result<(), StoreError> {
+        let item = encode(&ItemKey::reward(tenant, &reward.public_id), &RewardItem::from(reward))?;
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(reward_attrs(tenant, reward)))
+            .set_item(Some(item))
             .send()
             .await
             .map_err(|e| StoreError::Unavailable(DisplayErrorContext(&e).to_string()))?;

@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus, TimeToLiveSpecification,
 };
 
-use super::{Store, StoreError, GSI1, TTL_ATTRIBUTE};
+use super::client::{Store, StoreError, GSI1, TTL_ATTRIBUTE};
+use super::item_key::{GSI1PK, GSI1SK, PK, SK};
 
 fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder()
@@ -34,8 +35,8 @@ impl Store {
         }
         let index = GlobalSecondaryIndex::builder()
             .index_name(GSI1)
-            .key_schema(key_element("GSI1PK", KeyType::Hash)?)
-            .key_schema(key_element("GSI1SK", KeyType::Range)?)
+            .key_schema(key_element(GSI1PK, KeyType::Hash)?)
+            .key_schema(key_element(GSI1SK, KeyType::Range)?)
             .projection(Projection::builder().projection_type(ProjectionType::All).build())
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -44,12 +45,12 @@ impl Store {
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(string_attribute("PK")?)
-            .attribute_definitions(string_attribute("SK")?)
-            .attribute_definitions(string_attribute("GSI1PK")?)
-            .attribute_definitions(string_attribute("GSI1SK")?)
-            .key_schema(key_element("PK", KeyType::Hash)?)
-            .key_schema(key_element("SK", KeyType::Range)?)
+            .attribute_definitions(string_attribute(PK)?)
+            .attribute_definitions(string_attribute(SK)?)
+            .attribute_definitions(string_attribute(GSI1PK)?)
+            .attribute_definitions(string_attribute(GSI1SK)?)
+            .key_schema(key_element(PK, KeyType::Hash)?)
+            .key_schema(key_element(SK, KeyType::Range)?)
             .global_secondary_indexes(index)
             .send()
             .await;

@@ -128,6 +128,16 @@ fn record_pk(t: &Tenant, mode: &str, route: &str, key: &str) -> String {
     format!("TENANT#{}#IDEMP#{mode}#{route}#{key}", t.slug())
 }
 
+/// The same record as the store names it.
+fn record_scope(t: &Tenant, mode: &str, route: &str, key: &str) -> loyalty::store::IdempotencyScope {
+    loyalty::store::IdempotencyScope {
+        tenant: TenantSlug::parse(t.slug()).expect("slug"),
+        mode: loyalty::keys::KeyMode::parse(mode).expect("mode"),
+        route: route.into(),
+        key: loyalty::domain::IdempotencyKey::parse(key).expect("key"),
+    }
+}
+
 /// What the code remembers a body by.
 fn body_hash(body: &Value) -> String {
     loyalty::idempotency::hash_body(body.to_string().as_bytes())
@@ -357,11 +367,12 @@ async fn a_request_still_running_holds_its_key_until_its_lease_ends() {
     let t = world(&env).await;
     let bill = json!({ "mobile": MOBILE, "amount": 50 });
     let pk = record_pk(&t, "live", "pos-bill", "slow");
-    let claimed = env.store.claim_idempotency(&pk, &body_hash(&bill), env.now()).await.expect("claim");
+    let pk_scope = record_scope(&t, "live", "pos-bill", "slow");
+    let claimed = env.store.claim_idempotency(&pk_scope, &body_hash(&bill), env.now()).await.expect("claim");
     let ClaimResult::Claimed { token: held } = claimed else { panic!("a fresh key is claimed: {claimed:?}") };
     let earn = json!({ "email": EMAIL, "amount": 5 });
-    let earn_pk = record_pk(&t, "live", "public-earn", "slow");
-    let claimed = env.store.claim_idempotency(&earn_pk, &body_hash(&earn), env.now()).await.expect("claim");
+    let earn_pk_scope = record_scope(&t, "live", "public-earn", "slow");
+    let claimed = env.store.claim_idempotency(&earn_pk_scope, &body_hash(&earn), env.now()).await.expect("claim");
     assert!(matches!(claimed, ClaimResult::Claimed { .. }), "{claimed:?}");
     let before = env.scan().await;
 
@@ -389,9 +400,9 @@ async fn a_request_still_running_holds_its_key_until_its_lease_ends() {
     assert_eq!((replay.text.as_str(), replay.header(REPLAYED)), (ran.text.as_str(), Some("true")));
 
     // The abandoned holder can no longer complete (or release) the key.
-    let late = Completion { pk: pk.clone(), token: held.clone(), status: 200, body: "{}".into() };
+    let late = Completion { scope: pk_scope.clone(), token: held.clone(), status: 200, body: "{}".into() };
     assert!(env.store.complete_idempotency(&late).await.is_err(), "a stale token cannot complete the record");
-    env.store.release_idempotency(&pk, &held).await.expect("a stale release is a no-op");
+    env.store.release_idempotency(&pk_scope, &held).await.expect("a stale release is a no-op");
     let items = env.scan().await;
     let stored = record(&items, &pk).expect("the record");
     assert_eq!((attr_str(stored, "state"), attr_str(stored, "response")), ("done", ran.text.as_str()));
@@ -556,7 +567,9 @@ async fn the_record_and_the_effect_commit_together_or_not_at_all() {
     let slug = TenantSlug::parse(t.slug()).expect("slug");
     let id = CustomerId::parse(ok.str("customer_id")).expect("id");
     let pk = record_pk(&t, "live", "pos-bill", "store-level");
-    let ClaimResult::Claimed { token } = env.store.claim_idempotency(&pk, "hash", env.now()).await.expect("claim")
+    let pk_scope = record_scope(&t, "live", "pos-bill", "store-level");
+    let ClaimResult::Claimed { token } =
+        env.store.claim_idempotency(&pk_scope, "hash", env.now()).await.expect("claim")
     else {
         panic!("a fresh key is claimed");
     };
@@ -585,7 +598,12 @@ async fn the_record_and_the_effect_commit_together_or_not_at_all() {
             purchase: None,
             otp: None,
             new_codes: vec![],
-            completion: Some(Completion { pk: pk.clone(), token: token.into(), status: 200, body: "{}".into() }),
+            completion: Some(Completion {
+                scope: pk_scope.clone(),
+                token: token.into(),
+                status: 200,
+                body: "{}".into(),
+            }),
         }
     };
     let before = env.scan().await;
@@ -600,14 +618,15 @@ async fn the_record_and_the_effect_commit_together_or_not_at_all() {
     assert_eq!(env.balance(&t, MOBILE).await, 16_007);
 
     // A coupon is consumed only together with its record too.
-    let pk = record_pk(&t, "live", "pos-coupon-redeem", "store-level");
-    let claimed = env.store.claim_idempotency(&pk, "hash", env.now()).await.expect("claim");
+    let pk_scope = record_scope(&t, "live", "pos-coupon-redeem", "store-level");
+    let claimed = env.store.claim_idempotency(&pk_scope, "hash", env.now()).await.expect("claim");
     assert!(matches!(claimed, ClaimResult::Claimed { .. }), "{claimed:?}");
     let code = loyalty::domain::Code::parse("COUP-XY12").expect("code");
     let mut used = env.store.get_code(&slug, &code).await.expect("read").expect("the coupon");
     used.status = loyalty::model::CodeStatus::Used;
     used.used_at = Some(env.now());
-    let wrong = Completion { pk: pk.clone(), token: "not-this-request".into(), status: 200, body: "{}".into() };
+    let wrong =
+        Completion { scope: pk_scope.clone(), token: "not-this-request".into(), status: 200, body: "{}".into() };
     let before = env.scan().await;
     assert_eq!(env.store.consume_code_completing(&slug, &used, &wrong).await, Err(ConsumeError::ClaimLost));
     assert_eq!(env.scan().await, before, "the coupon is still active");

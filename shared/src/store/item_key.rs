@@ -1,0 +1,191 @@
+//! Every DynamoDB key of the table is built here and nowhere else: the partition and
+//! sort keys of each item type, the `GSI1` keys, and the ledger's sort-key cursor. Each
+//! builder takes typed values, so a tenant item's key starts with `TENANT#{slug}` by
+//! construction and no key condition can reach across tenants.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::domain::{Code, CustomerId, Email, IdempotencyKey, Mobile, Reference, TenantSlug};
+use crate::keys::{KeyHash, KeyMode};
+
+/// An item's attributes as the SDK holds them.
+pub(crate) type Attrs = HashMap<String, AttributeValue>;
+
+pub(crate) const PK: &str = "PK";
+pub(crate) const SK: &str = "SK";
+pub(crate) const GSI1PK: &str = "GSI1PK";
+pub(crate) const GSI1SK: &str = "GSI1SK";
+
+/// The sort-key prefixes a query reads a range of.
+pub(crate) const REWARD_PREFIX: &str = "REWARD#";
+pub(crate) const LEDGER_PREFIX: &str = "TXN#";
+pub(crate) const CODE_INDEX_PREFIX: &str = "CODE#";
+
+/// What an idempotency record is for: the tenant, the API key's mode and the route
+/// scope the client's `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyScope {
+    pub tenant: TenantSlug,
+    pub mode: KeyMode,
+    pub route: String,
+    pub key: IdempotencyKey,
+}
+
+/// One item's primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ItemKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+fn tenant_pk(t: &TenantSlug) -> String {
+    format!("TENANT#{t}")
+}
+
+impl ItemKey {
+    fn new(pk: String, sk: impl Into<String>) -> Self {
+        ItemKey { pk, sk: sk.into() }
+    }
+
+    pub fn program(t: &TenantSlug) -> Self {
+        Self::new(tenant_pk(t), "PROGRAM")
+    }
+    pub fn reward(t: &TenantSlug, public_id: &str) -> Self {
+        Self::new(tenant_pk(t), format!("{REWARD_PREFIX}{public_id}"))
+    }
+    pub fn profile(t: &TenantSlug, id: &CustomerId) -> Self {
+        Self::new(member_partition(t, id), "PROFILE")
+    }
+    pub fn ledger_entry(t: &TenantSlug, id: &CustomerId, at: LedgerCursor) -> Self {
+        Self::new(member_partition(t, id), at.sort_key())
+    }
+    pub fn mobile_lookup(t: &TenantSlug, m: &Mobile) -> Self {
+        Self::new(format!("TENANT#{t}#MOBILE#{m}"), "LOOKUP")
+    }
+    pub fn email_lookup(t: &TenantSlug, e: &Email) -> Self {
+        Self::new(format!("TENANT#{t}#EMAIL#{e}"), "LOOKUP")
+    }
+    pub fn code(t: &TenantSlug, c: &Code) -> Self {
+        Self::new(format!("TENANT#{t}#CODE#{c}"), "CODE")
+    }
+    pub fn sale_reference(t: &TenantSlug, r: &Reference) -> Self {
+        Self::new(format!("TENANT#{t}#REF#{r}"), "REF")
+    }
+    pub fn purchase(t: &TenantSlug, txn_id: &uuid::Uuid) -> Self {
+        Self::new(format!("TENANT#{t}#SALE#{txn_id}"), "SALE")
+    }
+    pub fn otp(t: &TenantSlug, m: &Mobile) -> Self {
+        Self::new(format!("TENANT#{t}#OTP#{m}"), "OTP")
+    }
+    pub fn idempotency(s: &IdempotencyScope) -> Self {
+        Self::new(format!("TENANT#{}#IDEMP#{}#{}#{}", s.tenant, s.mode.as_str(), s.route, s.key), "IDEMP")
+    }
+    pub fn api_key(hash: &KeyHash) -> Self {
+        Self::new(format!("APIKEY#{}", hash.0), "APIKEY")
+    }
+    pub fn key_id(id: &str) -> Self {
+        Self::new(format!("KEYID#{id}"), "KEYID")
+    }
+    /// The item `warm_up` reads (it never exists).
+    pub fn warm_up() -> Self {
+        Self::new("WARMUP".into(), "WARMUP")
+    }
+
+    pub fn attrs(&self) -> Attrs {
+        HashMap::from([
+            (PK.to_owned(), AttributeValue::S(self.pk.clone())),
+            (SK.to_owned(), AttributeValue::S(self.sk.clone())),
+        ])
+    }
+}
+
+impl fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.pk, self.sk)
+    }
+}
+
+/// The tenant's own partition: the program and the reward catalog.
+pub(crate) fn tenant_partition(t: &TenantSlug) -> String {
+    tenant_pk(t)
+}
+
+/// A member's partition (profile and ledger), also the `GSI1PK` of their unused codes.
+pub(crate) fn member_partition(t: &TenantSlug, id: &CustomerId) -> String {
+    format!("TENANT#{t}#CUST#{id}")
+}
+
+/// `GSI1SK` of a code in its owner's index partition.
+pub(crate) fn code_index_sk(c: &Code) -> String {
+    format!("{CODE_INDEX_PREFIX}{c}")
+}
+
+/// `GSI1PK` of a tenant's API keys.
+pub(crate) fn tenant_keys_index(t: &TenantSlug) -> String {
+    format!("TENANT#{t}#KEYS")
+}
+
+/// `GSI1SK` of an API key.
+pub(crate) fn key_index_sk(key_id: &str) -> String {
+    format!("KEY#{key_id}")
+}
+
+/// Where a ledger entry sits in its member's partition: the member's version after the
+/// change (zero-padded), then the entry's place within that change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LedgerCursor {
+    pub version: u64,
+    pub place: usize,
+}
+
+impl LedgerCursor {
+    pub fn sort_key(self) -> String {
+        format!("{LEDGER_PREFIX}{:012}#{:02}", self.version, self.place)
+    }
+
+    /// The cursor of a ledger sort key; `None` for any other key.
+    pub fn from_sort_key(sk: &str) -> Option<Self> {
+        let (version, place) = sk.strip_prefix(LEDGER_PREFIX)?.split_once('#')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(version) || !digits(place) {
+            return None;
+        }
+        Some(LedgerCursor { version: version.parse().ok()?, place: place.parse().ok()? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_keys_order_by_version_then_place() {
+        let at = |version, place| LedgerCursor { version, place }.sort_key();
+        assert!(at(9, 1) < at(10, 0));
+        assert!(at(10, 0) < at(10, 1));
+        assert_eq!(at(7, 0), "TXN#000000000007#00");
+        assert_eq!(LedgerCursor::from_sort_key(&at(42, 3)), Some(LedgerCursor { version: 42, place: 3 }));
+        for bad in ["PROFILE", "TXN#", "TXN#12", "TXN#x#01", "TXN#1#", "CODE#1#2"] {
+            assert_eq!(LedgerCursor::from_sort_key(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn tenant_items_are_under_the_tenant() {
+        let t = TenantSlug::parse("acme").unwrap();
+        let id = CustomerId::new_random();
+        for key in [
+            ItemKey::program(&t),
+            ItemKey::reward(&t, "r1"),
+            ItemKey::profile(&t, &id),
+            ItemKey::code(&t, &Code::parse("COUP-1").unwrap()),
+            ItemKey::sale_reference(&t, &Reference::from("bill-1")),
+            ItemKey::otp(&t, &Mobile::parse("9876543210").unwrap()),
+        ] {
+            assert!(key.pk == "TENANT#acme" || key.pk.starts_with("TENANT#acme#"), "{key}");
+        }
+    }
+}

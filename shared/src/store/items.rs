@@ -1,0 +1,703 @@
+//! One storage struct per item type, read and written through `serde_dynamo`. An item
+//! that does not decode is [`StoreError::Corrupt`] naming its type, its key and the
+//! field, never a silent default. Update expressions take their attribute names from
+//! the same structs ([`Expr::set`] writes a patch struct's fields) or from [`attr`],
+//! whose names a test checks against the structs.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::client::StoreError;
+use super::item_key::{code_index_sk, key_index_sk, member_partition, tenant_keys_index, Attrs, ItemKey, PK, SK};
+use crate::domain::{Code, CustomerId, Email, Mobile, Reference, TenantSlug};
+use crate::keys::{KeyHash, KeyMode, KeyRecord, KeyStatus, Scope};
+use crate::model::{CodeKind, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry, Purchase, Reward, SaleOutcome};
+use crate::program::Program;
+
+/// Attribute names that conditions and updates use on their own.
+pub(crate) mod attr {
+    pub const VERSION: &str = "version";
+    pub const AMOUNT_MINOR: &str = "amount_minor";
+    pub const STATUS: &str = "status";
+    pub const EXPIRES_AT_MS: &str = "expires_at_ms";
+    pub const STATE: &str = "state";
+    pub const TOKEN: &str = "token";
+    pub const LEASE_UNTIL_MS: &str = "lease_until_ms";
+    pub const CODE_HASH: &str = "code_hash";
+    pub const USED: &str = "used";
+    pub const ATTEMPTS_LEFT: &str = "attempts_left";
+    pub const ISSUED_AT_MS: &str = "issued_at_ms";
+    pub const CUSTOMER_ID: &str = "customer_id";
+}
+
+/// A storage struct and the name its errors give it.
+pub(crate) trait StoredItem: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+}
+
+/// The attributes of `item` under `key`.
+pub(crate) fn encode<T: StoredItem>(key: &ItemKey, item: &T) -> Result<Attrs, StoreError> {
+    let mut attrs: Attrs =
+        serde_dynamo::to_item(item).map_err(|e| StoreError::Corrupt(format!("{} item {key}: {e}", T::KIND)))?;
+    attrs.extend(key.attrs());
+    Ok(attrs)
+}
+
+/// Reads an item; a missing, mistyped or unknown value is an error naming the item and
+/// the field.
+pub(crate) fn decode<T: StoredItem>(attrs: &Attrs) -> Result<T, StoreError> {
+    let item: serde_dynamo::Item = attrs.clone().into();
+    let de = serde_dynamo::Deserializer::from_attribute_value(serde_dynamo::AttributeValue::M(item.into()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = |name: &str| attrs.get(name).and_then(|v| v.as_s().ok()).map_or("?", String::as_str);
+        StoreError::Corrupt(format!("{} item {}/{}: field {}: {}", T::KIND, key(PK), key(SK), e.path(), e.inner()))
+    })
+}
+
+/// A value as an attribute, for expressions.
+pub(crate) fn value<T: Serialize>(v: T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(v).map_err(|e| StoreError::Corrupt(format!("expression value: {e}")))
+}
+
+/// The names and values of an update or condition expression, aliased so that reserved
+/// words (`status`, `state`, `token`, `response`) need no care.
+#[derive(Default)]
+pub(crate) struct Expr {
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Expr {
+    /// The alias of an attribute name.
+    pub fn name(&mut self, attr: &str) -> String {
+        let alias = format!("#{attr}");
+        self.names.insert(alias.clone(), attr.to_owned());
+        alias
+    }
+
+    /// The placeholder of a value.
+    pub fn value(&mut self, v: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), v);
+        placeholder
+    }
+
+    /// `SET` of every field of a patch struct, in name order.
+    pub fn set<T: Serialize>(&mut self, patch: &T) -> Result<String, StoreError> {
+        let attrs: Attrs = serde_dynamo::to_item(patch).map_err(|e| StoreError::Corrupt(format!("update: {e}")))?;
+        let mut fields: Vec<(String, AttributeValue)> = attrs.into_iter().collect();
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        let parts: Vec<String> =
+            fields.into_iter().map(|(name, v)| format!("{} = {}", self.name(&name), self.value(v))).collect();
+        Ok(format!("SET {}", parts.join(", ")))
+    }
+}
+
+/// Domain values stored as their text.
+pub(crate) trait Text: Sized {
+    fn to_text(&self) -> String;
+    fn from_text(text: &str) -> Result<Self, String>;
+}
+
+macro_rules! text_via_parse {
+    ($($t:ty),*) => {$(
+        impl Text for $t {
+            fn to_text(&self) -> String {
+                self.to_string()
+            }
+            fn from_text(text: &str) -> Result<Self, String> {
+                <$t>::parse(text).map_err(|e| e.to_string())
+            }
+        }
+    )*};
+}
+text_via_parse!(CustomerId, TenantSlug, Mobile, Email, Code);
+
+impl Text for uuid::Uuid {
+    fn to_text(&self) -> String {
+        self.to_string()
+    }
+    fn from_text(text: &str) -> Result<Self, String> {
+        uuid::Uuid::parse_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Instants as RFC 3339 text with milliseconds.
+impl Text for DateTime<Utc> {
+    fn to_text(&self) -> String {
+        self.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+    fn from_text(text: &str) -> Result<Self, String> {
+        DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| e.to_string())
+    }
+}
+
+mod text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Text;
+
+    pub fn serialize<T: Text, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_text())
+    }
+
+    pub fn deserialize<'de, T: Text, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        T::from_text(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+mod opt_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Text;
+
+    pub fn serialize<T: Text, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_str(&v.to_text()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Text, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        Option::<String>::deserialize(d)?.map(|t| T::from_text(&t).map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
+/// A value kept as one JSON string attribute (a sale's outcome, a program's rules).
+mod json_text {
+    use serde::de::DeserializeOwned;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&serde_json::to_string(v).map_err(serde::ser::Error::custom)?)
+    }
+
+    pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        serde_json::from_str(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+// ---- members ----
+
+/// `TENANT#{t}#CUST#{id}` / `PROFILE`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ProfileItem {
+    #[serde(with = "text")]
+    pub customer_id: CustomerId,
+    pub name: String,
+    #[serde(with = "opt_text", default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<Mobile>,
+    #[serde(with = "opt_text", default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    pub points_balance: i64,
+    pub lifetime_points: i64,
+    pub segment: String,
+    pub version: u64,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "text")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredItem for ProfileItem {
+    const KIND: &'static str = "profile";
+}
+
+impl ProfileItem {
+    pub fn new(c: &Customer, now: DateTime<Utc>) -> Self {
+        ProfileItem {
+            customer_id: c.id,
+            name: c.name.clone(),
+            mobile: c.mobile.clone(),
+            email: c.email.clone(),
+            points_balance: c.points_balance,
+            lifetime_points: c.lifetime_points,
+            segment: c.segment.clone(),
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: now,
+        }
+    }
+}
+
+impl From<ProfileItem> for Customer {
+    fn from(p: ProfileItem) -> Self {
+        Customer {
+            id: p.customer_id,
+            name: p.name,
+            mobile: p.mobile,
+            email: p.email,
+            points_balance: p.points_balance,
+            lifetime_points: p.lifetime_points,
+            segment: p.segment,
+            version: p.version,
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// What a balance change rewrites on a profile.
+#[derive(Serialize)]
+pub(crate) struct ProfileBalance {
+    pub points_balance: i64,
+    pub lifetime_points: i64,
+    pub version: u64,
+    #[serde(with = "text")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `...#MOBILE#{m}` or `...#EMAIL#{e}` / `LOOKUP`: which member has it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct LookupItem {
+    #[serde(with = "text")]
+    pub customer_id: CustomerId,
+}
+
+impl StoredItem for LookupItem {
+    const KIND: &'static str = "lookup";
+}
+
+// ---- codes ----
+
+/// `TENANT#{t}#CODE#{code}` / `CODE`; in GSI1 under its owner while unused.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct CodeItem {
+    #[serde(with = "text")]
+    pub coupon_id: uuid::Uuid,
+    #[serde(with = "text")]
+    pub code: Code,
+    #[serde(with = "opt_text", default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
+    #[serde(rename = "GSI1PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub index_pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub index_sk: Option<String>,
+    pub kind: CodeKind,
+    pub value_minor: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<u32>,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward_name: Option<String>,
+    pub status: CodeStatus,
+    #[serde(with = "text")]
+    pub expires_at: DateTime<Utc>,
+    pub expires_at_ms: i64,
+    pub expiry_date: NaiveDate,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "opt_text", default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+impl StoredItem for CodeItem {
+    const KIND: &'static str = "code";
+}
+
+impl CodeItem {
+    pub fn new(tenant: &TenantSlug, c: &Coupon) -> Self {
+        let owner = c.customer_id.as_ref();
+        CodeItem {
+            coupon_id: c.coupon_id,
+            code: c.code.clone(),
+            customer_id: c.customer_id,
+            index_pk: owner.map(|o| member_partition(tenant, o)),
+            index_sk: owner.map(|_| code_index_sk(&c.code)),
+            kind: c.kind,
+            value_minor: c.value_minor,
+            discount_percent: c.discount_percent,
+            source: c.source.clone(),
+            reward_id: c.reward_id.clone(),
+            reward_name: c.reward_name.clone(),
+            status: c.status,
+            expires_at: c.expires_at,
+            expires_at_ms: c.expires_at.timestamp_millis(),
+            expiry_date: c.expiry_date,
+            created_at: c.created_at,
+            used_at: c.used_at,
+        }
+    }
+}
+
+impl From<CodeItem> for Coupon {
+    fn from(c: CodeItem) -> Self {
+        Coupon {
+            coupon_id: c.coupon_id,
+            code: c.code,
+            customer_id: c.customer_id,
+            kind: c.kind,
+            value_minor: c.value_minor,
+            discount_percent: c.discount_percent,
+            source: c.source,
+            reward_id: c.reward_id,
+            reward_name: c.reward_name,
+            status: c.status,
+            expires_at: c.expires_at,
+            expiry_date: c.expiry_date,
+            created_at: c.created_at,
+            used_at: c.used_at,
+        }
+    }
+}
+
+/// What using a code rewrites (it also leaves GSI1).
+#[derive(Serialize)]
+pub(crate) struct CodeUse {
+    pub status: CodeStatus,
+    #[serde(with = "text")]
+    pub used_at: DateTime<Utc>,
+}
+
+// ---- ledger, sales, purchases ----
+
+/// `TENANT#{t}#CUST#{id}` / `TXN#{version}#{place}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct LedgerEntryItem {
+    #[serde(with = "text")]
+    pub txn_id: uuid::Uuid,
+    #[serde(with = "text")]
+    pub customer_id: CustomerId,
+    #[serde(rename = "type")]
+    pub kind: EntryKind,
+    pub points: i64,
+    pub lifetime_points: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_minor: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub balance_after: i64,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl StoredItem for LedgerEntryItem {
+    const KIND: &'static str = "ledger entry";
+}
+
+impl From<&LedgerEntry> for LedgerEntryItem {
+    fn from(e: &LedgerEntry) -> Self {
+        LedgerEntryItem {
+            txn_id: e.txn_id,
+            customer_id: e.customer_id,
+            kind: e.kind,
+            points: e.points,
+            lifetime_points: e.lifetime_points,
+            amount_minor: e.amount_minor,
+            reference: e.reference.clone(),
+            description: e.description.clone(),
+            balance_after: e.balance_after,
+            created_at: e.created_at,
+        }
+    }
+}
+
+impl From<LedgerEntryItem> for LedgerEntry {
+    fn from(e: LedgerEntryItem) -> Self {
+        LedgerEntry {
+            txn_id: e.txn_id,
+            customer_id: e.customer_id,
+            kind: e.kind,
+            points: e.points,
+            lifetime_points: e.lifetime_points,
+            amount_minor: e.amount_minor,
+            reference: e.reference,
+            description: e.description,
+            balance_after: e.balance_after,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// `TENANT#{t}#REF#{reference}` / `REF`: the sale a reference names and its outcome.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SaleReferenceItem {
+    pub reference: Reference,
+    #[serde(with = "text")]
+    pub customer_id: CustomerId,
+    pub amount_minor: i64,
+    #[serde(with = "json_text")]
+    pub outcome: SaleOutcome,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl StoredItem for SaleReferenceItem {
+    const KIND: &'static str = "sale reference";
+}
+
+/// `TENANT#{t}#SALE#{txnId}` / `SALE`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct PurchaseItem {
+    #[serde(with = "text")]
+    pub txn_id: uuid::Uuid,
+    #[serde(with = "text")]
+    pub customer_id: CustomerId,
+    pub amount_minor: i64,
+    pub points_earned: i64,
+    pub points_redeemed: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+    pub refunded_minor: i64,
+    pub earn_reversed: i64,
+    pub redeem_restored: i64,
+    pub version: u64,
+}
+
+impl StoredItem for PurchaseItem {
+    const KIND: &'static str = "purchase";
+}
+
+impl From<&Purchase> for PurchaseItem {
+    fn from(p: &Purchase) -> Self {
+        PurchaseItem {
+            txn_id: p.txn_id,
+            customer_id: p.customer_id,
+            amount_minor: p.amount_minor,
+            points_earned: p.points_earned,
+            points_redeemed: p.points_redeemed,
+            reference: p.reference.clone(),
+            created_at: p.created_at,
+            refunded_minor: p.refunded_minor,
+            earn_reversed: p.earn_reversed,
+            redeem_restored: p.redeem_restored,
+            version: p.version,
+        }
+    }
+}
+
+impl From<PurchaseItem> for Purchase {
+    fn from(p: PurchaseItem) -> Self {
+        Purchase {
+            txn_id: p.txn_id,
+            customer_id: p.customer_id,
+            amount_minor: p.amount_minor,
+            points_earned: p.points_earned,
+            points_redeemed: p.points_redeemed,
+            reference: p.reference,
+            created_at: p.created_at,
+            refunded_minor: p.refunded_minor,
+            earn_reversed: p.earn_reversed,
+            redeem_restored: p.redeem_restored,
+            version: p.version,
+        }
+    }
+}
+
+/// What a refund rewrites on a purchase.
+#[derive(Serialize)]
+pub(crate) struct PurchaseRefund {
+    pub refunded_minor: i64,
+    pub earn_reversed: i64,
+    pub redeem_restored: i64,
+    pub version: u64,
+}
+
+// ---- idempotency, one-time codes ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ClaimState {
+    InFlight,
+    Done,
+}
+
+/// `TENANT#{t}#IDEMP#{mode}#{route}#{key}` / `IDEMP`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct IdempotencyItem {
+    pub state: ClaimState,
+    pub token: String,
+    pub request_hash: String,
+    pub lease_until_ms: i64,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+    pub expires_at_ms: i64,
+    pub expires_at_epoch: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+}
+
+impl StoredItem for IdempotencyItem {
+    const KIND: &'static str = "idempotency record";
+}
+
+/// What completing a claim writes.
+#[derive(Serialize)]
+pub(crate) struct IdempotencyDone<'a> {
+    pub state: ClaimState,
+    pub status_code: u16,
+    pub response: &'a str,
+}
+
+/// `TENANT#{t}#OTP#{mobile}` / `OTP`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct OtpItem {
+    pub code_hash: String,
+    pub issued_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub attempts_left: u32,
+    pub used: bool,
+    pub window_start_ms: i64,
+    pub window_count: u32,
+    pub expires_at_epoch: i64,
+}
+
+impl StoredItem for OtpItem {
+    const KIND: &'static str = "one-time code";
+}
+
+// ---- program, rewards, API keys ----
+
+/// `TENANT#{t}` / `PROGRAM`: the rules as one JSON attribute.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ProgramItem {
+    #[serde(with = "text")]
+    pub tenant: TenantSlug,
+    pub name: String,
+    #[serde(with = "json_text")]
+    pub rules: Program,
+    #[serde(with = "text")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredItem for ProgramItem {
+    const KIND: &'static str = "program";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RewardStatus {
+    Active,
+    Archived,
+}
+
+/// `TENANT#{t}` / `REWARD#{publicId}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RewardItem {
+    pub public_id: String,
+    pub name: String,
+    pub description: String,
+    pub points_cost: i64,
+    pub kind: CodeKind,
+    pub value_minor: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<u32>,
+    pub status: RewardStatus,
+}
+
+impl StoredItem for RewardItem {
+    const KIND: &'static str = "reward";
+}
+
+impl From<&Reward> for RewardItem {
+    fn from(r: &Reward) -> Self {
+        RewardItem {
+            public_id: r.public_id.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+            points_cost: r.points_cost,
+            kind: r.kind,
+            value_minor: r.value_minor,
+            discount_percent: r.discount_percent,
+            status: if r.active { RewardStatus::Active } else { RewardStatus::Archived },
+        }
+    }
+}
+
+impl From<RewardItem> for Reward {
+    fn from(r: RewardItem) -> Self {
+        Reward {
+            public_id: r.public_id,
+            name: r.name,
+            description: r.description,
+            points_cost: r.points_cost,
+            kind: r.kind,
+            value_minor: r.value_minor,
+            discount_percent: r.discount_percent,
+            active: r.status == RewardStatus::Active,
+        }
+    }
+}
+
+/// `APIKEY#{sha256}` / `APIKEY` and `KEYID#{id}` / `KEYID` (the latter in GSI1 by
+/// tenant): the same attributes under both keys.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ApiKeyItem {
+    pub key_id: String,
+    pub key_hash: String,
+    #[serde(with = "text")]
+    pub tenant: TenantSlug,
+    pub mode: KeyMode,
+    pub scopes: Vec<Scope>,
+    pub status: KeyStatus,
+    pub label: String,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "opt_text", default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+    #[serde(rename = "GSI1PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub index_pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub index_sk: Option<String>,
+}
+
+impl StoredItem for ApiKeyItem {
+    const KIND: &'static str = "API key";
+}
+
+impl ApiKeyItem {
+    /// The item under the key's hash (`indexed == false`) or under its id, listed in
+    /// GSI1 by tenant.
+    pub fn new(r: &KeyRecord, indexed: bool) -> Self {
+        ApiKeyItem {
+            key_id: r.key_id.clone(),
+            key_hash: r.hash.0.clone(),
+            tenant: r.tenant.clone(),
+            mode: r.mode,
+            scopes: r.scopes.clone(),
+            status: r.status,
+            label: r.label.clone(),
+            created_at: r.created_at,
+            revoked_at: None,
+            index_pk: indexed.then(|| tenant_keys_index(&r.tenant)),
+            index_sk: indexed.then(|| key_index_sk(&r.key_id)),
+        }
+    }
+}
+
+impl From<ApiKeyItem> for KeyRecord {
+    fn from(k: ApiKeyItem) -> Self {
+        KeyRecord {
+            key_id: k.key_id,
+            hash: KeyHash(k.key_hash),
+            tenant: k.tenant,
+            mode: k.mode,
+            scopes: k.scopes,
+            status: k.status,
+            label: k.label,
+            created_at: k.created_at,
+        }
+    }
+}
+
+/// What revoking a key writes.
+#[derive(Serialize)]
+pub(crate) struct KeyRevocation {
+    pub status: KeyStatus,
+    #[serde(with = "text")]
+    pub revoked_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests;
