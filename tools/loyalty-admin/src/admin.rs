@@ -5,15 +5,15 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::auth::Caller;
-use crate::deps::Deps;
-use crate::domain::{Code, Email, Mobile, Money, TenantSlug};
-use crate::engine::{self, MemberRef, NewMember, Sale};
-use crate::error::ApiError;
-use crate::keys::{generate_key, KeyMode, KeyRecord, KeyStatus, Scope};
-use crate::model::{end_of_local_day, CodeKind, CodeStatus, Coupon, Reward};
-use crate::program::{default_program, tier, BillItem, CategoryBonus, Program};
-use crate::store::StoreError;
+use loyalty::auth::Caller;
+use loyalty::deps::Deps;
+use loyalty::domain::{Code, Email, Mobile, Money, TenantSlug};
+use loyalty::engine::{self, MemberRef, NewMember, Sale};
+use loyalty::error::ApiError;
+use loyalty::keys::{generate_key, KeyMode, KeyRecord, KeyStatus, Scope};
+use loyalty::model::{end_of_local_day, CodeKind, CodeStatus, Coupon, Reward};
+use loyalty::program::{default_program, tier, BillItem, CategoryBonus, Program};
+use loyalty::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -213,7 +213,7 @@ pub struct DemoReward {
 #[derive(Debug, Serialize)]
 pub struct DemoCoupon {
     pub code: String,
-    pub value: crate::domain::MinorUnits,
+    pub value: loyalty::domain::MinorUnits,
     pub expiry_date: String,
     pub status: String,
 }
@@ -293,7 +293,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         rewards.push(DemoReward { public_id: reward.public_id, name: reward.name, points_cost: reward.points_cost });
     }
 
-    let today = crate::model::local_date(deps.now(), program.utc_offset_minutes);
+    let today = loyalty::model::local_date(deps.now(), program.utc_offset_minutes);
     let next_year = today + chrono::Duration::days(365);
     let demo_coupons = [
         ("COUP-XY12", "200", next_year),
@@ -326,7 +326,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         };
         coupons.push(DemoCoupon {
             code: coupon.code.to_string(),
-            value: crate::domain::MinorUnits(coupon.value_minor),
+            value: loyalty::domain::MinorUnits(coupon.value_minor),
             expiry_date: coupon.expiry_date.to_string(),
             status: status.into(),
         });

@@ -3,10 +3,6 @@
 //! integration tests. Kept out of the `loyalty` runtime crate so no function links
 //! them.
 
-// `admin` names the engine's modules as `crate::...`: the engine's public items are in
-// scope at this crate's root.
-use loyalty::*;
-
 pub mod admin;
 
 pub use admin::*;
