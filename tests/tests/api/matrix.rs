@@ -189,10 +189,17 @@ async fn every_route_answers_every_kind_of_key_as_documented() {
 
 /// Records the body of every DynamoDB request a client sends.
 #[derive(Debug, Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
+pub(super) struct Recorder(Arc<Mutex<Vec<String>>>);
 
 impl Recorder {
-    fn take(&self) -> Vec<String> {
+    /// A `Deps` on the test's table whose every store request is recorded here (its
+    /// caches empty, like a cold function).
+    pub(super) fn deps(&self, env: &TestEnv) -> Deps {
+        let client = Client::from_conf(env.client.config().to_builder().interceptor(self.clone()).build());
+        Deps::new(Store::new(client, env.table.clone()), env.clock.clone())
+    }
+
+    pub(super) fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().expect("recorder lock"))
     }
 }
@@ -219,8 +226,7 @@ async fn another_tenants_identifiers_find_nothing_on_every_route() {
     let env = TestEnv::new().await;
     let w = world(&env).await;
     let recorder = Recorder::default();
-    let client = Client::from_conf(env.client.config().to_builder().interceptor(recorder.clone()).build());
-    let deps = Deps::new(Store::new(client, env.table.clone()), env.clock.clone());
+    let deps = recorder.deps(&env);
     let b = w.b.slug().to_owned();
     let before = env.scan().await;
 
