@@ -417,3 +417,23 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_issue_requires_a_channel() {
+        let base = ["loyalty-admin", "key", "issue", "--tenant", "spice-garden", "--mode", "live"];
+        let missing = Cli::try_parse_from(base).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(missing.contains("--channel"), "{missing}");
+        assert!(Cli::try_parse_from(base.iter().copied().chain(["--channel", "till"])).is_err());
+        for (arg, channel) in [("pos", Channel::Pos), ("app", Channel::App)] {
+            let cli = Cli::try_parse_from(base.iter().copied().chain(["--channel", arg])).unwrap();
+            let Command::Key { command: KeyCommand::Issue { channel: parsed, .. } } = cli.command else {
+                panic!("key issue");
+            };
+            assert_eq!(Channel::from(parsed), channel);
+        }
+    }
+}
