@@ -223,15 +223,15 @@ wait_for_routes() {
 }
 
 # demo_vars FILE: reads the JSON of `loyalty-admin seed-demo --json` and prints shell
-# assignments (DEMO_TENANT, DEMO_LIVE_KEY, DEMO_TEST_KEY, DEMO_READ_ONLY_KEY,
-# DEMO_MOBILE, DEMO_EMAIL, DEMO_COUPON, DEMO_COUPON_VALUE, DEMO_COUPONS) for eval.
+# assignments (DEMO_TENANT, DEMO_LIVE_KEY, DEMO_TEST_KEY, DEMO_READ_ONLY_KEY (pos
+# channel), DEMO_APP_KEY (app channel: may redeem rewards), DEMO_MOBILE, DEMO_EMAIL, DEMO_COUPON, DEMO_COUPON_VALUE, DEMO_COUPONS) for eval.
 # DEMO_COUPON is the first coupon that is active and not past its expiry date.
 demo_vars() {
   python3 - "$1" <<'PY'
 import datetime, json, shlex, sys
 with open(sys.argv[1]) as f:
     d = json.load(f)
-required = ["tenant", "live_key", "test_key", "read_only_key", "customer_mobile", "coupons"]
+required = ["tenant", "live_key", "test_key", "read_only_key", "app_key", "customer_mobile", "coupons"]
 missing = [k for k in required if d.get(k) in (None, "")]
 if missing:
     sys.exit(f"seed-demo output lacks {', '.join(missing)}: {sys.argv[1]}")
@@ -245,6 +245,7 @@ out("DEMO_TENANT", d["tenant"])
 out("DEMO_LIVE_KEY", d["live_key"])
 out("DEMO_TEST_KEY", d["test_key"])
 out("DEMO_READ_ONLY_KEY", d["read_only_key"])
+out("DEMO_APP_KEY", d["app_key"])
 out("DEMO_MOBILE", d["customer_mobile"])
 out("DEMO_EMAIL", d.get("customer_email"))
 out("DEMO_COUPON", usable[0]["code"] if usable else "")

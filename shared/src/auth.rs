@@ -1,6 +1,7 @@
-//! Who is calling: the `X-API-Key` header (any case) resolved to a tenant, a mode and
-//! scopes. Order of checks: key (401), tenant slug (401), scope (403). Every kind of bad
-//! key answers the same 401, so a caller learns nothing about other tenants' keys.
+//! Who is calling: the `X-API-Key` header (any case) resolved to a tenant, a mode, a
+//! channel and scopes. Order of checks: key shape and checksum (401, no read), key
+//! (401), tenant slug (401), scope (403), channel (403). Every kind of bad key answers
+//! the same 401, so a caller learns nothing about other tenants' keys.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use crate::deps::Deps;
 use crate::domain::TenantSlug;
 use crate::error::ApiError;
 use crate::http::path_param;
-use crate::keys::{KeyMode, KeyRecord, KeyStatus, PresentedKey, Scope};
+use crate::keys::{Channel, KeyMode, KeyRecord, KeyStatus, PresentedKey, Scope};
 use crate::program::Program;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -30,30 +31,43 @@ impl Caller {
     }
 }
 
-/// Partner dialect: the key, then the `{tenant}` path segment, then the scope.
-pub async fn partner(deps: &Deps, req: &Request, scope: Scope) -> Result<Caller, ApiError> {
+/// Partner dialect: the key, then the `{tenant}` path segment, then the scope, then the
+/// key's channel (one of `channels`).
+pub async fn partner(deps: &Deps, req: &Request, scope: Scope, channels: &[Channel]) -> Result<Caller, ApiError> {
     let record = key_record(deps, req).await?;
     let slug = path_param(req, "tenant").unwrap_or_default();
     if slug != record.tenant.as_str() {
         return Err(ApiError::Unauthorized);
     }
-    authorise(record, scope)
+    authorise(record, scope, channels)
 }
 
 /// Public dialect: the key alone names the tenant.
-pub async fn public(deps: &Deps, req: &Request, scope: Scope) -> Result<Caller, ApiError> {
+pub async fn public(deps: &Deps, req: &Request, scope: Scope, channels: &[Channel]) -> Result<Caller, ApiError> {
     let record = key_record(deps, req).await?;
-    authorise(record, scope)
+    authorise(record, scope, channels)
 }
 
-fn authorise(record: KeyRecord, scope: Scope) -> Result<Caller, ApiError> {
+fn authorise(record: KeyRecord, scope: Scope, channels: &[Channel]) -> Result<Caller, ApiError> {
     if !record.allows(scope) {
         return Err(ApiError::Forbidden(scope));
     }
-    tracing::info!(key_id = %record.key_id, tenant = %record.tenant, mode = record.mode.as_str(), "authenticated");
+    if !channels.contains(&record.channel) {
+        return Err(ApiError::ForbiddenChannel(record.channel));
+    }
+    tracing::info!(
+        key_id = %record.key_id,
+        tenant = %record.tenant,
+        mode = record.mode.as_str(),
+        channel = record.channel.as_str(),
+        "authenticated"
+    );
     Ok(Caller { tenant: record.tenant, key_id: record.key_id, mode: record.mode })
 }
 
+/// The key's record: from memory while fresh (a known key, or a remembered unknown one),
+/// else one strongly consistent read. A key whose shape or checksum is wrong never
+/// reaches the store.
 async fn key_record(deps: &Deps, req: &Request) -> Result<KeyRecord, ApiError> {
     let header = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).ok_or(ApiError::Unauthorized)?;
     let presented = PresentedKey::parse(header).ok_or(ApiError::Unauthorized)?;

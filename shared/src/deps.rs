@@ -13,12 +13,16 @@ use crate::program::Program;
 use crate::sms::{LocalSms, SmsSender, SmsSetting, SmsSettingError};
 use crate::store::Store;
 
-/// How long a key record is trusted from memory: a revoked key stops working within
-/// this time on every warm function.
-pub const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
-/// How long a program's rules are served from memory: a rule change applies within this
-/// time.
+/// How long a key record is trusted from memory by default: a revoked key stops working
+/// within this time on every warm function (the read on a miss is strongly consistent, so
+/// no replication lag adds to it).
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+/// How long a program's rules are served from memory by default: a rule change applies
+/// within this time.
 pub const PROGRAM_CACHE_TTL: Duration = Duration::from_secs(60);
+/// The longest lifetime a setting may ask for: beyond it a revoked key would live on for
+/// hours, which no one means to configure.
+const MAX_CACHE_SECONDS: u64 = 3_600;
 /// Enough for every tenant's program, and the keys of thousands of tenants, in one warm
 /// function (a few MiB at most).
 const CACHE_MAX_ENTRIES: usize = 16_384;
@@ -110,11 +114,51 @@ pub fn sns_sender(config: &aws_config::SdkConfig) -> Arc<dyn SmsSender> {
     })
 }
 
+/// How long the in-memory caches trust what they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLifetimes {
+    /// Key records (and unknown keys): the most a revoked key lives on in a warm function.
+    pub keys: Duration,
+    /// Programs: the most a rule change waits to apply.
+    pub programs: Duration,
+}
+
+impl Default for CacheLifetimes {
+    fn default() -> Self {
+        CacheLifetimes { keys: KEY_CACHE_TTL, programs: PROGRAM_CACHE_TTL }
+    }
+}
+
+impl CacheLifetimes {
+    /// `LOYALTY_KEY_CACHE_SECONDS` and `LOYALTY_PROGRAM_CACHE_SECONDS` (whole seconds, 0
+    /// to 3600; 0 reads the table on every request), each defaulting when unset or empty.
+    /// Only `main` reads the environment (through [`Deps::from_env`]).
+    pub fn parse(keys: Option<&str>, programs: Option<&str>) -> Result<Self, ConfigError> {
+        let default = CacheLifetimes::default();
+        Ok(CacheLifetimes {
+            keys: seconds("LOYALTY_KEY_CACHE_SECONDS", keys, default.keys)?,
+            programs: seconds("LOYALTY_PROGRAM_CACHE_SECONDS", programs, default.programs)?,
+        })
+    }
+}
+
+fn seconds(name: &'static str, value: Option<&str>, default: Duration) -> Result<Duration, ConfigError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n <= MAX_CACHE_SECONDS => Ok(Duration::from_secs(n)),
+            _ => Err(ConfigError::CacheSeconds { name, value: v.to_owned() }),
+        },
+    }
+}
+
 /// A setting a function cannot start with.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(transparent)]
     Sms(#[from] SmsSettingError),
+    #[error("{name} must be whole seconds from 0 to 3600, not {value:?}")]
+    CacheSeconds { name: &'static str, value: String },
 }
 
 pub struct Deps {
@@ -128,6 +172,7 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// With the default cache lifetimes ([`CacheLifetimes::default`]).
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Deps {
             store,
@@ -138,6 +183,18 @@ impl Deps {
         }
     }
 
+    /// The same, with these cache lifetimes (the caches start empty).
+    pub fn with_cache_lifetimes(mut self, lifetimes: CacheLifetimes) -> Self {
+        self.keys = TtlCache::new(lifetimes.keys);
+        self.programs = TtlCache::new(lifetimes.programs);
+        self
+    }
+
+    /// The cache lifetimes in force.
+    pub fn cache_lifetimes(&self) -> CacheLifetimes {
+        CacheLifetimes { keys: self.keys.ttl, programs: self.programs.ttl }
+    }
+
     pub fn with_sms(mut self, sms: Arc<dyn SmsSender>) -> Self {
         self.sms = sms;
         self
@@ -146,10 +203,17 @@ impl Deps {
     /// For `main` only: the store from `LOYALTY_TABLE` and the standard AWS settings, and
     /// the SMS sender `LOYALTY_SMS` names ([`SmsSetting::parse`]): Amazon SNS for `sns`,
     /// built by `sns` (only a function that sends SMS passes it), else the local sender
-    /// (unset or `log`), which appends to `LOYALTY_SMS_OUTBOX` when set. A setting it does not know is an error:
+    /// (unset or `log`), which appends to `LOYALTY_SMS_OUTBOX` when set; the cache
+    /// lifetimes from `LOYALTY_KEY_CACHE_SECONDS` / `LOYALTY_PROGRAM_CACHE_SECONDS`
+    /// ([`CacheLifetimes::parse`]). A setting it does not know is an error:
     /// the function stops at init rather than answer with a sender nobody chose.
     pub async fn from_env(sns: Option<SnsBuilder>) -> Result<Self, ConfigError> {
-        let value = std::env::var_os("LOYALTY_SMS").map(|v| v.to_string_lossy().into_owned());
+        let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+        let lifetimes = CacheLifetimes::parse(
+            var("LOYALTY_KEY_CACHE_SECONDS").as_deref(),
+            var("LOYALTY_PROGRAM_CACHE_SECONDS").as_deref(),
+        )?;
+        let value = var("LOYALTY_SMS");
         let setting = SmsSetting::parse(value.as_deref(), sns.is_some())?;
         let config = Store::load_aws_config().await;
         let sms: Arc<dyn SmsSender> = match (setting, sns) {
@@ -159,7 +223,7 @@ impl Deps {
                 Arc::new(LocalSms { outbox: std::env::var_os("LOYALTY_SMS_OUTBOX").map(Into::into) })
             }
         };
-        Ok(Deps::new(Store::from_config(&config), Arc::new(SystemClock)).with_sms(sms))
+        Ok(Deps::new(Store::from_config(&config), Arc::new(SystemClock)).with_sms(sms).with_cache_lifetimes(lifetimes))
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -178,6 +242,19 @@ mod tests {
         assert_eq!(cache.get(&"a"), Some(1));
         std::thread::sleep(Duration::from_millis(30));
         assert_eq!(cache.get(&"a"), None);
+    }
+
+    #[test]
+    fn cache_lifetimes_default_to_five_seconds_for_keys() {
+        let default = CacheLifetimes::parse(None, Some(" ")).unwrap();
+        assert_eq!(default.keys, Duration::from_secs(5));
+        assert_eq!(default.programs, PROGRAM_CACHE_TTL);
+        let set = CacheLifetimes::parse(Some("2"), Some("0")).unwrap();
+        assert_eq!(set, CacheLifetimes { keys: Duration::from_secs(2), programs: Duration::ZERO });
+        for bad in ["-1", "5s", "1.5", "3601"] {
+            let err = CacheLifetimes::parse(Some(bad), None).unwrap_err();
+            assert!(err.to_string().contains("LOYALTY_KEY_CACHE_SECONDS"), "{err}");
+        }
     }
 
     #[test]

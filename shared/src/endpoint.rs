@@ -20,33 +20,41 @@ use crate::deps::Deps;
 use crate::error::{ApiError, Dialect};
 use crate::http::{replayed, respond};
 use crate::idempotency::{self, Begin, Replayable};
-use crate::keys::Scope;
+use crate::keys::{Channel, Scope};
 use crate::program::Program;
 
-/// A route: the function's name (which also scopes its idempotency keys), its dialect
-/// and the scope its key needs.
+/// A route: the function's name (which also scopes its idempotency keys), its dialect,
+/// the scope its key needs and the key channels it serves (every channel unless
+/// narrowed with [`Route::only`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
     pub name: &'static str,
     pub dialect: Dialect,
     pub scope: Scope,
+    pub channels: &'static [Channel],
 }
 
 impl Route {
     /// A Partner (POS) route: the key must belong to the `{tenant}` in the path.
     pub const fn partner(name: &'static str, scope: Scope) -> Route {
-        Route { name, dialect: Dialect::Partner, scope }
+        Route { name, dialect: Dialect::Partner, scope, channels: &Channel::ALL }
     }
 
     /// A Public route: the key alone names the tenant.
     pub const fn public(name: &'static str, scope: Scope) -> Route {
-        Route { name, dialect: Dialect::Public, scope }
+        Route { name, dialect: Dialect::Public, scope, channels: &Channel::ALL }
+    }
+
+    /// The same route, for keys of these channels only (others answer 403 before the
+    /// body is read).
+    pub const fn only(self, channels: &'static [Channel]) -> Route {
+        Route { channels, ..self }
     }
 
     async fn authenticate(&self, deps: &Deps, req: &Request) -> Result<Caller, ApiError> {
         match self.dialect {
-            Dialect::Partner => auth::partner(deps, req, self.scope).await,
-            Dialect::Public => auth::public(deps, req, self.scope).await,
+            Dialect::Partner => auth::partner(deps, req, self.scope, self.channels).await,
+            Dialect::Public => auth::public(deps, req, self.scope, self.channels).await,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use http::StatusCode;
 
-use crate::keys::Scope;
+use crate::keys::{Channel, Scope};
 
 /// Which public API a request came in on: decides error bodies and some statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("API key missing required scope: {0}")]
     Forbidden(Scope),
+    /// A key of a channel the route does not serve (a till's key on reward redemption).
+    #[error("API key channel {0} may not call this route")]
+    ForbiddenChannel(Channel),
     #[error("{0}")]
     BadRequest(String),
     #[error("Request body too large (at most {0} bytes)")]
@@ -65,7 +68,7 @@ impl ApiError {
     pub fn status(&self, dialect: Dialect) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -86,7 +89,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) => "forbidden",
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::NotFound(_) => "not_found",

@@ -1,5 +1,9 @@
-//! API keys: `mg_live_` / `mg_test_` followed by 32 base62 characters (about 190 bits).
-//! Only the SHA-256 of a key is stored; a separate key id names it in listings and logs.
+//! API keys, shaped like GitHub's tokens: `mg_live_` / `mg_test_`, then 30 random base62
+//! characters (about 178 bits), then 6 base62 characters of the CRC32 of everything
+//! before them. The checksum is no secret (anyone can compute it): it lets a function
+//! refuse a mistyped or made-up key from its text alone, without a table read, so a flood
+//! of forged keys costs no read capacity. Only the SHA-256 of a key is stored; a separate
+//! key id names it in listings and logs.
 
 use std::fmt;
 
@@ -9,7 +13,14 @@ use sha2::{Digest, Sha256};
 use crate::domain::TenantSlug;
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const SECRET_LEN: usize = 32;
+/// Random characters after the prefix: 62^30 is about 2^178.
+const RANDOM_LEN: usize = 30;
+/// A CRC32 in base62 at fixed width: 62^6 is more than 2^32.
+const CHECKSUM_LEN: usize = 6;
+const LIVE_PREFIX: &str = "mg_live_";
+const TEST_PREFIX: &str = "mg_test_";
+/// The length of every key: prefix, random part, checksum.
+pub const KEY_LEN: usize = LIVE_PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
@@ -66,6 +77,43 @@ impl Scope {
     }
 }
 
+/// Where a key is used, which decides what it may do beside its scopes.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Channel {
+    /// A till: everything but spending a member's points on a reward, which at a till
+    /// happens only through the member's one-time code on a bill.
+    Pos,
+    /// A customer-facing app or site where the member signed in: may also redeem
+    /// rewards for that member.
+    App,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Pos, Channel::App];
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        s.trim().parse().ok()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
@@ -87,6 +135,7 @@ pub struct KeyRecord {
     pub hash: KeyHash,
     pub tenant: TenantSlug,
     pub mode: KeyMode,
+    pub channel: Channel,
     pub scopes: Vec<Scope>,
     pub status: KeyStatus,
     pub label: String,
@@ -110,18 +159,22 @@ pub struct PresentedKey<'a> {
 }
 
 impl<'a> PresentedKey<'a> {
-    /// Checks the shape only, so malformed keys are refused without a database read.
+    /// Checks the shape and the checksum only, so malformed and made-up keys are refused
+    /// without a database read.
     pub fn parse(text: &'a str) -> Option<Self> {
         let text = text.trim();
-        let (mode, secret) = if let Some(s) = text.strip_prefix("mg_live_") {
-            (KeyMode::Live, s)
-        } else if let Some(s) = text.strip_prefix("mg_test_") {
-            (KeyMode::Test, s)
+        let mode = if text.starts_with(LIVE_PREFIX) {
+            KeyMode::Live
+        } else if text.starts_with(TEST_PREFIX) {
+            KeyMode::Test
         } else {
             return None;
         };
-        let well_formed = (22..=64).contains(&secret.len()) && secret.bytes().all(|b| b.is_ascii_alphanumeric());
-        well_formed.then_some(Self { text, mode })
+        if text.len() != KEY_LEN || !text[LIVE_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let (body, sum) = text.split_at(KEY_LEN - CHECKSUM_LEN);
+        (checksum(body).as_bytes() == sum.as_bytes()).then_some(Self { text, mode })
     }
 
     pub fn hash(&self) -> KeyHash {
@@ -147,10 +200,22 @@ pub struct NewKey {
 }
 
 pub fn generate_key(mode: KeyMode) -> NewKey {
-    let secret = random_base62(SECRET_LEN);
-    let plain = format!("mg_{}_{secret}", mode.as_str());
+    let body = format!("mg_{}_{}", mode.as_str(), random_base62(RANDOM_LEN));
+    let plain = format!("{body}{}", checksum(&body));
     let hash = hash_key(&plain);
     NewKey { plain, key_id: format!("key_{}", random_base62(16)), hash }
+}
+
+/// The CRC32 of a key's prefix and random part, in base62, zero-padded to
+/// [`CHECKSUM_LEN`] characters. By hand: six divisions of a `u32` do not need a crate.
+fn checksum(body: &str) -> String {
+    let mut n = crc32fast::hash(body.as_bytes());
+    let mut digits = [b'0'; CHECKSUM_LEN];
+    for digit in digits.iter_mut().rev() {
+        *digit = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    digits.iter().map(|&b| b as char).collect()
 }
 
 fn random_base62(len: usize) -> String {
@@ -167,7 +232,8 @@ mod tests {
     fn generated_keys_have_the_documented_shape() {
         let key = generate_key(KeyMode::Live);
         assert!(key.plain.starts_with("mg_live_"));
-        assert_eq!(key.plain.len(), "mg_live_".len() + SECRET_LEN);
+        assert_eq!(key.plain.len(), KEY_LEN);
+        assert_eq!(KEY_LEN, 44);
         let presented = PresentedKey::parse(&key.plain).expect("well formed");
         assert_eq!(presented.mode, KeyMode::Live);
         assert_eq!(presented.hash(), key.hash);
@@ -187,11 +253,53 @@ mod tests {
             "mg_live_",
             "mg_live_short",
             "mg_prod_0123456789012345678901",
+            "mg_live_0123456789012345678901234567890123456",
             "mg_live_0123456789012345678901!",
             "Bearer x",
         ] {
             assert!(PresentedKey::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_key_with_a_wrong_checksum_is_refused() {
+        let key = generate_key(KeyMode::Live).plain;
+        // Every change of one character, in the random part or the checksum.
+        for at in LIVE_PREFIX.len()..KEY_LEN {
+            let mut forged = key.clone().into_bytes();
+            forged[at] = if forged[at] == b'a' { b'b' } else { b'a' };
+            let forged = String::from_utf8(forged).unwrap();
+            assert!(PresentedKey::parse(&forged).is_none(), "{forged}");
+        }
+        // The right shape with a made-up checksum: at most one in 2^32 passes.
+        let refused = (0..1000)
+            .filter(|_| PresentedKey::parse(&format!("mg_live_{}", random_base62(RANDOM_LEN + CHECKSUM_LEN))).is_none())
+            .count();
+        assert!(refused >= 999, "{refused}");
+        // A live key's random part and checksum under the test prefix.
+        assert!(PresentedKey::parse(&key.replacen("mg_live_", "mg_test_", 1)).is_none());
+        // Keys of the old shape (32 random characters, no checksum).
+        assert!(PresentedKey::parse(&format!("mg_live_{}", random_base62(32))).is_none());
+    }
+
+    #[test]
+    fn the_checksum_is_fixed_width_base62() {
+        assert_eq!(checksum("mg_live_"), checksum("mg_live_"));
+        for body in ["", "mg_live_0", "mg_test_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"] {
+            let sum = checksum(body);
+            assert_eq!(sum.len(), CHECKSUM_LEN);
+            assert!(sum.bytes().all(|b| b.is_ascii_alphanumeric()));
+        }
+        // u32::MAX still fits in six digits.
+        assert!(62u64.pow(CHECKSUM_LEN as u32) > u64::from(u32::MAX));
+    }
+
+    #[test]
+    fn channels_parse() {
+        assert_eq!(Channel::parse("pos"), Some(Channel::Pos));
+        assert_eq!(Channel::parse("app"), Some(Channel::App));
+        assert_eq!(Channel::parse("web"), None);
+        assert_eq!(Channel::App.as_str(), "app");
     }
 
     #[test]

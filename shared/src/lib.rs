@@ -7,7 +7,9 @@
 //!   **Public** dialect (`/v1/public/loyalty/...`) is the `public-*` functions. They
 //!   differ in field names, error bodies and a few statuses, never in what happens.
 //! - **API key**: the `X-API-Key` a tenant's system sends (`mg_live_...` or
-//!   `mg_test_...`), stored only as a hash, with its tenant, mode and scopes ([`keys`]).
+//!   `mg_test_...`, ending in a checksum), stored only as a hash, with its tenant, mode,
+//!   scopes and **channel** ([`keys`]): `pos` for a till, `app` for a customer's
+//!   signed-in app, the only channel that may redeem rewards (`public-redeem`).
 //!   Not a **DynamoDB key**: the `PK` / `SK` (and `GSI1PK` / `GSI1SK`) of an item, built
 //!   only inside [`store`]. Not an **Idempotency-Key**: the header a client sends so a
 //!   retried write answers the first one's result instead of writing twice.

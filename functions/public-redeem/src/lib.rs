@@ -3,12 +3,16 @@
 //! Spends a member's points on a catalog reward (`email`, `rewardId`) and issues a
 //! voucher code. The debit, the voucher and the ledger entry are one transaction; a
 //! balance below the cost is `422 insufficient_points` and nothing moves.
+//!
+//! Only `app` keys (a customer-facing app or site where the member signed in): a till's
+//! `pos` key answers `403 forbidden` before the body is read, since at a till points
+//! leave only through the member's one-time code on a bill.
 
 use lambda_http::{Body, Request, Response};
 use loyalty::endpoint::{self, Context, Route, Write};
 use loyalty::engine::{self, Redemption};
 use loyalty::idempotency::Replayable;
-use loyalty::keys::Scope;
+use loyalty::keys::{Channel, Scope};
 use loyalty::public::{success, Redeemed};
 use loyalty::requests::{self, RewardFor, RewardRedeemRequest};
 use loyalty::{ApiError, Deps};
@@ -20,7 +24,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 struct Redeem;
 
 impl Write for Redeem {
-    const ROUTE: Route = Route::public("public-redeem", Scope::WriteTransactions);
+    const ROUTE: Route = Route::public("public-redeem", Scope::WriteTransactions).only(&[Channel::App]);
     type Input = RewardFor;
     type Output = Redemption;
 

@@ -20,12 +20,15 @@ fn cancelled(what: &str, result: Result<(), TransactError>) -> Result<(), StoreE
 }
 
 impl Store {
+    /// The key with this hash. Strongly consistent: a key revoked a moment ago is seen
+    /// as revoked on the next cache miss, whatever the replication lag.
     pub async fn get_key(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(ItemKey::api_key(hash).attrs()))
+            .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::client::StoreError;
 use super::item_key::{code_index_sk, key_index_sk, member_partition, tenant_keys_index, Attrs, ItemKey, PK, SK};
 use crate::domain::{Code, CustomerId, Email, Mobile, Reference, TenantSlug};
-use crate::keys::{KeyHash, KeyMode, KeyRecord, KeyStatus, Scope};
+use crate::keys::{Channel, KeyHash, KeyMode, KeyRecord, KeyStatus, Scope};
 use crate::model::{CodeKind, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry, Purchase, Reward, SaleOutcome};
 use crate::program::Program;
 
@@ -639,6 +639,8 @@ pub(crate) struct ApiKeyItem {
     #[serde(with = "text")]
     pub tenant: TenantSlug,
     pub mode: KeyMode,
+    /// Required: every key is issued for a channel (none were issued without one).
+    pub channel: Channel,
     pub scopes: Vec<Scope>,
     pub status: KeyStatus,
     pub label: String,
@@ -665,6 +667,7 @@ impl ApiKeyItem {
             key_hash: r.hash.0.clone(),
             tenant: r.tenant.clone(),
             mode: r.mode,
+            channel: r.channel,
             scopes: r.scopes.clone(),
             status: r.status,
             label: r.label.clone(),
@@ -683,6 +686,7 @@ impl From<ApiKeyItem> for KeyRecord {
             hash: KeyHash(k.key_hash),
             tenant: k.tenant,
             mode: k.mode,
+            channel: k.channel,
             scopes: k.scopes,
             status: k.status,
             label: k.label,

@@ -1,9 +1,16 @@
-//! Keys, slugs and scopes on every route: every bad key gets the same 401, a missing
-//! scope 403, and both come before any check of the input.
+//! Keys, slugs, scopes and channels on every route: every bad key gets the same 401, a
+//! missing scope or a channel the route does not serve 403, and both come before any
+//! check of the input. A forged key costs no store read; a revoked one stops within the
+//! key cache's lifetime.
 
-use loyalty::keys::{generate_key, KeyMode, Scope};
+use std::time::Duration;
+
+use loyalty::deps::CacheLifetimes;
+use loyalty::keys::{generate_key, Channel, KeyMode, Scope};
+use rand::Rng;
 use serde_json::json;
 
+use super::matrix::Recorder;
 use super::support::{date, Call, Route, Tenant, TestEnv};
 
 /// A request to `route` that would succeed with a good key on `slug`.
@@ -206,4 +213,128 @@ async fn the_key_is_checked_before_the_scope_and_both_before_the_input() {
     let reply = bad_input_call(Route::Bill, a.slug()).key(&a.live).send(&env.deps).await;
     assert_eq!(reply.status, 400, "{}", reply.text);
     bad_input_call(Route::Redeem, a.slug()).key(&a.live).send(&env.deps).await.assert_error(400, "code is required");
+}
+
+const EMAIL: &str = "ravi@example.com";
+
+/// A till's key (both scopes, live or sandbox) may not spend a member's points on a
+/// reward: 403 `forbidden`, before the body is read and with nothing written. An app
+/// key of the same tenant can.
+#[tokio::test]
+async fn a_pos_key_cannot_redeem_rewards_and_an_app_key_can() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("channel-shop").await;
+    let earn = json!({ "email": EMAIL, "name": "Ravi", "amount": 100 });
+    Call::public(Route::Earn).key(&t.pos).json(&earn).send(&env.deps).await.assert_success(&json!({}));
+    env.add_demo_rewards(&t).await;
+    let before = env.scan().await;
+
+    let message = "API key channel pos may not call this route";
+    let redeem = json!({ "email": EMAIL, "rewardId": "rwd-001" });
+    for key in [&t.pos, &t.pos_test] {
+        let reply = Call::public(Route::RewardRedeem).key(key).json(&redeem).send(&env.deps).await;
+        reply.assert_public_error(403, "forbidden", message);
+        // 403 before 400: the body is not read.
+        for bad in [json!({ "email": EMAIL }), json!("not an object")] {
+            let reply = Call::public(Route::RewardRedeem).key(key).json(&bad).send(&env.deps).await;
+            reply.assert_public_error(403, "forbidden", message);
+        }
+        // ...and not before 401: a bad key is still a bad key.
+        let forged = format!("{}0", &key[..key.len() - 1]);
+        let forged = if forged == *key { format!("{}1", &key[..key.len() - 1]) } else { forged };
+        let reply = Call::public(Route::RewardRedeem).key(&forged).json(&redeem).send(&env.deps).await;
+        reply.assert_public_error(401, "unauthorized", "Missing or invalid API key");
+        // With an Idempotency-Key too: no claim is written.
+        let reply = Call::public(Route::RewardRedeem)
+            .key(key)
+            .header("Idempotency-Key", "k-1")
+            .json(&redeem)
+            .send(&env.deps)
+            .await;
+        reply.assert_public_error(403, "forbidden", message);
+    }
+    assert_eq!(env.scan().await, before, "a refused redemption writes nothing");
+
+    // Everything else a till does works with its key: the member's balance, the catalog.
+    let balance = Call::public(Route::Balance).key(&t.pos).query("email", EMAIL).send(&env.deps).await;
+    balance.assert_success(&json!({ "pointsBalance": 10_000 }));
+    let rewards = Call::public(Route::Rewards).key(&t.pos).send(&env.deps).await;
+    assert_eq!(rewards.status, 200, "{}", rewards.text);
+
+    // The app key redeems.
+    let reply = Call::public(Route::RewardRedeem).key(&t.live).json(&redeem).send(&env.deps).await;
+    reply.assert_success(&json!({ "newBalance": 5_000 }));
+    let issued = env.issue_channel_key(&t.slug, KeyMode::Live, Channel::App, Scope::ALL.to_vec()).await;
+    assert_eq!(issued.record.channel, Channel::App);
+    let reply = Call::public(Route::RewardRedeem).key(&issued.plain).json(&redeem).send(&env.deps).await;
+    reply.assert_success(&json!({ "newBalance": 0 }));
+}
+
+/// A key of the right shape whose checksum is wrong, or of the wrong shape, is refused
+/// from its text: a thousand of them cost not one store request. A key with a good
+/// checksum is read (strongly consistent) once, then remembered.
+#[tokio::test]
+async fn forged_keys_cost_no_store_read() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("forge-shop").await;
+    let recorder = Recorder::default();
+    let deps = recorder.deps(&env);
+    let alphabet: Vec<char> = ('0'..='9').chain('A'..='Z').chain('a'..='z').collect();
+    let mut rng = rand::rng();
+    let mut random = |n: usize| (0..n).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect::<String>();
+
+    let mut forged = Vec::new();
+    for i in 0..1000 {
+        let prefix = if i % 2 == 0 { "mg_live_" } else { "mg_test_" };
+        forged.push(match i % 4 {
+            // The shape of a key, made up.
+            0 | 1 => format!("{prefix}{}", random(36)),
+            // A real key with one character changed.
+            2 => {
+                let at = 8 + i % 36;
+                let mut chars: Vec<char> = t.live.chars().collect();
+                chars[at] = if chars[at] == 'a' { 'b' } else { 'a' };
+                chars.into_iter().collect()
+            }
+            // A real key's random part and checksum under the other mode's prefix.
+            _ => t.live.replacen("mg_live_", "mg_test_", 1),
+        });
+    }
+    let routes = Route::EVERY;
+    for (i, key) in forged.iter().enumerate() {
+        let route = routes[i % routes.len()];
+        let reply = valid_call(route, t.slug()).key(key).send(&deps).await;
+        assert_eq!(reply.status, 401, "{route:?} with {key}: {}", reply.text);
+    }
+    let sent = recorder.take();
+    assert!(sent.is_empty(), "forged keys cost {} store requests: {:?}", sent.len(), &sent[..sent.len().min(3)]);
+
+    // An unknown key with a good checksum: one strongly consistent read, then none.
+    let unknown = generate_key(KeyMode::Live).plain;
+    for _ in 0..3 {
+        valid_call(Route::Customer, t.slug()).key(&unknown).send(&deps).await.assert_unauthorized();
+    }
+    let sent = recorder.take();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains(r#""ConsistentRead":true"#), "{}", sent[0]);
+}
+
+/// A revoked key is refused on a warm function once the key cache's lifetime has passed
+/// (5 s by default; a short one here).
+#[tokio::test]
+async fn a_revoked_key_stops_on_a_warm_function_within_the_key_cache_lifetime() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("revoke-shop").await;
+    assert_eq!(env.fresh_deps().cache_lifetimes().keys, Duration::from_secs(5), "the default");
+    let lifetime = Duration::from_millis(300);
+    let warm = env.fresh_deps().with_cache_lifetimes(CacheLifetimes { keys: lifetime, ..CacheLifetimes::default() });
+    let key = env.issue_key(&t.slug, KeyMode::Live, Scope::ALL.to_vec()).await;
+    let call = valid_call(Route::Balance, t.slug()).key(&key.plain);
+    assert_eq!(call.send(&warm).await.status, 404, "the key works (no such member yet)");
+
+    env.store.revoke_key(&key.record.key_id, env.now()).await.expect("revoke").expect("the key exists");
+    tokio::time::sleep(lifetime + Duration::from_millis(50)).await;
+    call.send(&warm).await.assert_public_error(401, "unauthorized", "Missing or invalid API key");
+    // The tenant's other keys are untouched.
+    assert_eq!(valid_call(Route::Balance, t.slug()).key(&t.live).send(&warm).await.status, 404);
 }

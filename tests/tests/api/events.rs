@@ -91,7 +91,8 @@ async fn every_event_gets_the_status_its_name_promises() {
                 .expect("a readable event")
                 .replace("{{LIVE_KEY}}", &seed.live_key)
                 .replace("{{TEST_KEY}}", &seed.test_key)
-                .replace("{{READ_ONLY_KEY}}", &seed.read_only_key);
+                .replace("{{READ_ONLY_KEY}}", &seed.read_only_key)
+                .replace("{{APP_KEY}}", &seed.app_key);
             let req = lambda_http::request::from_str(&text).expect("an API Gateway event the runtime can parse");
             let resp = invoke(function, &env.deps, req).await;
             let body = match resp.body() {

@@ -29,7 +29,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use loyalty::deps::{Clock, FixedClock};
 use loyalty::domain::{Code, Mobile, Money, TenantSlug};
-use loyalty::keys::{KeyMode, Scope};
+use loyalty::keys::{Channel, KeyMode, Scope};
 use loyalty::store::Store;
 use loyalty::Deps;
 use loyalty_admin::{self as admin, CouponSpec};
@@ -282,7 +282,9 @@ impl World {
         assert!(setup.store.create_table_if_missing().await.expect("create the table"));
         let slug = TenantSlug::parse("fault-garden").expect("slug");
         admin::create_tenant(&setup, &slug, &admin::demo_program()).await.expect("tenant");
-        let live = admin::issue_key(&setup, &slug, KeyMode::Live, Scope::ALL.to_vec(), "faults").await.expect("key");
+        let live = admin::issue_key(&setup, &slug, KeyMode::Live, Channel::App, Scope::ALL.to_vec(), "faults")
+            .await
+            .expect("key");
         let world = World { local, clock, slug: slug.to_string(), live: live.plain };
         let first = world
             .bill(

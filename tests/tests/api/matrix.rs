@@ -1,5 +1,6 @@
-//! Keys and tenants across every route of both dialects: every kind of key gets its
-//! documented answer (and every bad key the same 401 within a dialect); another
+//! Keys and tenants across every route of both dialects: every kind of key (live,
+//! sandbox, read-only; `app` and `pos` channels) gets its documented answer (and every
+//! bad key the same 401 within a dialect); another
 //! tenant's identifiers find nothing and nothing of the other tenant is read or
 //! written; a sandbox key writes nothing on any write route; plain keys reach neither
 //! the logs nor the table.
@@ -95,6 +96,11 @@ fn forbidden(route: Route, scope: &str) -> Value {
     }
 }
 
+/// The answer to a till's (`pos`) key on reward redemption.
+fn forbidden_channel() -> Value {
+    public_error("forbidden", "API key channel pos may not call this route")
+}
+
 fn not_found(route: Route, what: &str) -> Value {
     let message = format!("{what} not found");
     if route.is_public() {
@@ -169,6 +175,26 @@ async fn every_route_answers_every_kind_of_key_as_documented() {
         assert_eq!(sandbox.status, 200, "{route:?} sandbox: {}", sandbox.text);
         assert_eq!(sandbox.body["sandbox"], json!(true), "{route:?} sandbox: {}", sandbox.text);
 
+        // A till's keys: the same answers, but no reward redemption (live or sandbox).
+        let pos_sandbox = call().key(&w.a.pos_test).send(&env.deps).await;
+        if route == Route::RewardRedeem {
+            assert_answer(&pos_sandbox, 403, &forbidden_channel(), "RewardRedeem pos sandbox");
+            let pos = call().key(&w.a.pos).send(&env.deps).await;
+            assert_answer(&pos, 403, &forbidden_channel(), "RewardRedeem pos live");
+            let other = call().key(&w.b.pos).send(&env.deps).await;
+            assert_answer(&other, 403, &forbidden_channel(), "RewardRedeem B's pos key");
+        } else {
+            assert_eq!(
+                (pos_sandbox.status, strip_generated(&pos_sandbox.body)),
+                (sandbox.status, strip_generated(&sandbox.body)),
+                "{route:?} pos sandbox answers as the app sandbox key"
+            );
+            if !route.is_public() {
+                let other = call().key(&w.b.pos).send(&env.deps).await;
+                assert_answer(&other, 401, &unauthorized(route), &format!("{route:?} with B's pos key"));
+            }
+        }
+
         assert_eq!(env.scan().await, before, "{route:?}: nothing written");
     }
 
@@ -189,10 +215,17 @@ async fn every_route_answers_every_kind_of_key_as_documented() {
 
 /// Records the body of every DynamoDB request a client sends.
 #[derive(Debug, Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
+pub(super) struct Recorder(Arc<Mutex<Vec<String>>>);
 
 impl Recorder {
-    fn take(&self) -> Vec<String> {
+    /// A `Deps` on the test's table whose every store request is recorded here (its
+    /// caches empty, like a cold function).
+    pub(super) fn deps(&self, env: &TestEnv) -> Deps {
+        let client = Client::from_conf(env.client.config().to_builder().interceptor(self.clone()).build());
+        Deps::new(Store::new(client, env.table.clone()), env.clock.clone())
+    }
+
+    pub(super) fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().expect("recorder lock"))
     }
 }
@@ -219,8 +252,7 @@ async fn another_tenants_identifiers_find_nothing_on_every_route() {
     let env = TestEnv::new().await;
     let w = world(&env).await;
     let recorder = Recorder::default();
-    let client = Client::from_conf(env.client.config().to_builder().interceptor(recorder.clone()).build());
-    let deps = Deps::new(Store::new(client, env.table.clone()), env.clock.clone());
+    let deps = recorder.deps(&env);
     let b = w.b.slug().to_owned();
     let before = env.scan().await;
 
@@ -301,14 +333,24 @@ async fn another_tenants_identifiers_find_nothing_on_every_route() {
     let covered: Vec<Route> = Route::EVERY.into_iter().filter(|r| calls.iter().any(|(c, ..)| c == r)).collect();
     let missing: Vec<Route> = Route::EVERY.into_iter().filter(|r| !covered.contains(r)).collect();
     assert_eq!(missing, vec![Route::Earn], "every route but earn (below) is called");
-    for (key, mode) in [(&w.b.live, "live"), (&w.b.test, "sandbox")] {
-        for (_, call, status, body) in &calls {
+    let b_keys = [
+        (&w.b.live, "live", false, false),
+        (&w.b.test, "sandbox", true, false),
+        (&w.b.pos, "pos", false, true),
+        (&w.b.pos_test, "pos sandbox", true, true),
+    ];
+    for (key, mode, sandbox, pos) in b_keys {
+        for (route, call, status, body) in &calls {
             let reply = call.clone().key(key).send(&deps).await;
-            let mut expected = body.clone();
-            if mode == "sandbox" && status == &200 {
+            let (status, mut expected) = match route {
+                // A till's key is refused before anything is looked up.
+                Route::RewardRedeem if pos => (403, forbidden_channel()),
+                _ => (*status, body.clone()),
+            };
+            if sandbox && status == 200 {
                 expected["sandbox"] = json!(true);
             }
-            assert_answer(&reply, *status, &expected, &format!("B {mode}: {:?}", call.request().uri().path()));
+            assert_answer(&reply, status, &expected, &format!("B {mode}: {:?}", call.request().uri().path()));
         }
     }
     assert_eq!(env.scan().await, before, "nothing written anywhere");
@@ -403,6 +445,18 @@ async fn a_sandbox_key_on_every_write_route_leaves_the_table_identical() {
         }
         assert_eq!(env.scan().await, before, "round {round}: the table is identical");
     }
+
+    // A till's sandbox key: the same answers, but reward redemption is refused.
+    for (i, (call, _)) in writes.iter().enumerate() {
+        let reply = call.clone().key(&w.a.pos_test).send(&env.deps).await;
+        let what = format!("pos sandbox {} #{i}", call.request().uri().path());
+        if call.request().uri().path() == "/v1/public/loyalty/redeem" {
+            assert_answer(&reply, 403, &forbidden_channel(), &what);
+        } else {
+            assert_eq!(strip_generated(&reply.body), first[i], "{what}: {}", reply.text);
+        }
+    }
+    assert_eq!(env.scan().await, before, "pos sandbox: the table is identical");
 }
 
 /// An answer without what is generated afresh each time (ids, codes).
@@ -490,6 +544,8 @@ async fn keys_reach_neither_the_logs_nor_the_table() {
         ("A live", &w.a.live),
         ("A sandbox", &w.a.test),
         ("A read-only", &w.a.read_only),
+        ("A pos", &w.a.pos),
+        ("A pos sandbox", &w.a.pos_test),
         ("A revoked", &w.revoked),
         ("B live", &w.b.live),
         ("B sandbox", &w.b.test),
@@ -530,7 +586,7 @@ async fn keys_reach_neither_the_logs_nor_the_table() {
         assert!(found.is_empty(), "{what} key in the table: {found:?}");
     }
     // What the table holds instead: the hash and the id of each issued key.
-    for key in [&w.a.live, &w.a.test, &w.a.read_only, &w.revoked, &w.b.live, &w.b.test] {
+    for key in [&w.a.live, &w.a.test, &w.a.read_only, &w.a.pos, &w.a.pos_test, &w.revoked, &w.b.live, &w.b.test] {
         key_id(&items, key);
     }
 }

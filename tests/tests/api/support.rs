@@ -17,7 +17,7 @@ use http::HeaderMap;
 use lambda_http::{Body, Request, RequestExt, Response};
 use loyalty::deps::FixedClock;
 use loyalty::domain::{Code, Mobile, Money, TenantSlug};
-use loyalty::keys::{KeyMode, Scope};
+use loyalty::keys::{Channel, KeyMode, Scope};
 use loyalty::model::Coupon;
 use loyalty::program::Program;
 use loyalty::store::Store;
@@ -140,7 +140,9 @@ impl TestEnv {
 
     /// A tenant with the demo program (100 points per ₹1; Silver 1x, Gold 1.25x from
     /// 200,000 lifetime points, Platinum 1.5x with priority service from 2,000,000;
-    /// beverages earn double) and its three keys.
+    /// beverages earn double) and its keys: live, sandbox and read-only keys of the `app`
+    /// channel (which may call every route), and live and sandbox keys of the `pos`
+    /// channel (every route but reward redemption).
     pub async fn tenant(&self, slug: &str) -> Tenant {
         self.tenant_with(slug, &admin::demo_program()).await
     }
@@ -151,13 +153,33 @@ impl TestEnv {
         assert!(created, "tenant {slug} already existed");
         let both = vec![Scope::ReadCustomers, Scope::WriteTransactions];
         let live = self.issue_key(&tenant, KeyMode::Live, both.clone()).await;
-        let test = self.issue_key(&tenant, KeyMode::Test, both).await;
+        let test = self.issue_key(&tenant, KeyMode::Test, both.clone()).await;
         let read_only = self.issue_key(&tenant, KeyMode::Live, vec![Scope::ReadCustomers]).await;
-        Tenant { slug: tenant, live: live.plain, test: test.plain, read_only: read_only.plain }
+        let pos = self.issue_channel_key(&tenant, KeyMode::Live, Channel::Pos, both.clone()).await;
+        let pos_test = self.issue_channel_key(&tenant, KeyMode::Test, Channel::Pos, both).await;
+        Tenant {
+            slug: tenant,
+            live: live.plain,
+            test: test.plain,
+            read_only: read_only.plain,
+            pos: pos.plain,
+            pos_test: pos_test.plain,
+        }
     }
 
+    /// A key of the `app` channel (allowed on every route).
     pub async fn issue_key(&self, tenant: &TenantSlug, mode: KeyMode, scopes: Vec<Scope>) -> IssuedKey {
-        admin::issue_key(&self.deps, tenant, mode, scopes, "integration test").await.expect("issue key")
+        self.issue_channel_key(tenant, mode, Channel::App, scopes).await
+    }
+
+    pub async fn issue_channel_key(
+        &self,
+        tenant: &TenantSlug,
+        mode: KeyMode,
+        channel: Channel,
+        scopes: Vec<Scope>,
+    ) -> IssuedKey {
+        admin::issue_key(&self.deps, tenant, mode, channel, scopes, "integration test").await.expect("issue key")
     }
 
     /// Enrols a member through a real live bill of `amount` (a JSON number's text).
@@ -299,9 +321,16 @@ pub fn attr_n(item: &Item, name: &str) -> i64 {
 /// A tenant and its keys: live with both scopes, sandbox with both, live read-only.
 pub struct Tenant {
     pub slug: TenantSlug,
+    /// Live, `app` channel, both scopes.
     pub live: String,
+    /// Sandbox, `app` channel, both scopes.
     pub test: String,
+    /// Live, `app` channel, `read:customers` only.
     pub read_only: String,
+    /// Live, `pos` channel (a till's key), both scopes.
+    pub pos: String,
+    /// Sandbox, `pos` channel, both scopes.
+    pub pos_test: String,
 }
 
 impl Tenant {

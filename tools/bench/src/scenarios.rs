@@ -266,6 +266,7 @@ pub struct Seed {
     pub live_key: String,
     pub test_key: String,
     pub read_only_key: String,
+    pub app_key: String,
 }
 
 impl Seed {
@@ -283,6 +284,7 @@ impl Seed {
             live_key: get("live_key")?,
             test_key: get("test_key")?,
             read_only_key: get("read_only_key")?,
+            app_key: get("app_key")?,
         })
     }
 }
@@ -442,7 +444,8 @@ impl Events {
             let text = text
                 .replace("{{LIVE_KEY}}", &seed.live_key)
                 .replace("{{TEST_KEY}}", &seed.test_key)
-                .replace("{{READ_ONLY_KEY}}", &seed.read_only_key);
+                .replace("{{READ_ONLY_KEY}}", &seed.read_only_key)
+                .replace("{{APP_KEY}}", &seed.app_key);
             let ev: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             templates.insert((*f).to_owned(), ev);
         }

@@ -10,7 +10,7 @@ use loyalty::deps::Deps;
 use loyalty::domain::{Code, Email, Mobile, Money, TenantSlug};
 use loyalty::engine::{self, MemberRef, NewMember, Sale};
 use loyalty::error::ApiError;
-use loyalty::keys::{generate_key, KeyMode, KeyRecord, KeyStatus, Scope};
+use loyalty::keys::{generate_key, Channel, KeyMode, KeyRecord, KeyStatus, Scope};
 use loyalty::model::{end_of_local_day, CodeKind, CodeStatus, Coupon, Reward};
 use loyalty::program::{default_program, tier, BillItem, CategoryBonus, Program};
 use loyalty::store::StoreError;
@@ -47,6 +47,7 @@ pub async fn issue_key(
     deps: &Deps,
     tenant: &TenantSlug,
     mode: KeyMode,
+    channel: Channel,
     scopes: Vec<Scope>,
     label: &str,
 ) -> Result<IssuedKey, AdminError> {
@@ -60,6 +61,7 @@ pub async fn issue_key(
         hash: new.hash,
         tenant: tenant.clone(),
         mode,
+        channel,
         scopes,
         status: KeyStatus::Active,
         label: label.to_owned(),
@@ -224,6 +226,8 @@ pub struct DemoSeed {
     pub live_key: String,
     pub test_key: String,
     pub read_only_key: String,
+    /// A live key of the `app` channel with both scopes: the one that may redeem rewards.
+    pub app_key: String,
     pub customer_mobile: String,
     pub customer_name: String,
     pub customer_email: String,
@@ -333,18 +337,21 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
     }
 
     let both = vec![Scope::ReadCustomers, Scope::WriteTransactions];
-    let live = issue_key(deps, &tenant, KeyMode::Live, both.clone(), "demo live").await?;
-    let test = issue_key(deps, &tenant, KeyMode::Test, both, "demo sandbox").await?;
-    let read_only = issue_key(deps, &tenant, KeyMode::Live, vec![Scope::ReadCustomers], "demo read-only").await?;
+    let (live, pos) = (KeyMode::Live, Channel::Pos);
+    let live_key = issue_key(deps, &tenant, live, pos, both.clone(), "demo live").await?;
+    let test = issue_key(deps, &tenant, KeyMode::Test, pos, both.clone(), "demo sandbox").await?;
+    let read_only = issue_key(deps, &tenant, live, pos, vec![Scope::ReadCustomers], "demo read-only").await?;
+    let app = issue_key(deps, &tenant, live, Channel::App, both, "demo app").await?;
 
     let member = engine::find_member(deps, &tenant, &MemberRef::Mobile(mobile.clone()))
         .await?
         .ok_or_else(|| AdminError::NotFound("demo member missing after seeding".into()))?;
     Ok(DemoSeed {
         tenant: tenant.to_string(),
-        live_key: live.plain,
+        live_key: live_key.plain,
         test_key: test.plain,
         read_only_key: read_only.plain,
+        app_key: app.plain,
         customer_mobile: mobile.to_string(),
         customer_name: member.name.clone(),
         customer_email: email.to_string(),

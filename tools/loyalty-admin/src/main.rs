@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 use loyalty::deps::SystemClock;
 use loyalty::domain::{Code, Mobile, Money, TenantSlug};
-use loyalty::keys::{KeyMode, KeyRecord, KeyStatus, Scope};
+use loyalty::keys::{Channel, KeyMode, KeyRecord, KeyStatus, Scope};
 use loyalty::model::{CodeKind, Reward};
 use loyalty::partner::CouponBody;
 use loyalty::program::default_program;
@@ -83,6 +83,10 @@ enum KeyCommand {
         /// `live` or `test` (sandbox).
         #[arg(long, value_enum)]
         mode: ModeArg,
+        /// `pos` (a till: everything but reward redemption) or `app` (a customer-facing
+        /// app or site where the member signed in: may also redeem rewards).
+        #[arg(long, value_enum)]
+        channel: ChannelArg,
         /// Comma-separated: read:customers,write:transactions
         #[arg(long, value_delimiter = ',', value_parser = scope, default_value = "read:customers,write:transactions")]
         scopes: Vec<Scope>,
@@ -169,6 +173,22 @@ enum ModeArg {
     Test,
 }
 
+/// A key's channel on the command line.
+#[derive(Clone, Copy, ValueEnum)]
+enum ChannelArg {
+    Pos,
+    App,
+}
+
+impl From<ChannelArg> for Channel {
+    fn from(channel: ChannelArg) -> Self {
+        match channel {
+            ChannelArg::Pos => Channel::Pos,
+            ChannelArg::App => Channel::App,
+        }
+    }
+}
+
 impl From<ModeArg> for KeyMode {
     fn from(mode: ModeArg) -> Self {
         match mode {
@@ -248,6 +268,7 @@ fn key_json(k: &KeyRecord) -> serde_json::Value {
         "key_id": k.key_id,
         "tenant": k.tenant.as_str(),
         "mode": k.mode.as_str(),
+        "channel": k.channel.as_str(),
         "scopes": k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         "status": if k.status == KeyStatus::Active { "active" } else { "revoked" },
         "label": k.label,
@@ -278,8 +299,8 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                 }
             });
         }
-        Command::Key { command: KeyCommand::Issue { tenant, mode, scopes, label } } => {
-            let issued = admin::issue_key(deps, &tenant, mode.into(), scopes, &label).await?;
+        Command::Key { command: KeyCommand::Issue { tenant, mode, channel, scopes, label } } => {
+            let issued = admin::issue_key(deps, &tenant, mode.into(), channel.into(), scopes, &label).await?;
             let mut value = key_json(&issued.record);
             value["key"] = json!(issued.plain);
             print(as_json, value, || {
@@ -295,9 +316,10 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                 keys.iter()
                     .map(|k| {
                         format!(
-                            "{}  {:4}  {:8}  {}  {}",
+                            "{}  {:4}  {:3}  {:8}  {}  {}",
                             k.key_id,
                             k.mode.as_str(),
+                            k.channel.as_str(),
                             if k.status == KeyStatus::Active { "active" } else { "revoked" },
                             k.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
                             k.label
@@ -372,11 +394,12 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
             let value = serde_json::to_value(&seed).map_err(invalid)?;
             print(as_json, value, || {
                 format!(
-                    "demo tenant: {}\nlive key:      {}\nsandbox key:   {}\nread-only key: {}\nmember: {} ({}, {}), {} points, {}\ncoupons: {}\nrewards: {}",
+                    "demo tenant: {}\nlive key:      {} (pos)\nsandbox key:   {} (pos)\nread-only key: {} (pos)\napp key:       {} (app: may redeem rewards)\nmember: {} ({}, {}), {} points, {}\ncoupons: {}\nrewards: {}",
                     seed.tenant,
                     seed.live_key,
                     seed.test_key,
                     seed.read_only_key,
+                    seed.app_key,
                     seed.customer_name,
                     seed.customer_mobile,
                     seed.customer_email,
@@ -393,4 +416,24 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_issue_requires_a_channel() {
+        let base = ["loyalty-admin", "key", "issue", "--tenant", "spice-garden", "--mode", "live"];
+        let missing = Cli::try_parse_from(base).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(missing.contains("--channel"), "{missing}");
+        assert!(Cli::try_parse_from(base.iter().copied().chain(["--channel", "till"])).is_err());
+        for (arg, channel) in [("pos", Channel::Pos), ("app", Channel::App)] {
+            let cli = Cli::try_parse_from(base.iter().copied().chain(["--channel", arg])).unwrap();
+            let Command::Key { command: KeyCommand::Issue { channel: parsed, .. } } = cli.command else {
+                panic!("key issue");
+            };
+            assert_eq!(Channel::from(parsed), channel);
+        }
+    }
 }
