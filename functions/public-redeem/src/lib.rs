@@ -2,7 +2,9 @@
 //!
 //! Spends a member's points on a catalog reward (`email`, `rewardId`) and issues a
 //! voucher code. The debit, the voucher and the ledger entry are one transaction; a
-//! balance below the cost is `422 insufficient_points` and nothing moves.
+//! balance below the cost is `422 insufficient_points` and nothing moves. An optional
+//! `reference` makes a retry safe: the same reference, member and reward replay the
+//! first redemption (the same voucher); another member or reward is 409.
 
 use lambda_http::{Body, Request, Response};
 use loyalty::endpoint::{self, Context, Route, Write};
@@ -34,10 +36,14 @@ impl Write for Redeem {
         idem: Option<&Replayable<'_, Redemption>>,
     ) -> Result<Redemption, ApiError> {
         let program = cx.program().await?;
-        engine::redeem_reward(cx.deps, &cx.caller, &program, &r.member, &r.reward_id, idem).await
+        engine::redeem_reward(cx.deps, &cx.caller, &program, &r.member, &r.reward_id, r.reference.as_deref(), idem).await
     }
 
     fn render(redemption: &Redemption, sandbox: bool) -> Response<Body> {
         success(&Redeemed::new(redemption), sandbox)
+    }
+
+    fn replayed(redemption: &Redemption) -> bool {
+        redemption.replayed
     }
 }
