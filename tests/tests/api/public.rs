@@ -584,7 +584,7 @@ async fn bad_keys_get_the_public_401_on_every_public_route() {
                 Route::Balance | Route::PublicTransactions => call.query("email", "ravi@example.com"),
                 Route::Earn => call.json(&json!({ "email": "ravi@example.com", "amount": 10 })),
                 Route::RewardRedeem => call.json(&json!({ "email": "ravi@example.com", "rewardId": "rwd-001" })),
-                Route::PublicRefund => call.json(&json!({ "reference": "ORD-1", "amount": 1 })),
+                Route::PublicRefund => call.json(&json!({ "reference": "ORD-1", "amount": 1, "refundReference": "RET-1" })),
                 _ => call,
             };
             if let Some(key) = key {

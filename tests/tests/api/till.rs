@@ -17,12 +17,22 @@ fn otp(t: &Tenant, key: &str, mobile: &str) -> Call {
     Call::new(Route::Otp, t.slug()).key(key).json(&json!({ "mobile": mobile }))
 }
 
+/// A refund at the till; a body without its own `refund_ref` gets a new one (a refund
+/// needs one, or an `Idempotency-Key`).
 fn refund(t: &Tenant, body: Value) -> Call {
-    Call::new(Route::Refund, t.slug()).key(&t.live).json(&body)
+    Call::new(Route::Refund, t.slug()).key(&t.live).json(&with_ref(body, "refund_ref"))
 }
 
+/// A Public refund; a body without `refundReference` gets a new one.
 fn public_refund(t: &Tenant, body: Value) -> Call {
-    Call::public(Route::PublicRefund).key(&t.live).json(&body)
+    Call::public(Route::PublicRefund).key(&t.live).json(&with_ref(body, "refundReference"))
+}
+
+fn with_ref(mut body: Value, field: &str) -> Value {
+    if body.get(field).is_none() {
+        body[field] = json!(format!("RET-{}", uuid::Uuid::new_v4()));
+    }
+    body
 }
 
 fn history(t: &Tenant) -> Call {
@@ -471,7 +481,7 @@ async fn partial_refunds_reverse_points_in_proportion_and_add_up_exactly() {
         .assert_error(404, "Sale not found");
     Call::new(Route::Refund, other.slug())
         .key(&other.live)
-        .json(&json!({ "transaction_id": txn, "amount": 1 }))
+        .json(&json!({ "transaction_id": txn, "amount": 1, "refund_ref": "RET-X" }))
         .send(&env.deps)
         .await
         .assert_error(404, "Sale not found");
@@ -636,7 +646,7 @@ async fn a_public_refund_reverses_an_earn_by_its_reference() {
 
     let sandbox = Call::public(Route::PublicRefund)
         .key(&t.test)
-        .json(&json!({ "reference": "ORD-9", "amount": 50 }))
+        .json(&json!({ "reference": "ORD-9", "amount": 50, "refundReference": "RET-SANDBOX" }))
         .send(&env.deps)
         .await;
     sandbox.assert_success(&json!({ "pointsReversed": 5000, "newBalance": 10_000 }));
