@@ -179,7 +179,8 @@ where
     async {
         let started = Instant::now();
         let writes = WriteWatch::default();
-        let result = match tokio::time::timeout(REQUEST_BUDGET, writes.run(work)).await {
+        // Boxed: the handler's future is large, and each wrapper's poll would copy it.
+        let result = match tokio::time::timeout(REQUEST_BUDGET, writes.run(Box::pin(work))).await {
             Ok(result) => result,
             Err(_) => {
                 let unsettled = writes.unsettled();

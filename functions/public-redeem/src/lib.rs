@@ -36,7 +36,8 @@ impl Write for Redeem {
         idem: Option<&Replayable<'_, Redemption>>,
     ) -> Result<Redemption, ApiError> {
         let program = cx.program().await?;
-        engine::redeem_reward(cx.deps, &cx.caller, &program, &r.member, &r.reward_id, r.reference.as_deref(), idem).await
+        engine::redeem_reward(cx.deps, &cx.caller, &program, &r.member, &r.reward_id, r.reference.as_deref(), idem)
+            .await
     }
 
     fn render(redemption: &Redemption, sandbox: bool) -> Response<Body> {

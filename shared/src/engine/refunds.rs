@@ -61,8 +61,8 @@ pub async fn refund(
     };
     let refund_ref = refund_ref.map(Reference::from);
     if let Some(reference) = &refund_ref {
-        if let Some(recorded) = deps.store.get_refund_reference(&caller.tenant, reference).await? {
-            return replay(deps, recorded, txn_id, amount, idem).await;
+        if let Some(recorded) = Box::pin(deps.store.get_refund_reference(&caller.tenant, reference)).await? {
+            return Box::pin(replay(deps, recorded, txn_id, amount, idem)).await;
         }
     }
     let refund_ref = &refund_ref;
@@ -141,13 +141,15 @@ pub async fn refund(
     let refused = move |err, _: Box<Mutation>| async move {
         match err {
             MutationError::OutcomeReferenceTaken(recorded) => match *recorded {
-                OutcomeReference::Refund(recorded) => replay(deps, recorded, txn_id, amount, idem).await.map(Refused::Answer),
+                OutcomeReference::Refund(recorded) => {
+                    Box::pin(replay(deps, recorded, txn_id, amount, idem)).await.map(Refused::Answer)
+                }
                 OutcomeReference::Redemption(_) => Err(ApiError::Internal),
             },
             other => Err(mutation_error(other)),
         }
     };
-    let refund = commit(deps, &caller.tenant, attempt, refused).await?;
+    let refund = Box::pin(commit(deps, &caller.tenant, attempt, refused)).await?;
     if !caller.sandbox() && !refund.replayed {
         let o = &refund.outcome;
         tracing::info!(refund_id = %o.refund_id, sale = %txn_id, reversed = o.points_reversed, restored = o.points_restored, "refund recorded");

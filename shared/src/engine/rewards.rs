@@ -50,8 +50,8 @@ pub async fn redeem_reward(
     let reward = &reward;
     let reference = reference.map(Reference::from);
     if let Some(reference) = &reference {
-        if let Some(recorded) = deps.store.get_redemption_reference(&caller.tenant, reference).await? {
-            return replay(deps, recorded, id, reward, idem).await;
+        if let Some(recorded) = Box::pin(deps.store.get_redemption_reference(&caller.tenant, reference)).await? {
+            return Box::pin(replay(deps, recorded, id, reward, idem)).await;
         }
     }
     let reference = &reference;
@@ -134,14 +134,14 @@ pub async fn redeem_reward(
         match err {
             MutationError::OutcomeReferenceTaken(recorded) => match *recorded {
                 OutcomeReference::Redemption(recorded) => {
-                    replay(deps, recorded, id, reward, idem).await.map(Refused::Answer)
+                    Box::pin(replay(deps, recorded, id, reward, idem)).await.map(Refused::Answer)
                 }
                 OutcomeReference::Refund(_) => Err(ApiError::Internal),
             },
             other => Err(mutation_error(other)),
         }
     };
-    let redemption = commit(deps, &caller.tenant, attempt, refused).await?;
+    let redemption = Box::pin(commit(deps, &caller.tenant, attempt, refused)).await?;
     if !caller.sandbox() && !redemption.replayed {
         tracing::info!(redemption_id = %redemption.outcome.redemption_id, reward = %reward.public_id, "reward redeemed");
     }

@@ -169,7 +169,12 @@ impl From<&RefundRecord> for RefundReferenceItem {
 
 impl From<RefundReferenceItem> for RefundRecord {
     fn from(item: RefundReferenceItem) -> Self {
-        RefundRecord { refund_ref: item.refund_ref, sale: item.sale, amount_minor: item.amount_minor, outcome: item.outcome }
+        RefundRecord {
+            refund_ref: item.refund_ref,
+            sale: item.sale,
+            amount_minor: item.amount_minor,
+            outcome: item.outcome,
+        }
     }
 }
 

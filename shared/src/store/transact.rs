@@ -106,15 +106,17 @@ impl Store {
     pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
         let attempts = AttemptLog::default();
         write_sent();
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .customize()
-            .interceptor(attempts.clone())
-            .send()
-            .await;
+        // Boxed: the SDK's future is large, and every write path awaits this one.
+        let result = Box::pin(
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .client_request_token(uuid::Uuid::new_v4().to_string())
+                .customize()
+                .interceptor(attempts.clone())
+                .send(),
+        )
+        .await;
         let err = match result {
             Ok(_) => return Ok(()),
             Err(err) => err,
@@ -173,9 +175,14 @@ impl Intercept for AttemptLog {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let answered = context.response().is_some();
-        let never_sent = matches!(context.output_or_error(), Some(Err(e)) if never_connected(e));
-        if answered || never_sent {
+        // Answered: a result, or the store's own error (for this token). A response that
+        // could not be read, a timeout or a broken connection leaves the attempt in doubt.
+        let settled = match context.output_or_error() {
+            Some(Ok(_)) => true,
+            Some(Err(e)) => e.is_operation_error() || never_connected(e),
+            None => false,
+        };
+        if settled {
             // Saturating: an attempt that failed before it was sent was never counted.
             let _ = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         }
