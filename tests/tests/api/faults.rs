@@ -367,6 +367,19 @@ fn assert_unavailable(route: Route, reply: &Reply, elapsed: Duration, request_id
     assert!(elapsed <= OPERATION_TIMEOUT + SLACK, "{what}: {route:?} took {elapsed:?}");
 }
 
+/// A bill's 503 during a fault: the plain one if its transaction was never sent, or the
+/// one that says its outcome is unknown (sent, answer lost).
+#[track_caller]
+fn assert_bill_unavailable(reply: &Reply, elapsed: Duration, request_id: &str, what: &str) {
+    if reply.body.get("outcome").is_none() {
+        return assert_unavailable(Route::Bill, reply, elapsed, request_id, what);
+    }
+    let expected = json!({ "error": OUTCOME_UNKNOWN, "outcome": "unknown", "request_id": request_id });
+    assert_eq!((reply.status, &reply.body), (503, &expected), "{what}: {}", reply.text);
+    assert_eq!(reply.header("retry-after"), Some("1"), "{what}");
+    assert!(elapsed <= OPERATION_TIMEOUT + SLACK, "{what}: took {elapsed:?}");
+}
+
 /// Every route at once, on a warm and a cold `Deps`, each call with its request id.
 async fn every_route_is_unavailable(world: &World, warm: &Arc<Deps>, what: &str) {
     let cold = world.deps();
@@ -424,7 +437,7 @@ async fn run_bills(
         match reply.status {
             200 => reply.assert_ok(&json!({ "external_ref": reference, "points_earned": amount * 100 })),
             _ => {
-                assert_unavailable(Route::Bill, &reply, elapsed, &id, "during the fault");
+                assert_bill_unavailable(&reply, elapsed, &id, "during the fault");
                 unavailable += 1;
             }
         }
@@ -462,6 +475,14 @@ async fn retry_unavailable(world: &World, deps: &Deps, bills: &mut [RunBill]) {
         match recorded.get(bill.reference.as_str()) {
             Some(outcome) => {
                 assert_eq!(retry.header("idempotent-replayed"), Some("true"), "{} had committed", bill.reference);
+                // A 503 that applied all the same never said "retry the request".
+                assert_eq!(
+                    bill.replies[0].body["outcome"],
+                    json!("unknown"),
+                    "{} had committed: {}",
+                    bill.reference,
+                    bill.replies[0].text
+                );
                 assert_eq!(Some(retry.str("transaction_id")), outcome["transaction_id"].as_str());
             }
             None => assert_eq!(retry.header("idempotent-replayed"), None, "{} had not committed", bill.reference),
