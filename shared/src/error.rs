@@ -55,6 +55,15 @@ pub enum ApiError {
     /// The store is down, slow or throttling.
     #[error("Service temporarily unavailable; retry the request")]
     Unavailable,
+    /// A write was sent and its answer lost (the store timed out or failed after
+    /// receiving it, or the request ran out of time while it was in flight): it may
+    /// have been applied. Not "retry the request", which could apply it twice.
+    #[error(
+        "The outcome of this request is unknown: it may have been applied. Look it up in the member's history by its \
+         reference, or retry it with the same Idempotency-Key or reference, which answers the first result or \
+         applies it once"
+    )]
+    OutcomeUnknown,
     /// Data in the store that the code cannot read: a bug, never the caller's fault.
     #[error("Internal error")]
     Internal,
@@ -80,7 +89,7 @@ impl ApiError {
                 }
             }
             ApiError::Conflict(_) | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
-            ApiError::Contended | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Contended | ApiError::Unavailable | ApiError::OutcomeUnknown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,6 +110,7 @@ impl ApiError {
             ApiError::Conflict(_) => "reference_conflict",
             ApiError::IdempotencyConflict(_) => "idempotency_conflict",
             ApiError::Contended | ApiError::Unavailable => "service_unavailable",
+            ApiError::OutcomeUnknown => "outcome_unknown",
             ApiError::Internal => "internal_error",
         }
     }
@@ -115,7 +125,7 @@ impl ApiError {
     }
 
     pub fn is_server_error(&self) -> bool {
-        matches!(self, ApiError::Contended | ApiError::Unavailable | ApiError::Internal)
+        matches!(self, ApiError::Contended | ApiError::Unavailable | ApiError::OutcomeUnknown | ApiError::Internal)
     }
 }
 
@@ -129,6 +139,16 @@ mod tests {
         assert_eq!(ApiError::CodeExpired.to_string(), "Coupon expired");
         assert_eq!(ApiError::CodeUsed.to_string(), "Coupon is used");
         assert_eq!(ApiError::NotFound("Coupon").to_string(), "Coupon not found");
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_a_503_of_its_own() {
+        let e = ApiError::OutcomeUnknown;
+        assert_eq!(e.status(Dialect::Public), 503);
+        assert_eq!(e.status(Dialect::Partner), 503);
+        assert_eq!(e.code(), "outcome_unknown");
+        assert!(e.is_server_error());
+        assert!(e.to_string().contains("same Idempotency-Key or reference"));
     }
 
     #[test]

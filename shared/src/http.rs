@@ -11,6 +11,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use crate::error::{ApiError, Dialect};
+use crate::store::WriteWatch;
 
 /// Request bodies larger than this answer 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -131,6 +132,9 @@ pub fn error_response(err: &ApiError, dialect: Dialect, request_id: &str) -> Res
     let body = match dialect {
         Dialect::Partner => {
             let mut body = serde_json::json!({ "error": message });
+            if *err == ApiError::OutcomeUnknown {
+                body["outcome"] = "unknown".into();
+            }
             if server {
                 body["request_id"] = request_id.into();
             }
@@ -162,7 +166,8 @@ pub fn error_response(err: &ApiError, dialect: Dialect, request_id: &str) -> Res
 pub const REQUEST_BUDGET: Duration = Duration::from_secs(8);
 
 /// Runs a handler body within [`REQUEST_BUDGET`], renders its error in the dialect, and
-/// logs one line per request. Every line logged while it runs carries the request id
+/// logs one line per request. Time running out after a write was sent (and not known
+/// to have failed) is [`ApiError::OutcomeUnknown`], before that [`ApiError::Unavailable`]. Every line logged while it runs carries the request id
 /// (a span of its own, whatever the runtime's spans say); never the key, the body or the
 /// path (which may hold a voucher code).
 pub async fn respond<F>(dialect: Dialect, req: &Request, work: F) -> Response<Body>
@@ -173,11 +178,14 @@ where
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method());
     async {
         let started = Instant::now();
-        let result = match tokio::time::timeout(REQUEST_BUDGET, work).await {
+        let writes = WriteWatch::default();
+        // Boxed: the handler's future is large, and each wrapper's poll would copy it.
+        let result = match tokio::time::timeout(REQUEST_BUDGET, writes.run(Box::pin(work))).await {
             Ok(result) => result,
             Err(_) => {
-                tracing::error!(budget_ms = REQUEST_BUDGET.as_millis() as u64, "request ran out of time");
-                Err(ApiError::Unavailable)
+                let unsettled = writes.unsettled();
+                tracing::error!(budget_ms = REQUEST_BUDGET.as_millis() as u64, unsettled, "request ran out of time");
+                Err(if unsettled { ApiError::OutcomeUnknown } else { ApiError::Unavailable })
             }
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;

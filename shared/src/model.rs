@@ -210,6 +210,49 @@ pub struct SaleOutcome {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a refund did, independent of the dialect that asked for it. Stored with the
+/// refund's reference and rendered in the caller's dialect on a retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundOutcome {
+    pub refund_id: String,
+    /// The refunded sale's transaction id.
+    pub transaction_id: String,
+    /// The refunded sale's reference (`external_ref` / `reference`).
+    pub sale_reference: Option<String>,
+    pub amount_minor: i64,
+    pub total_refunded_minor: i64,
+    pub remaining_refundable_minor: i64,
+    pub points_reversed: i64,
+    pub points_restored: i64,
+    pub customer: CustomerSnapshot,
+    pub tier: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl RefundOutcome {
+    /// The refund took back points the member had already spent.
+    pub fn balance_negative(&self) -> bool {
+        self.customer.points_balance < 0
+    }
+}
+
+/// What a reward redemption did: stored with its `reference` and answered again for a
+/// retry of the same redemption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedemptionOutcome {
+    pub redemption_id: String,
+    pub reward_id: String,
+    pub reward_name: String,
+    pub points_spent: i64,
+    pub new_balance: i64,
+    pub voucher_code: String,
+    pub voucher_kind: CodeKind,
+    pub discount_percent: Option<u32>,
+    pub value_minor: i64,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
 /// An entry of the rewards catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reward {

@@ -277,19 +277,20 @@ pub struct RefundBody {
 
 impl RefundBody {
     pub fn new(r: &crate::engine::Refund, sandbox: bool) -> Self {
+        let o = &r.outcome;
         RefundBody {
-            refund_id: r.refund_id.clone(),
-            transaction_id: r.purchase.txn_id.to_string(),
-            external_ref: r.purchase.reference.clone(),
-            amount: MinorUnits(r.amount_minor),
-            total_refunded: MinorUnits(r.purchase.refunded_minor),
-            remaining_refundable: MinorUnits(r.purchase.refundable_minor()),
-            points_reversed: r.effect.points_reversed,
-            points_restored: r.effect.points_restored,
-            new_balance: r.customer.points_balance,
-            balance_negative: r.balance_negative(),
-            tier: r.tier.clone(),
-            customer: CustomerBody::from(&r.customer),
+            refund_id: o.refund_id.clone(),
+            transaction_id: o.transaction_id.clone(),
+            external_ref: o.sale_reference.clone(),
+            amount: MinorUnits(o.amount_minor),
+            total_refunded: MinorUnits(o.total_refunded_minor),
+            remaining_refundable: MinorUnits(o.remaining_refundable_minor),
+            points_reversed: o.points_reversed,
+            points_restored: o.points_restored,
+            new_balance: o.customer.points_balance,
+            balance_negative: o.balance_negative(),
+            tier: o.tier.clone(),
+            customer: CustomerBody::from(&o.customer),
             sandbox,
         }
     }

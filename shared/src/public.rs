@@ -120,16 +120,17 @@ pub struct Redeemed {
 
 impl Redeemed {
     pub fn new(r: &Redemption) -> Self {
+        let o = &r.outcome;
         Redeemed {
-            redemption_id: r.redemption_id.clone(),
-            reward_name: r.reward.name.clone(),
-            points_spent: r.reward.points_cost,
-            new_balance: r.customer.points_balance,
-            voucher_code: r.voucher.code.to_string(),
-            expires_at: rfc3339(r.voucher.expires_at),
-            reward_type: reward_type(r.voucher.kind),
-            discount_percent: r.voucher.discount_percent,
-            value: (r.voucher.kind == CodeKind::Fixed).then_some(MinorUnits(r.voucher.value_minor)),
+            redemption_id: o.redemption_id.clone(),
+            reward_name: o.reward_name.clone(),
+            points_spent: o.points_spent,
+            new_balance: o.new_balance,
+            voucher_code: o.voucher_code.clone(),
+            expires_at: rfc3339(o.expires_at),
+            reward_type: reward_type(o.voucher_kind),
+            discount_percent: o.discount_percent,
+            value: (o.voucher_kind == CodeKind::Fixed).then_some(MinorUnits(o.value_minor)),
         }
     }
 }
@@ -258,18 +259,19 @@ pub struct Refunded {
 
 impl Refunded {
     pub fn new(r: &crate::engine::Refund) -> Self {
+        let o = &r.outcome;
         Refunded {
-            refund_id: r.refund_id.clone(),
-            transaction_id: r.purchase.txn_id.to_string(),
-            reference: r.purchase.reference.clone(),
-            amount_refunded: MinorUnits(r.amount_minor),
-            total_refunded: MinorUnits(r.purchase.refunded_minor),
-            remaining_refundable: MinorUnits(r.purchase.refundable_minor()),
-            points_reversed: r.effect.points_reversed,
-            points_restored: r.effect.points_restored,
-            new_balance: r.customer.points_balance,
-            balance_negative: r.balance_negative(),
-            tier_name: r.tier.clone(),
+            refund_id: o.refund_id.clone(),
+            transaction_id: o.transaction_id.clone(),
+            reference: o.sale_reference.clone(),
+            amount_refunded: MinorUnits(o.amount_minor),
+            total_refunded: MinorUnits(o.total_refunded_minor),
+            remaining_refundable: MinorUnits(o.remaining_refundable_minor),
+            points_reversed: o.points_reversed,
+            points_restored: o.points_restored,
+            new_balance: o.customer.points_balance,
+            balance_negative: o.balance_negative(),
+            tier_name: o.tier.clone(),
         }
     }
 }

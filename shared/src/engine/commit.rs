@@ -84,12 +84,16 @@ where
 /// A change to one member and nothing else; the other parts are added with struct
 /// update syntax (`Mutation { entries, ..change(customer) }`).
 pub(crate) fn change(customer: CustomerWrite) -> Mutation {
-    Mutation { customer, entries: vec![], sale: None, purchase: None, otp: None, new_codes: vec![], completion: None }
-}
-
-/// For writes with no refusal of their own to settle: each becomes its API error.
-pub(crate) async fn fail<T>(err: MutationError, _: Box<Mutation>) -> Result<Refused<T>, ApiError> {
-    Err(mutation_error(err))
+    Mutation {
+        customer,
+        entries: vec![],
+        sale: None,
+        purchase: None,
+        otp: None,
+        new_codes: vec![],
+        completion: None,
+        outcome_ref: None,
+    }
 }
 
 /// Exponential backoff with jitter: 4 ms, 8 ms, ... capped at 200 ms.
@@ -111,7 +115,9 @@ pub(crate) fn mutation_error(err: MutationError) -> ApiError {
         MutationError::Store(e) => e.into(),
         MutationError::Taken(t) => taken_error(t),
         MutationError::Stale | MutationError::Conflict | MutationError::CodeTaken => ApiError::Contended,
-        MutationError::ReferenceTaken(_) => ApiError::Conflict("reference already used".into()),
+        MutationError::ReferenceTaken(_) | MutationError::OutcomeReferenceTaken(_) => {
+            ApiError::Conflict("reference already used".into())
+        }
         MutationError::ClaimLost => claim_lost(),
         MutationError::OtpRejected => ApiError::Otp("OTP is no longer valid; request a new one".into()),
     }

@@ -2,16 +2,21 @@
 //! back the points it spent, in proportion, in one transaction. Cumulative refunds can
 //! never exceed the sale. A refund may take the balance below zero (the earned points
 //! were already spent), and says so: no buy-redeem-refund exploit exists.
+//!
+//! A refund's own reference (`refund_ref` / `refundReference`) is recorded in the
+//! refund's transaction with its outcome: the same reference again (same sale, same
+//! amount) answers that outcome and refunds nothing; on another sale or amount it is a
+//! conflict. So a refund whose answer was lost can be retried safely.
 
-use super::commit::{change, commit, fail, Attempt};
+use super::commit::{change, commit, mutation_error, Attempt, Refused};
 use crate::auth::Caller;
 use crate::deps::Deps;
-use crate::domain::{format_minor, Money};
+use crate::domain::{format_minor, Money, Reference};
 use crate::error::ApiError;
 use crate::idempotency::Replayable;
-use crate::model::{Customer, EntryKind, LedgerEntry, Purchase, RefundEffect};
+use crate::model::{CustomerSnapshot, EntryKind, LedgerEntry, RefundOutcome};
 use crate::program::Program;
-use crate::store::{CustomerWrite, Mutation, PurchaseWrite};
+use crate::store::{CustomerWrite, Mutation, MutationError, OutcomeReference, PurchaseWrite, RefundRecord};
 
 /// How a refund names its sale.
 #[derive(Debug, Clone)]
@@ -21,28 +26,26 @@ pub enum SaleKey {
 }
 
 pub struct Refund {
-    pub refund_id: String,
-    pub amount_minor: i64,
-    /// The sale after this refund.
-    pub purchase: Purchase,
-    pub effect: RefundEffect,
-    pub customer: Customer,
-    pub tier: String,
+    pub outcome: RefundOutcome,
+    /// Answered from the recorded outcome of an earlier refund with the same reference.
+    pub replayed: bool,
 }
 
 impl Refund {
     /// The refund took back points the member had already spent.
     pub fn balance_negative(&self) -> bool {
-        self.customer.points_balance < 0
+        self.outcome.balance_negative()
     }
 }
 
+/// Refunds `amount` of the sale named by `key`, once per `refund_ref` when one is given.
 pub async fn refund(
     deps: &Deps,
     caller: &Caller,
     program: &Program,
     key: &SaleKey,
     amount: Money,
+    refund_ref: Option<&str>,
     idem: Option<&Replayable<'_, Refund>>,
 ) -> Result<Refund, ApiError> {
     let txn_id = match key {
@@ -56,6 +59,13 @@ pub async fn refund(
             uuid::Uuid::parse_str(&recorded.outcome.transaction_id).map_err(|_| ApiError::Internal)?
         }
     };
+    let refund_ref = refund_ref.map(Reference::from);
+    if let Some(reference) = &refund_ref {
+        if let Some(recorded) = Box::pin(deps.store.get_refund_reference(&caller.tenant, reference)).await? {
+            return Box::pin(replay(deps, recorded, txn_id, amount, idem)).await;
+        }
+    }
+    let refund_ref = &refund_ref;
     let attempt = move || async move {
         let purchase = deps.store.get_purchase(&caller.tenant, &txn_id).await?.ok_or(ApiError::NotFound("Sale"))?;
         let effect = purchase.refund(amount.minor()).ok_or_else(|| match purchase.refundable_minor() {
@@ -82,14 +92,20 @@ pub async fn refund(
         purchase_after.redeem_restored += effect.points_restored;
         purchase_after.version = purchase.version + 1;
         let refund_id = uuid::Uuid::new_v4();
-        let result = Refund {
+        let outcome = RefundOutcome {
             refund_id: refund_id.to_string(),
+            transaction_id: purchase.txn_id.to_string(),
+            sale_reference: purchase.reference.clone(),
             amount_minor: amount.minor(),
-            purchase: purchase_after.clone(),
-            effect,
-            customer: after.clone(),
+            total_refunded_minor: purchase_after.refunded_minor,
+            remaining_refundable_minor: purchase_after.refundable_minor(),
+            points_reversed: effect.points_reversed,
+            points_restored: effect.points_restored,
+            customer: CustomerSnapshot::from(&after),
             tier: program.tier_for(after.lifetime_points).name.clone(),
+            created_at: now,
         };
+        let result = Refund { outcome, replayed: false };
         if caller.sandbox() {
             return Ok(Attempt::Answer(result));
         }
@@ -109,14 +125,56 @@ pub async fn refund(
             entries: vec![entry],
             purchase: Some(PurchaseWrite::Refund { expected_version: purchase.version, after: purchase_after }),
             completion: idem.map(|i| i.completion(&result)),
+            outcome_ref: refund_ref.as_ref().map(|reference| {
+                OutcomeReference::Refund(RefundRecord {
+                    refund_ref: reference.clone(),
+                    sale: txn_id,
+                    amount_minor: amount.minor(),
+                    outcome: result.outcome.clone(),
+                })
+            }),
             ..change(CustomerWrite::Update { expected_version: before.version, after })
         };
         Ok(Attempt::Write { mutation: Box::new(mutation), now, result })
     };
-    let refund = commit(deps, &caller.tenant, attempt, fail).await?;
-    if !caller.sandbox() {
-        let effect = refund.effect;
-        tracing::info!(refund_id = %refund.refund_id, sale = %txn_id, reversed = effect.points_reversed, restored = effect.points_restored, "refund recorded");
+    // A refund with the same reference committed first (a racing retry): answer it.
+    let refused = move |err, _: Box<Mutation>| async move {
+        match err {
+            MutationError::OutcomeReferenceTaken(recorded) => match *recorded {
+                OutcomeReference::Refund(recorded) => {
+                    Box::pin(replay(deps, recorded, txn_id, amount, idem)).await.map(Refused::Answer)
+                }
+                OutcomeReference::Redemption(_) => Err(ApiError::Internal),
+            },
+            other => Err(mutation_error(other)),
+        }
+    };
+    let refund = Box::pin(commit(deps, &caller.tenant, attempt, refused)).await?;
+    if !caller.sandbox() && !refund.replayed {
+        let o = &refund.outcome;
+        tracing::info!(refund_id = %o.refund_id, sale = %txn_id, reversed = o.points_reversed, restored = o.points_restored, "refund recorded");
     }
     Ok(refund)
+}
+
+/// The recorded outcome for a retry of the same refund, or 409 for another refund on the
+/// same reference. A retry that carried an idempotency key stores the answer under it.
+async fn replay(
+    deps: &Deps,
+    recorded: RefundRecord,
+    txn_id: uuid::Uuid,
+    amount: Money,
+    idem: Option<&Replayable<'_, Refund>>,
+) -> Result<Refund, ApiError> {
+    if recorded.sale != txn_id || recorded.amount_minor != amount.minor() {
+        return Err(ApiError::Conflict(format!(
+            "refund reference {} was already used for a different refund",
+            recorded.refund_ref
+        )));
+    }
+    let result = Refund { outcome: recorded.outcome, replayed: true };
+    if let Some(idem) = idem {
+        deps.store.complete_idempotency(&idem.completion(&result)).await?;
+    }
+    Ok(result)
 }

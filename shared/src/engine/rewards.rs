@@ -1,24 +1,28 @@
 //! Spending points on a catalog reward: the debit, the voucher and the ledger entry in
 //! one transaction whose condition (the member's version, read with a balance that
 //! covers the cost) keeps the balance from ever going below zero.
+//!
+//! A redemption's optional `reference` is recorded in its transaction with its outcome:
+//! the same reference again (same member, same reward) answers that outcome, the same
+//! voucher, and spends nothing; for another member or reward it is a conflict.
 
-use super::commit::{change, commit, fail, Attempt};
+use super::commit::{change, commit, mutation_error, Attempt, Refused};
 use super::members::member_id;
 use super::MemberRef;
 use crate::auth::Caller;
 use crate::deps::Deps;
-use crate::domain::Code;
+use crate::domain::{Code, CustomerId, Reference};
 use crate::error::ApiError;
 use crate::idempotency::Replayable;
-use crate::model::{local_date, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry, Reward};
+use crate::model::{local_date, CodeStatus, Coupon, EntryKind, LedgerEntry, RedemptionOutcome, Reward};
 use crate::program::Program;
-use crate::store::{CustomerWrite, Mutation};
+use crate::store::{CustomerWrite, Mutation, MutationError, OutcomeReference, RedemptionRecord};
 
 pub struct Redemption {
-    pub redemption_id: String,
-    pub reward: Reward,
-    pub voucher: Coupon,
-    pub customer: Customer,
+    pub outcome: RedemptionOutcome,
+    /// Answered from the recorded outcome of an earlier redemption with the same
+    /// reference.
+    pub replayed: bool,
 }
 
 /// Active rewards, cheapest first.
@@ -35,6 +39,7 @@ pub async fn redeem_reward(
     program: &Program,
     member: &MemberRef,
     reward_id: &str,
+    reference: Option<&str>,
     idem: Option<&Replayable<'_, Redemption>>,
 ) -> Result<Redemption, ApiError> {
     // The reward and the member's lookup are read at once.
@@ -43,6 +48,13 @@ pub async fn redeem_reward(
     let id = id?.ok_or(ApiError::NotFound("Customer"))?;
     let reward = reward?.filter(|r| r.active).ok_or(ApiError::NotFound("Reward"))?;
     let reward = &reward;
+    let reference = reference.map(Reference::from);
+    if let Some(reference) = &reference {
+        if let Some(recorded) = Box::pin(deps.store.get_redemption_reference(&caller.tenant, reference)).await? {
+            return Box::pin(replay(deps, recorded, id, reward, idem)).await;
+        }
+    }
+    let reference = &reference;
     let attempt = move || async move {
         let before = deps.store.get_customer(&caller.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
         // The time is read after the member, so an entry's `created_at` is never earlier
@@ -72,12 +84,20 @@ pub async fn redeem_reward(
             created_at: now,
             used_at: None,
         };
-        let redemption = Redemption {
+        let outcome = RedemptionOutcome {
             redemption_id: txn_id.to_string(),
-            reward: reward.clone(),
-            voucher: voucher.clone(),
-            customer: after.clone(),
+            reward_id: reward.public_id.clone(),
+            reward_name: reward.name.clone(),
+            points_spent: reward.points_cost,
+            new_balance: after.points_balance,
+            voucher_code: voucher.code.to_string(),
+            voucher_kind: voucher.kind,
+            discount_percent: voucher.discount_percent,
+            value_minor: voucher.value_minor,
+            expires_at,
+            created_at: now,
         };
+        let redemption = Redemption { outcome, replayed: false };
         if caller.sandbox() {
             return Ok(Attempt::Answer(redemption));
         }
@@ -97,13 +117,56 @@ pub async fn redeem_reward(
             entries: vec![entry],
             new_codes: vec![voucher],
             completion: idem.map(|i| i.completion(&redemption)),
+            outcome_ref: reference.as_ref().map(|reference| {
+                OutcomeReference::Redemption(RedemptionRecord {
+                    reference: reference.clone(),
+                    customer_id: id,
+                    reward_id: reward.public_id.clone(),
+                    outcome: redemption.outcome.clone(),
+                })
+            }),
             ..change(CustomerWrite::Update { expected_version: before.version, after })
         };
         Ok(Attempt::Write { mutation: Box::new(mutation), now, result: redemption })
     };
-    let redemption = commit(deps, &caller.tenant, attempt, fail).await?;
-    if !caller.sandbox() {
-        tracing::info!(redemption_id = %redemption.redemption_id, reward = %reward.public_id, "reward redeemed");
+    // A redemption with the same reference committed first (a racing retry): answer it.
+    let refused = move |err, _: Box<Mutation>| async move {
+        match err {
+            MutationError::OutcomeReferenceTaken(recorded) => match *recorded {
+                OutcomeReference::Redemption(recorded) => {
+                    Box::pin(replay(deps, recorded, id, reward, idem)).await.map(Refused::Answer)
+                }
+                OutcomeReference::Refund(_) => Err(ApiError::Internal),
+            },
+            other => Err(mutation_error(other)),
+        }
+    };
+    let redemption = Box::pin(commit(deps, &caller.tenant, attempt, refused)).await?;
+    if !caller.sandbox() && !redemption.replayed {
+        tracing::info!(redemption_id = %redemption.outcome.redemption_id, reward = %reward.public_id, "reward redeemed");
     }
     Ok(redemption)
+}
+
+/// The recorded outcome for a retry of the same redemption, or 409 for another member or
+/// reward on the same reference. A retry that carried an idempotency key stores the
+/// answer under it.
+async fn replay(
+    deps: &Deps,
+    recorded: RedemptionRecord,
+    member: CustomerId,
+    reward: &Reward,
+    idem: Option<&Replayable<'_, Redemption>>,
+) -> Result<Redemption, ApiError> {
+    if recorded.customer_id != member || recorded.reward_id != reward.public_id {
+        return Err(ApiError::Conflict(format!(
+            "reference {} was already used for a different redemption",
+            recorded.reference
+        )));
+    }
+    let result = Redemption { outcome: recorded.outcome, replayed: true };
+    if let Some(idem) = idem {
+        deps.store.complete_idempotency(&idem.completion(&result)).await?;
+    }
+    Ok(result)
 }

@@ -37,6 +37,20 @@ where
     T::try_from(from_bytes::<R>(body_bytes(req))?)
 }
 
+/// A refund's body parsed as `R`. A refund must name its own reference (`field`) or
+/// carry an `Idempotency-Key`: otherwise a retry after a lost answer could refund twice.
+pub fn parse_refund<R>(req: &Request, field: &str) -> Result<RefundOf, ApiError>
+where
+    R: DeserializeOwned,
+    RefundOf: TryFrom<R, Error = ApiError>,
+{
+    let refund = parse::<R, RefundOf>(req)?;
+    if refund.refund_ref.is_none() && !req.headers().contains_key(crate::idempotency::HEADER) {
+        return Err(ApiError::bad_request(format!("{field} or an Idempotency-Key header is required")));
+    }
+    Ok(refund)
+}
+
 /// The request's body as bytes; no body is empty.
 pub fn body_bytes(req: &Request) -> &[u8] {
     match req.body() {

@@ -115,20 +115,23 @@ impl TryFrom<OtpRequest> for Mobile {
     }
 }
 
-/// `POST /pos/refund`: the sale by `external_ref` or `transaction_id`, and the amount.
+/// `POST /pos/refund`: the sale by `external_ref` or `transaction_id`, the amount, and
+/// the refund's own reference `refund_ref`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PosRefundRequest {
     pub external_ref: TextOrNumber<128>,
     pub transaction_id: Text<64>,
     pub amount: Amount,
+    pub refund_ref: TextOrNumber<128>,
 }
 
-/// A refund of `amount` of the sale named by `sale`.
+/// A refund of `amount` of the sale named by `sale`, once per `refund_ref`.
 #[derive(Debug, Clone)]
 pub struct RefundOf {
     pub sale: SaleKey,
     pub amount: crate::domain::Money,
+    pub refund_ref: Option<String>,
 }
 
 impl TryFrom<PosRefundRequest> for RefundOf {
@@ -145,6 +148,6 @@ impl TryFrom<PosRefundRequest> for RefundOf {
             (None, Some(reference)) => SaleKey::Reference(reference),
             (None, None) => return Err(required("external_ref or transaction_id")),
         };
-        Ok(RefundOf { sale, amount: r.amount.0.ok_or_else(|| required("amount"))? })
+        Ok(RefundOf { sale, amount: r.amount.0.ok_or_else(|| required("amount"))?, refund_ref: r.refund_ref.0 })
     }
 }

@@ -47,13 +47,17 @@ pub struct RewardRedeemRequest {
     pub email: EmailField,
     #[serde(rename = "rewardId")]
     pub reward_id: TextOrNumber<64>,
+    /// Optional: the redemption's own reference, so that a retry answers the first
+    /// redemption instead of spending again.
+    pub reference: TextOrNumber<128>,
 }
 
-/// Who spends points on which reward.
+/// Who spends points on which reward, once per `reference`.
 #[derive(Debug, Clone)]
 pub struct RewardFor {
     pub member: MemberRef,
     pub reward_id: String,
+    pub reference: Option<String>,
 }
 
 impl TryFrom<RewardRedeemRequest> for RewardFor {
@@ -62,16 +66,19 @@ impl TryFrom<RewardRedeemRequest> for RewardFor {
     fn try_from(r: RewardRedeemRequest) -> Result<RewardFor, ApiError> {
         let email: Email = r.email.0.ok_or_else(|| required("email"))?;
         let reward_id = r.reward_id.0.ok_or_else(|| required("rewardId"))?;
-        Ok(RewardFor { member: MemberRef::Email(email), reward_id })
+        Ok(RewardFor { member: MemberRef::Email(email), reward_id, reference: r.reference.0 })
     }
 }
 
-/// `POST /refund`: the order by its `reference`, and the amount.
+/// `POST /refund`: the order by its `reference`, the amount, and the refund's own
+/// reference `refundReference`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PublicRefundRequest {
     pub reference: TextOrNumber<128>,
     pub amount: Amount,
+    #[serde(rename = "refundReference")]
+    pub refund_reference: TextOrNumber<128>,
 }
 
 impl TryFrom<PublicRefundRequest> for RefundOf {
@@ -80,6 +87,6 @@ impl TryFrom<PublicRefundRequest> for RefundOf {
     fn try_from(r: PublicRefundRequest) -> Result<RefundOf, ApiError> {
         let reference = r.reference.0.ok_or_else(|| required("reference"))?;
         let amount = r.amount.0.ok_or_else(|| required("amount"))?;
-        Ok(RefundOf { sale: SaleKey::Reference(reference), amount })
+        Ok(RefundOf { sale: SaleKey::Reference(reference), amount, refund_ref: r.refund_reference.0 })
     }
 }

@@ -1,5 +1,7 @@
 //! The client and its table, the store's error, and what every operation shares.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -18,6 +20,11 @@ pub enum StoreError {
     /// Down, slow, throttling, or refusing the call: retrying later may work.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A write that may have reached the store and whose answer was lost (a timeout,
+    /// a broken connection or a server error after the request went out): it may have
+    /// been applied. Only a write call reports this.
+    #[error("write outcome unknown: {0}")]
+    Unknown(String),
     /// An item the code cannot read.
     #[error("unreadable item: {0}")]
     Corrupt(String),
@@ -58,12 +65,53 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%cause, "store unavailable");
                 ApiError::Unavailable
             }
+            StoreError::Unknown(cause) => {
+                tracing::error!(%cause, "write outcome unknown");
+                ApiError::OutcomeUnknown
+            }
             StoreError::Corrupt(cause) => {
                 tracing::error!(%cause, "unreadable item");
                 ApiError::Internal
             }
         }
     }
+}
+
+tokio::task_local! {
+    /// The writes of the running request whose outcome is not settled (see [`WriteWatch`]).
+    static UNSETTLED_WRITES: Arc<AtomicU32>;
+}
+
+/// Whether a request sent a write that may have changed the table: counted from the
+/// moment a write call is sent until the store answers that it applied nothing. A
+/// request whose time runs out while this is set cannot say that nothing happened.
+///
+/// Request-scoped (a task-local set by [`WriteWatch::run`]), so the store needs no
+/// handle to the request; outside a watch nothing is counted.
+#[derive(Debug, Clone, Default)]
+pub struct WriteWatch(Arc<AtomicU32>);
+
+impl WriteWatch {
+    /// Runs `work` with its writes watched; the count stays readable after `work` is
+    /// dropped.
+    pub async fn run<F: std::future::Future>(&self, work: F) -> F::Output {
+        UNSETTLED_WRITES.scope(self.0.clone(), work).await
+    }
+
+    /// A write was sent and may have been applied (committed, or its answer lost).
+    pub fn unsettled(&self) -> bool {
+        self.0.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// A write call is about to be sent.
+pub(crate) fn write_sent() {
+    let _ = UNSETTLED_WRITES.try_with(|n| n.fetch_add(1, Ordering::SeqCst));
+}
+
+/// The store answered that the write sent last applied nothing.
+pub(crate) fn write_not_applied() {
+    let _ = UNSETTLED_WRITES.try_with(|n| n.fetch_sub(1, Ordering::SeqCst));
 }
 
 /// Timeouts on every call (the SDK has none by default). Attempt < operation < the

@@ -74,6 +74,14 @@ impl ItemKey {
     pub fn sale_reference(t: &TenantSlug, r: &Reference) -> Self {
         Self::new(format!("TENANT#{t}#REF#{r}"), "REF")
     }
+    /// A refund's own reference (`refund_ref` / `refundReference`).
+    pub fn refund_reference(t: &TenantSlug, r: &Reference) -> Self {
+        Self::new(format!("TENANT#{t}#REFUNDREF#{r}"), "REFUNDREF")
+    }
+    /// A reward redemption's `reference`.
+    pub fn redemption_reference(t: &TenantSlug, r: &Reference) -> Self {
+        Self::new(format!("TENANT#{t}#REDEEMREF#{r}"), "REDEEMREF")
+    }
     pub fn purchase(t: &TenantSlug, txn_id: &uuid::Uuid) -> Self {
         Self::new(format!("TENANT#{t}#SALE#{txn_id}"), "SALE")
     }
@@ -183,6 +191,8 @@ mod tests {
             ItemKey::profile(&t, &id),
             ItemKey::code(&t, &Code::parse("COUP-1").unwrap()),
             ItemKey::sale_reference(&t, &Reference::from("bill-1")),
+            ItemKey::refund_reference(&t, &Reference::from("return-1")),
+            ItemKey::redemption_reference(&t, &Reference::from("order-1")),
             ItemKey::otp(&t, &Mobile::parse("9876543210").unwrap()),
         ] {
             assert!(key.pk == "TENANT#acme" || key.pk.starts_with("TENANT#acme#"), "{key}");

@@ -15,7 +15,10 @@ use super::client::StoreError;
 use super::item_key::{code_index_sk, key_index_sk, member_partition, tenant_keys_index, Attrs, ItemKey, PK, SK};
 use crate::domain::{Code, CustomerId, Email, Mobile, Reference, TenantSlug};
 use crate::keys::{Channel, KeyHash, KeyMode, KeyRecord, KeyStatus, Scope};
-use crate::model::{CodeKind, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry, Purchase, Reward, SaleOutcome};
+use crate::model::{
+    CodeKind, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry, Purchase, RedemptionOutcome, RefundOutcome, Reward,
+    SaleOutcome,
+};
 use crate::program::Program;
 
 /// Attribute names that conditions and updates use on their own.
@@ -431,6 +434,42 @@ pub(crate) struct SaleReferenceItem {
 
 impl StoredItem for SaleReferenceItem {
     const KIND: &'static str = "sale reference";
+}
+
+/// `TENANT#{t}#REFUNDREF#{reference}` / `REFUNDREF`: the refund a refund reference
+/// named (its sale and amount) and its outcome.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RefundReferenceItem {
+    pub refund_ref: Reference,
+    #[serde(with = "text")]
+    pub sale: uuid::Uuid,
+    pub amount_minor: i64,
+    #[serde(with = "json_text")]
+    pub outcome: RefundOutcome,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl StoredItem for RefundReferenceItem {
+    const KIND: &'static str = "refund reference";
+}
+
+/// `TENANT#{t}#REDEEMREF#{reference}` / `REDEEMREF`: the redemption a reference named
+/// (its member and reward) and its outcome.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct RedemptionReferenceItem {
+    pub reference: Reference,
+    #[serde(with = "text")]
+    pub customer_id: CustomerId,
+    pub reward_id: String,
+    #[serde(with = "json_text")]
+    pub outcome: RedemptionOutcome,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl StoredItem for RedemptionReferenceItem {
+    const KIND: &'static str = "redemption reference";
 }
 
 /// `TENANT#{t}#SALE#{txnId}` / `SALE`.

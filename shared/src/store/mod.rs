@@ -26,12 +26,17 @@ mod rewards;
 mod table;
 mod transact;
 
-pub use client::{Store, StoreError, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, OPERATION_TIMEOUT, TTL_ATTRIBUTE};
+pub use client::{
+    Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
+};
 pub use codes::ConsumeError;
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
 pub use item_key::{IdempotencyScope, LedgerCursor};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
-pub use mutation::{CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
+pub use mutation::{
+    CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, OutcomeReference, PurchaseWrite, RedemptionRecord,
+    RefundRecord, SaleRecord,
+};
 pub use otp::OtpRecord;
 pub use transact::Completion;
 

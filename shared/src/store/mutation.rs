@@ -9,11 +9,11 @@ use super::client::{Store, StoreError};
 use super::item_key::{ItemKey, LedgerCursor};
 use super::items::{
     attr, decode, encode, value, CodeItem, Expr, LedgerEntryItem, LookupItem, ProfileBalance, ProfileItem,
-    PurchaseItem, PurchaseRefund, SaleReferenceItem,
+    PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem, SaleReferenceItem,
 };
 use super::transact::{completion_item, condition_failed, put_new, update, Completion, TransactError};
 use crate::domain::{CustomerId, Mobile, Reference, TenantSlug};
-use crate::model::{Coupon, Customer, LedgerEntry, Purchase, SaleOutcome};
+use crate::model::{Coupon, Customer, LedgerEntry, Purchase, RedemptionOutcome, RefundOutcome, SaleOutcome};
 
 /// Why an enrolment could not be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,34 @@ pub struct SaleRecord {
     pub customer_id: CustomerId,
     pub amount_minor: i64,
     pub outcome: SaleOutcome,
+}
+
+/// A refund's own reference (`refund_ref` / `refundReference`), what identifies the
+/// refund (the sale and the amount), and the outcome to answer a retry with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRecord {
+    pub refund_ref: Reference,
+    pub sale: uuid::Uuid,
+    pub amount_minor: i64,
+    pub outcome: RefundOutcome,
+}
+
+/// A reward redemption's `reference`, what identifies it (the member and the reward),
+/// and the outcome to answer a retry with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedemptionRecord {
+    pub reference: Reference,
+    pub customer_id: CustomerId,
+    pub reward_id: String,
+    pub outcome: RedemptionOutcome,
+}
+
+/// The reference that makes a refund or a reward redemption happen once: recorded in
+/// the change's own transaction, so two racing requests with one reference apply once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutcomeReference {
+    Refund(RefundRecord),
+    Redemption(RedemptionRecord),
 }
 
 pub enum PurchaseWrite {
@@ -66,6 +94,8 @@ pub struct Mutation {
     pub new_codes: Vec<Coupon>,
     /// The idempotency record this change completes, if the request carried a key.
     pub completion: Option<Completion>,
+    /// The refund's or redemption's own reference, if the request named one.
+    pub outcome_ref: Option<OutcomeReference>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +105,9 @@ pub enum MutationError {
     Taken(EnrolError),
     /// The reference is already recorded, for this sale or another.
     ReferenceTaken(Box<SaleRecord>),
+    /// The refund's or redemption's reference is already recorded, for this one or
+    /// another.
+    OutcomeReferenceTaken(Box<OutcomeReference>),
     /// A code with the same text exists (generated codes collide rarely): retry with a new one.
     CodeTaken,
     /// The request's idempotency claim is no longer its own (its lease ran out and
@@ -98,6 +131,7 @@ enum Role {
     Claim,
     Purchase,
     Otp,
+    OutcomeRef,
 }
 
 fn sale_item(sale: &SaleRecord) -> SaleReferenceItem {
@@ -119,6 +153,65 @@ impl From<SaleReferenceItem> for SaleRecord {
             outcome: item.outcome,
         }
     }
+}
+
+impl From<&RefundRecord> for RefundReferenceItem {
+    fn from(r: &RefundRecord) -> Self {
+        RefundReferenceItem {
+            refund_ref: r.refund_ref.clone(),
+            sale: r.sale,
+            amount_minor: r.amount_minor,
+            outcome: r.outcome.clone(),
+            created_at: r.outcome.created_at,
+        }
+    }
+}
+
+impl From<RefundReferenceItem> for RefundRecord {
+    fn from(item: RefundReferenceItem) -> Self {
+        RefundRecord {
+            refund_ref: item.refund_ref,
+            sale: item.sale,
+            amount_minor: item.amount_minor,
+            outcome: item.outcome,
+        }
+    }
+}
+
+impl From<&RedemptionRecord> for RedemptionReferenceItem {
+    fn from(r: &RedemptionRecord) -> Self {
+        RedemptionReferenceItem {
+            reference: r.reference.clone(),
+            customer_id: r.customer_id,
+            reward_id: r.reward_id.clone(),
+            outcome: r.outcome.clone(),
+            created_at: r.outcome.created_at,
+        }
+    }
+}
+
+impl From<RedemptionReferenceItem> for RedemptionRecord {
+    fn from(item: RedemptionReferenceItem) -> Self {
+        RedemptionRecord {
+            reference: item.reference,
+            customer_id: item.customer_id,
+            reward_id: item.reward_id,
+            outcome: item.outcome,
+        }
+    }
+}
+
+/// The put of an outcome reference (that must be new, returning the one there if not).
+fn outcome_ref_put(table: &str, tenant: &TenantSlug, r: &OutcomeReference) -> Result<TransactWriteItem, StoreError> {
+    let attrs = match r {
+        OutcomeReference::Refund(r) => {
+            encode(&ItemKey::refund_reference(tenant, &r.refund_ref), &RefundReferenceItem::from(r))
+        }
+        OutcomeReference::Redemption(r) => {
+            encode(&ItemKey::redemption_reference(tenant, &r.reference), &RedemptionReferenceItem::from(r))
+        }
+    }?;
+    put_new(table, attrs, true)
 }
 
 impl Store {
@@ -189,6 +282,9 @@ impl Store {
         if let Some(completion) = &m.completion {
             push(completion_item(table, completion), Role::Claim)?;
         }
+        if let Some(outcome_ref) = &m.outcome_ref {
+            push(outcome_ref_put(table, tenant, outcome_ref), Role::OutcomeRef)?;
+        }
 
         let reasons = match self.transact(items).await {
             Ok(()) => return Ok(()),
@@ -205,6 +301,20 @@ impl Store {
                 ))),
                 None => Err(MutationError::Conflict),
             };
+        }
+        if let Some(reason) = failed(|r| matches!(r, Role::OutcomeRef)) {
+            let (Some(old), Some(wanted)) = (reason.item(), &m.outcome_ref) else {
+                return Err(MutationError::Conflict);
+            };
+            let recorded = match wanted {
+                OutcomeReference::Refund(_) => {
+                    OutcomeReference::Refund(decode::<RefundReferenceItem>(old).map_err(MutationError::Store)?.into())
+                }
+                OutcomeReference::Redemption(_) => OutcomeReference::Redemption(
+                    decode::<RedemptionReferenceItem>(old).map_err(MutationError::Store)?.into(),
+                ),
+            };
+            return Err(MutationError::OutcomeReferenceTaken(Box::new(recorded)));
         }
         if failed(|r| matches!(r, Role::Claim)).is_some() {
             return Err(MutationError::ClaimLost);
@@ -245,6 +355,43 @@ impl Store {
             .await
             .map_err(StoreError::from_sdk)?;
         out.item().map(|attrs| decode::<SaleReferenceItem>(attrs).map(SaleRecord::from)).transpose()
+    }
+}
+
+impl Store {
+    /// A recorded refund by its own reference, if any.
+    pub async fn get_refund_reference(
+        &self,
+        tenant: &TenantSlug,
+        refund_ref: &Reference,
+    ) -> Result<Option<RefundRecord>, StoreError> {
+        let key = ItemKey::refund_reference(tenant, refund_ref);
+        let item = self.get_consistent(&key).await?;
+        item.map(|attrs| decode::<RefundReferenceItem>(&attrs).map(RefundRecord::from)).transpose()
+    }
+
+    /// A recorded reward redemption by its reference, if any.
+    pub async fn get_redemption_reference(
+        &self,
+        tenant: &TenantSlug,
+        reference: &Reference,
+    ) -> Result<Option<RedemptionRecord>, StoreError> {
+        let key = ItemKey::redemption_reference(tenant, reference);
+        let item = self.get_consistent(&key).await?;
+        item.map(|attrs| decode::<RedemptionReferenceItem>(&attrs).map(RedemptionRecord::from)).transpose()
+    }
+
+    async fn get_consistent(&self, key: &ItemKey) -> Result<Option<super::item_key::Attrs>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.attrs()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out.item)
     }
 }
 

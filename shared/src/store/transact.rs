@@ -2,12 +2,18 @@
 //! update with its expression, the completion of an idempotency claim), sending one
 //! `TransactWriteItems` with its `ClientRequestToken`, and reading why it was cancelled.
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::config::interceptors::{BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::client::{Store, StoreError};
+use super::client::{write_not_applied, write_sent, Store, StoreError};
 use super::item_key::{Attrs, IdempotencyScope, ItemKey};
 use super::items::{attr, value, ClaimState, Expr, IdempotencyDone};
 
@@ -92,23 +98,112 @@ impl Store {
     /// timeout after the commit); with one `ClientRequestToken` per call DynamoDB answers
     /// such a retry as done instead of failing its conditions, which would look like a
     /// lost race and lead to a second application.
+    ///
+    /// A failure is [`StoreError::Unknown`] when the transaction may have committed: some
+    /// attempt went out and got no answer (timeout, broken connection), and the last
+    /// one did not settle it (an answer to the same token settles every attempt before
+    /// it, except a server error or "still in progress").
     pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .send()
-            .await;
+        let attempts = AttemptLog::default();
+        write_sent();
+        // Boxed: the SDK's future is large, and every write path awaits this one.
+        let result = Box::pin(
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .client_request_token(uuid::Uuid::new_v4().to_string())
+                .customize()
+                .interceptor(attempts.clone())
+                .send(),
+        )
+        .await;
         let err = match result {
             Ok(_) => return Ok(()),
-            Err(err) => err.into_service_error(),
+            Err(err) => err,
         };
-        match err {
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-                cancelled,
-            ) => Err(TransactError::Cancelled(cancelled.cancellation_reasons.unwrap_or_default())),
+        let unanswered = attempts.unanswered();
+        let settled = match &err {
+            SdkError::ServiceError(e) => !matches!(
+                e.err().code(),
+                Some("InternalServerError" | "TransactionInProgressException" | "ServiceUnavailable")
+            ),
+            SdkError::ConstructionFailure(_) => true,
+            _ => !unanswered,
+        };
+        if !settled {
+            return Err(TransactError::Store(StoreError::Unknown(DisplayErrorContext(&err).to_string())));
+        }
+        write_not_applied();
+        match err.into_service_error() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Err(TransactError::Cancelled(cancelled.cancellation_reasons.unwrap_or_default()))
+            }
             other => Err(TransactError::Store(StoreError::Unavailable(DisplayErrorContext(&other).to_string()))),
         }
     }
+}
+
+/// Counts the attempts of one call that went out and got no answer. An attempt cut
+/// off by its timeout never reaches `read_after_attempt`, so it stays counted.
+#[derive(Debug, Clone, Default)]
+struct AttemptLog(Arc<AtomicU32>);
+
+impl AttemptLog {
+    fn unanswered(&self) -> bool {
+        self.0.load(Ordering::SeqCst) > 0
+    }
+}
+
+impl Intercept for AttemptLog {
+    fn name(&self) -> &'static str {
+        "AttemptLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // Answered: a result, or the store's own error (for this token). A response that
+        // could not be read, a timeout or a broken connection leaves the attempt in doubt.
+        let settled = match context.output_or_error() {
+            Some(Ok(_)) => true,
+            Some(Err(e)) => e.is_operation_error() || never_connected(e),
+            None => false,
+        };
+        if settled {
+            // Saturating: an attempt that failed before it was sent was never counted.
+            let _ = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        }
+        Ok(())
+    }
+}
+
+/// Whether an attempt's error says the request never left: the connection was
+/// refused, or could not be made in time.
+fn never_connected(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+        }
+        if e.to_string().starts_with("HTTP connect timeout") {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }

@@ -21,13 +21,17 @@ pub(crate) fn valid_call(route: Route, slug: &str) -> Call {
         Route::Redeem => Call::redeem(slug).json(&json!({ "code": "COUP-XY12" })),
         Route::Transactions => Call::new(route, slug).query("mobile", "9876543210"),
         Route::Otp => Call::new(route, slug).json(&json!({ "mobile": "9876543210" })),
-        Route::Refund => Call::new(route, slug).json(&json!({ "external_ref": "INV-1", "amount": 1 })),
+        Route::Refund => {
+            Call::new(route, slug).json(&json!({ "external_ref": "INV-1", "amount": 1, "refund_ref": "RET-1" }))
+        }
         Route::Balance | Route::PublicTransactions => Call::public(route).query("email", "ravi@example.com"),
         Route::Earn => Call::public(route).json(&json!({ "email": "ravi@example.com", "amount": 10 })),
         Route::RewardRedeem => Call::public(route).json(&json!({ "email": "ravi@example.com", "rewardId": "rwd-001" })),
         Route::Rewards => Call::public(route),
         Route::Verify => Call::verify("COUP-XY12"),
-        Route::PublicRefund => Call::public(route).json(&json!({ "reference": "ORD-1", "amount": 1 })),
+        Route::PublicRefund => {
+            Call::public(route).json(&json!({ "reference": "ORD-1", "amount": 1, "refundReference": "RET-P1" }))
+        }
     }
 }
 

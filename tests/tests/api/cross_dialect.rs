@@ -312,35 +312,39 @@ async fn a_refund_in_either_dialect_finds_a_sale_from_the_other() {
     earn(&env, &t.live, json!({ "email": EMAIL, "amount": 100, "reference": "ORD-1" }))
         .await
         .assert_success(&json!({ "newBalance": 10_000 }));
-    refund(json!({ "external_ref": "ORD-1", "amount": 40 })).send(&env.deps).await.assert_ok(&json!({
-        "external_ref": "ORD-1",
-        "amount": 40,
-        "points_reversed": 4000,
-        "new_balance": 6000,
-        "customer": { "customer_id": id }
-    }));
+    refund(json!({ "external_ref": "ORD-1", "amount": 40, "refund_ref": "RET-1" })).send(&env.deps).await.assert_ok(
+        &json!({
+            "external_ref": "ORD-1",
+            "amount": 40,
+            "points_reversed": 4000,
+            "new_balance": 6000,
+            "customer": { "customer_id": id }
+        }),
+    );
 
     // A POS bill refunded through the Public API.
     env.bill(&t, json!({ "mobile": MOBILE, "amount": 50, "external_ref": "INV-1" }))
         .await
         .assert_ok(&json!({ "new_balance": 11_000 }));
-    public_refund(json!({ "reference": "INV-1", "amount": 50 })).send(&env.deps).await.assert_success(&json!({
-        "reference": "INV-1",
-        "amountRefunded": 50,
-        "totalRefunded": 50,
-        "remainingRefundable": 0,
-        "pointsReversed": 5000,
-        "pointsRestored": 0,
-        "newBalance": 6000,
-        "balanceNegative": false
-    }));
+    public_refund(json!({ "reference": "INV-1", "amount": 50, "refundReference": "RET-2" }))
+        .send(&env.deps)
+        .await
+        .assert_success(&json!({
+            "reference": "INV-1",
+            "amountRefunded": 50,
+            "totalRefunded": 50,
+            "remainingRefundable": 0,
+            "pointsReversed": 5000,
+            "pointsRestored": 0,
+            "newBalance": 6000,
+            "balanceNegative": false
+        }));
     // ...and the rest of the order through the Public API, which knows what the till did.
-    public_refund(json!({ "reference": "ORD-1", "amount": 60.01 })).send(&env.deps).await.assert_public_error(
-        400,
-        "invalid_request",
-        "amount is more than what remains refundable (60)",
-    );
-    public_refund(json!({ "reference": "ORD-1", "amount": 60 }))
+    public_refund(json!({ "reference": "ORD-1", "amount": 60.01, "refundReference": "RET-3" }))
+        .send(&env.deps)
+        .await
+        .assert_public_error(400, "invalid_request", "amount is more than what remains refundable (60)");
+    public_refund(json!({ "reference": "ORD-1", "amount": 60, "refundReference": "RET-4" }))
         .send(&env.deps)
         .await
         .assert_success(&json!({ "pointsReversed": 6000, "newBalance": 0, "totalRefunded": 100 }));

@@ -369,6 +369,19 @@ fn assert_unavailable(route: Route, reply: &Reply, elapsed: Duration, request_id
     assert!(elapsed <= OPERATION_TIMEOUT + SLACK, "{what}: {route:?} took {elapsed:?}");
 }
 
+/// A bill's 503 during a fault: the plain one if its transaction was never sent, or the
+/// one that says its outcome is unknown (sent, answer lost).
+#[track_caller]
+fn assert_bill_unavailable(reply: &Reply, elapsed: Duration, request_id: &str, what: &str) {
+    if reply.body.get("outcome").is_none() {
+        return assert_unavailable(Route::Bill, reply, elapsed, request_id, what);
+    }
+    let expected = json!({ "error": OUTCOME_UNKNOWN, "outcome": "unknown", "request_id": request_id });
+    assert_eq!((reply.status, &reply.body), (503, &expected), "{what}: {}", reply.text);
+    assert_eq!(reply.header("retry-after"), Some("1"), "{what}");
+    assert!(elapsed <= OPERATION_TIMEOUT + SLACK, "{what}: took {elapsed:?}");
+}
+
 /// Every route at once, on a warm and a cold `Deps`, each call with its request id.
 async fn every_route_is_unavailable(world: &World, warm: &Arc<Deps>, what: &str) {
     let cold = world.deps();
@@ -426,7 +439,7 @@ async fn run_bills(
         match reply.status {
             200 => reply.assert_ok(&json!({ "external_ref": reference, "points_earned": amount * 100 })),
             _ => {
-                assert_unavailable(Route::Bill, &reply, elapsed, &id, "during the fault");
+                assert_bill_unavailable(&reply, elapsed, &id, "during the fault");
                 unavailable += 1;
             }
         }
@@ -464,6 +477,14 @@ async fn retry_unavailable(world: &World, deps: &Deps, bills: &mut [RunBill]) {
         match recorded.get(bill.reference.as_str()) {
             Some(outcome) => {
                 assert_eq!(retry.header("idempotent-replayed"), Some("true"), "{} had committed", bill.reference);
+                // A 503 that applied all the same never said "retry the request".
+                assert_eq!(
+                    bill.replies[0].body["outcome"],
+                    json!("unknown"),
+                    "{} had committed: {}",
+                    bill.reference,
+                    bill.replies[0].text
+                );
                 assert_eq!(Some(retry.str("transaction_id")), outcome["transaction_id"].as_str());
             }
             None => assert_eq!(retry.header("idempotent-replayed"), None, "{} had not committed", bill.reference),
@@ -591,4 +612,129 @@ async fn a_store_that_dies_or_freezes_answers_503_and_loses_nothing() {
     assert_eq!(keyed_entries.count(), 1, "the keyed bill applied once");
     check_consistent(&world, &frozen, "at the end").await;
     check_consistent(&world, &killed, "at the end").await;
+}
+
+/// Once armed, lets each `TransactWriteItems` reach the store (which commits it) and
+/// throws its answer away, as a connection lost after the request went out would; or
+/// fails each read before it is sent.
+#[derive(Debug, Clone, Default)]
+struct LoseAnswers(Arc<LoseState>);
+
+#[derive(Debug, Default)]
+struct LoseState {
+    writes: AtomicBool,
+    reads: AtomicBool,
+    /// Whether the call being answered is a transaction.
+    transact: AtomicBool,
+}
+
+impl Intercept for LoseAnswers {
+    fn name(&self) -> &'static str {
+        "LoseAnswers"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
+        let transact = target.ends_with(".TransactWriteItems");
+        self.0.transact.store(transact, Ordering::SeqCst);
+        if !transact && self.0.reads.load(Ordering::SeqCst) {
+            return Err("the store is unreachable".into());
+        }
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.0.transact.load(Ordering::SeqCst) && self.0.writes.load(Ordering::SeqCst) {
+            return Err("the answer was lost".into());
+        }
+        Ok(())
+    }
+}
+
+/// A `Deps` on the test's table whose client loses answers as `lose` says, with cold
+/// caches.
+fn losing_deps(env: &super::support::TestEnv, lose: &LoseAnswers) -> Deps {
+    let config = env.client.config().to_builder().interceptor(lose.clone()).build();
+    Deps::new(Store::new(Client::from_conf(config), env.table.clone()), env.clock.clone())
+}
+
+const OUTCOME_UNKNOWN: &str = "The outcome of this request is unknown: it may have been applied. Look it up in the \
+     member's history by its reference, or retry it with the same Idempotency-Key or reference, which answers the \
+     first result or applies it once";
+
+#[tokio::test]
+async fn a_refund_whose_answer_was_lost_says_its_outcome_is_unknown_and_its_retry_replays() {
+    let env = super::support::TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.bill(&t, json!({ "mobile": MOBILE, "amount": 100, "external_ref": "INV-1" })).await.assert_ok(&json!({}));
+    let lose = LoseAnswers::default();
+    let losing = losing_deps(&env, &lose);
+    let refund = Call::new(Route::Refund, t.slug())
+        .key(&t.live)
+        .json(&json!({ "external_ref": "INV-1", "amount": 30, "refund_ref": "RET-1" }));
+    // Warm: the key and the program are read before the answers are lost.
+    Call::customer(t.slug()).key(&t.live).query("mobile", MOBILE).send(&losing).await.assert_ok(&json!({}));
+
+    lose.0.writes.store(true, Ordering::SeqCst);
+    let lost = refund.send(&losing).await;
+    assert_eq!(lost.status, 503, "{}", lost.text);
+    assert_eq!(lost.body["error"], json!(OUTCOME_UNKNOWN), "{}", lost.text);
+    assert_eq!(lost.body["outcome"], json!("unknown"), "{}", lost.text);
+    assert!(lost.body.get("request_id").is_some(), "{}", lost.text);
+    assert_eq!(env.balance(&t, MOBILE).await, 7_000, "the refund committed all the same");
+
+    // Retried with its reference: the first refund, answered again, applied once.
+    let retry = refund.send(&env.deps).await;
+    retry.assert_ok(&json!({ "amount": 30, "total_refunded": 30, "new_balance": 7_000 }));
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(env.balance(&t, MOBILE).await, 7_000);
+    let refunds = env.scan().await.into_iter().filter(|i| attr_str(i, "type") == "refund").count();
+    assert_eq!(refunds, 1, "one refund in the ledger");
+
+    // The same in the Public dialect.
+    let public = Call::public(Route::PublicRefund)
+        .key(&t.live)
+        .json(&json!({ "reference": "INV-1", "amount": 10, "refundReference": "RET-2" }));
+    let lost = public.send(&losing).await;
+    assert_eq!(lost.status, 503, "{}", lost.text);
+    assert_eq!(lost.body["error"]["code"], json!("outcome_unknown"), "{}", lost.text);
+    assert_eq!(lost.body["error"]["message"], json!(OUTCOME_UNKNOWN), "{}", lost.text);
+    lose.0.writes.store(false, Ordering::SeqCst);
+    let retry = public.send(&losing).await;
+    retry.assert_success(&json!({ "amountRefunded": 10, "totalRefunded": 40, "newBalance": 6_000 }));
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+}
+
+#[tokio::test]
+async fn a_write_route_whose_read_fails_keeps_the_plain_503() {
+    let env = super::support::TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.bill(&t, json!({ "mobile": MOBILE, "amount": 100, "external_ref": "INV-1" })).await.assert_ok(&json!({}));
+    let lose = LoseAnswers::default();
+    lose.0.reads.store(true, Ordering::SeqCst);
+    let losing = losing_deps(&env, &lose);
+    let reply = Call::new(Route::Refund, t.slug())
+        .key(&t.live)
+        .json(&json!({ "external_ref": "INV-1", "amount": 30, "refund_ref": "RET-1" }))
+        .send(&losing)
+        .await;
+    assert_eq!((reply.status, &reply.body["error"]), (503, &json!(UNAVAILABLE)), "{}", reply.text);
+    assert_eq!(reply.body.get("outcome"), None, "nothing was sent: {}", reply.text);
+    let public = Call::public(Route::PublicRefund)
+        .key(&t.live)
+        .json(&json!({ "reference": "INV-1", "amount": 30, "refundReference": "RET-2" }))
+        .send(&losing)
+        .await;
+    assert_eq!((public.status, &public.body["error"]["code"]), (503, &json!("service_unavailable")), "{}", public.text);
+    assert_eq!(env.balance(&t, MOBILE).await, 10_000, "nothing was refunded");
 }

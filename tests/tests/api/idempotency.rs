@@ -604,6 +604,7 @@ async fn the_record_and_the_effect_commit_together_or_not_at_all() {
                 status: 200,
                 body: "{}".into(),
             }),
+            outcome_ref: None,
         }
     };
     let before = env.scan().await;

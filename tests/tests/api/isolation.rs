@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::support::{date, Call, TestEnv};
+use super::support::{date, Call, Route, TestEnv};
 
 #[tokio::test]
 async fn another_tenant_cannot_see_or_bill_a_member() {
@@ -78,4 +78,55 @@ async fn external_refs_are_per_tenant() {
     other.assert_ok(&json!({ "points_earned": 2000, "new_balance": 2000 }));
     assert_eq!(other.header("idempotent-replayed"), None);
     assert_ne!(other.str("transaction_id"), first.str("transaction_id"));
+}
+
+#[tokio::test]
+async fn refund_and_redemption_references_are_per_tenant() {
+    let env = TestEnv::new().await;
+    let a = env.tenant("tenant-a").await;
+    let b = env.tenant("tenant-b").await;
+    for t in [&a, &b] {
+        env.add_demo_rewards(t).await;
+        env.bill(
+            t,
+            json!({ "mobile": "9876543210", "email": "ravi@example.com", "amount": 100, "external_ref": "INV-1" }),
+        )
+        .await
+        .assert_ok(&json!({}));
+    }
+    let refund = |t: &super::support::Tenant, amount: i64| {
+        Call::new(Route::Refund, t.slug())
+            .key(&t.live)
+            .json(&json!({ "external_ref": "INV-1", "amount": amount, "refund_ref": "RET-1" }))
+    };
+    let first = refund(&a, 10).send(&env.deps).await;
+    first.assert_ok(&json!({ "total_refunded": 10 }));
+    // B's refund with the same reference (another amount) is B's own first refund.
+    let other = refund(&b, 20).send(&env.deps).await;
+    other.assert_ok(&json!({ "total_refunded": 20, "new_balance": 8_000 }));
+    assert_eq!(other.header("idempotent-replayed"), None);
+    assert_ne!(other.str("refund_id"), first.str("refund_id"));
+    // B's sandbox key sees B's refund, never A's.
+    let sandbox = Call::public(Route::PublicRefund)
+        .key(&b.test)
+        .json(&json!({ "reference": "INV-1", "amount": 10, "refundReference": "RET-1" }))
+        .send(&env.deps)
+        .await;
+    sandbox.assert_public_error(
+        409,
+        "reference_conflict",
+        "refund reference RET-1 was already used for a different refund",
+    );
+
+    let redeem = |t: &super::support::Tenant| {
+        Call::public(Route::RewardRedeem)
+            .key(&t.live)
+            .json(&json!({ "email": "ravi@example.com", "rewardId": "rwd-001", "reference": "ORDER-1" }))
+    };
+    let a_voucher = redeem(&a).send(&env.deps).await;
+    a_voucher.assert_success(&json!({ "pointsSpent": 5_000 }));
+    let b_voucher = redeem(&b).send(&env.deps).await;
+    b_voucher.assert_success(&json!({ "pointsSpent": 5_000 }));
+    assert_eq!(b_voucher.header("idempotent-replayed"), None);
+    assert_ne!(b_voucher.data_str("voucherCode"), a_voucher.data_str("voucherCode"));
 }

@@ -286,13 +286,14 @@ async fn another_tenants_identifiers_find_nothing_on_every_route() {
         ),
         (
             Route::Refund,
-            Call::new(Route::Refund, &b).json(&json!({ "external_ref": "INV-1", "amount": 1 })),
+            Call::new(Route::Refund, &b).json(&json!({ "external_ref": "INV-1", "amount": 1, "refund_ref": "RET-1" })),
             404,
             not_found(Route::Refund, "Sale"),
         ),
         (
             Route::Refund,
-            Call::new(Route::Refund, &b).json(&json!({ "transaction_id": w.bill_txn, "amount": 1 })),
+            Call::new(Route::Refund, &b)
+                .json(&json!({ "transaction_id": w.bill_txn, "amount": 1, "refund_ref": "RET-2" })),
             404,
             not_found(Route::Refund, "Sale"),
         ),
@@ -319,13 +320,15 @@ async fn another_tenants_identifiers_find_nothing_on_every_route() {
         ),
         (
             Route::PublicRefund,
-            Call::public(Route::PublicRefund).json(&json!({ "reference": "ORD-1", "amount": 1 })),
+            Call::public(Route::PublicRefund)
+                .json(&json!({ "reference": "ORD-1", "amount": 1, "refundReference": "RET-3" })),
             404,
             not_found(Route::PublicRefund, "Sale"),
         ),
         (
             Route::PublicRefund,
-            Call::public(Route::PublicRefund).json(&json!({ "reference": "INV-1", "amount": 1 })),
+            Call::public(Route::PublicRefund)
+                .json(&json!({ "reference": "INV-1", "amount": 1, "refundReference": "RET-4" })),
             404,
             not_found(Route::PublicRefund, "Sale"),
         ),
@@ -401,8 +404,16 @@ async fn a_sandbox_key_on_every_write_route_leaves_the_table_identical() {
         (Call::redeem(&a).json(&json!({ "code": "COUP-XY12" })), 200),
         (Call::redeem(&a).header("Idempotency-Key", "sbx").json(&json!({ "code": w.voucher })), 200),
         (Call::new(Route::Otp, &a).json(&json!({ "mobile": MOBILE })), 200),
-        (Call::new(Route::Refund, &a).json(&json!({ "external_ref": "INV-1", "amount": 100 })), 200),
-        (Call::new(Route::Refund, &a).json(&json!({ "transaction_id": w.bill_txn, "amount": 1 })), 200),
+        (
+            Call::new(Route::Refund, &a)
+                .json(&json!({ "external_ref": "INV-1", "amount": 100, "refund_ref": "RET-5" })),
+            200,
+        ),
+        (
+            Call::new(Route::Refund, &a)
+                .json(&json!({ "transaction_id": w.bill_txn, "amount": 1, "refund_ref": "RET-6" })),
+            200,
+        ),
         (Call::public(Route::Earn).json(&json!({ "email": EMAIL, "amount": 10, "reference": "SBX-2" })), 200),
         (Call::public(Route::Earn).json(&json!({ "email": "new@example.com", "name": "New", "amount": 10 })), 200),
         (Call::public(Route::Earn).json(&json!({ "email": EMAIL, "amount": 10, "reference": "ORD-1" })), 200),
@@ -413,7 +424,11 @@ async fn a_sandbox_key_on_every_write_route_leaves_the_table_identical() {
                 .json(&json!({ "email": EMAIL, "rewardId": "rwd-002" })),
             422,
         ),
-        (Call::public(Route::PublicRefund).json(&json!({ "reference": "ORD-1", "amount": 10 })), 200),
+        (
+            Call::public(Route::PublicRefund)
+                .json(&json!({ "reference": "ORD-1", "amount": 10, "refundReference": "RET-7" })),
+            200,
+        ),
         // A read with a write in it: the lookup that enrols.
         (Call::customer(&a).query("mobile", "9000000001").query("create", "true").query("name", "Walk-in"), 200),
     ];

@@ -584,7 +584,9 @@ async fn bad_keys_get_the_public_401_on_every_public_route() {
                 Route::Balance | Route::PublicTransactions => call.query("email", "ravi@example.com"),
                 Route::Earn => call.json(&json!({ "email": "ravi@example.com", "amount": 10 })),
                 Route::RewardRedeem => call.json(&json!({ "email": "ravi@example.com", "rewardId": "rwd-001" })),
-                Route::PublicRefund => call.json(&json!({ "reference": "ORD-1", "amount": 1 })),
+                Route::PublicRefund => {
+                    call.json(&json!({ "reference": "ORD-1", "amount": 1, "refundReference": "RET-1" }))
+                }
                 _ => call,
             };
             if let Some(key) = key {
@@ -762,4 +764,43 @@ async fn twenty_concurrent_redemptions_spend_exactly_the_balance() {
     for code in codes {
         verify(&env, &t.live, code).await.assert_success(&json!({ "status": "pending" }));
     }
+}
+
+#[tokio::test]
+async fn a_redemption_reference_replays_the_same_voucher_and_conflicts_on_another() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.add_demo_rewards(&t).await;
+    seed_by_email(&env, &t, "ravi@example.com", "Ravi", json!(100)).await;
+    seed_by_email(&env, &t, "asha@example.com", "Asha", json!(100)).await;
+    let redeem = |email: &str, reward: &str| {
+        Call::public(Route::RewardRedeem)
+            .key(&t.live)
+            .json(&json!({ "email": email, "rewardId": reward, "reference": "ORDER-77" }))
+    };
+
+    let first = redeem("ravi@example.com", "rwd-001").send(&env.deps).await;
+    first.assert_success(&json!({ "pointsSpent": 5_000, "newBalance": 5_000 }));
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = redeem("ravi@example.com", "rwd-001").send(&env.deps).await;
+    assert_eq!((again.status, &again.body), (200, &first.body), "the same voucher");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(balance(&env, &t.live, "ravi@example.com").await.data_int("pointsBalance"), 5_000, "spent once");
+
+    let conflict = "reference ORDER-77 was already used for a different redemption";
+    redeem("ravi@example.com", "rwd-002").send(&env.deps).await.assert_public_error(
+        409,
+        "reference_conflict",
+        conflict,
+    );
+    redeem("asha@example.com", "rwd-001").send(&env.deps).await.assert_public_error(
+        409,
+        "reference_conflict",
+        conflict,
+    );
+    assert_eq!(balance(&env, &t.live, "asha@example.com").await.data_int("pointsBalance"), 10_000);
+    // Without a reference, as before: each call is a redemption of its own.
+    let other = redeem_reward(&env, &t.live, "ravi@example.com", "rwd-001").await;
+    other.assert_success(&json!({ "newBalance": 0 }));
+    assert_ne!(other.data_str("voucherCode"), first.data_str("voucherCode"));
 }

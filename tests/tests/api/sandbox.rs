@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::support::{date, Call, TestEnv};
+use super::support::{date, Call, Route, TestEnv};
 
 #[tokio::test]
 async fn a_sandbox_lookup_with_create_enrols_nobody() {
@@ -172,4 +172,49 @@ async fn a_sandbox_redemption_validates_and_leaves_the_coupon_active() {
     env.lookup(&t, "9876543210").await.assert_ok(&json!({ "active_coupons": [{ "code": "COUP-XY12" }] }));
     env.redeem(&t, &t.live, "COUP-XY12").await.assert_ok(&json!({ "valid": true, "coupon": { "status": "used" } }));
     env.redeem(&t, &t.test, "COUP-XY12").await.assert_error(400, "Coupon is used");
+}
+
+#[tokio::test]
+async fn a_sandbox_refund_or_redemption_with_its_own_reference_records_nothing() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.add_demo_rewards(&t).await;
+    env.bill(
+        &t,
+        json!({ "mobile": "9876543210", "email": "ravi@example.com", "amount": 100, "external_ref": "INV-1" }),
+    )
+    .await
+    .assert_ok(&json!({}));
+    let before = env.scan().await;
+    let pos = Call::new(Route::Refund, t.slug())
+        .key(&t.test)
+        .json(&json!({ "external_ref": "INV-1", "amount": 10, "refund_ref": "RET-1" }));
+    let public = Call::public(Route::PublicRefund)
+        .key(&t.test)
+        .json(&json!({ "reference": "INV-1", "amount": 10, "refundReference": "RET-2" }));
+    let redeem = Call::public(Route::RewardRedeem)
+        .key(&t.test)
+        .json(&json!({ "email": "ravi@example.com", "rewardId": "rwd-001", "reference": "ORDER-1" }));
+    for _ in 0..2 {
+        let reply = pos.send(&env.deps).await;
+        reply.assert_ok(&json!({ "sandbox": true, "total_refunded": 10 }));
+        assert_eq!(reply.header("idempotent-replayed"), None, "nothing was recorded to replay");
+        public.send(&env.deps).await.assert_success(&json!({ "totalRefunded": 10 }));
+        redeem.send(&env.deps).await.assert_success(&json!({ "newBalance": 5_000 }));
+    }
+    assert_eq!(env.scan().await, before, "no refund or redemption reference written");
+
+    // The live refund with that reference is then the first one.
+    let live = Call::new(Route::Refund, t.slug())
+        .key(&t.live)
+        .json(&json!({ "external_ref": "INV-1", "amount": 10, "refund_ref": "RET-1" }))
+        .send(&env.deps)
+        .await;
+    live.assert_ok(&json!({ "total_refunded": 10 }));
+    assert_eq!(live.header("idempotent-replayed"), None);
+    // And a sandbox retry of it answers what was recorded, still writing nothing.
+    let after = env.scan().await;
+    let replay = pos.send(&env.deps).await;
+    replay.assert_ok(&json!({ "refund_id": live.str("refund_id"), "total_refunded": 10 }));
+    assert_eq!(env.scan().await, after);
 }

@@ -213,11 +213,13 @@ impl Soak {
                 // Up to the whole sale: after the points were spent, a refund takes the balance below
                 // zero, and the member must still be able to earn.
                 let amount = self.rng.random_range(1..=sale.amount_units);
+                // Each refund names its own reference (a duplicate below shares it and replays).
+                let refund_ref = format!("RET-{}", uuid::Uuid::new_v4());
                 let (kind, call) = if self.rng.random_bool(0.6) {
-                    let body = json!({ "external_ref": sale.reference, "amount": amount });
+                    let body = json!({ "external_ref": sale.reference, "amount": amount, "refund_ref": refund_ref });
                     (Kind::Refund, Call::new(Route::Refund, &t_slug).key(&live).json(&body))
                 } else {
-                    let body = json!({ "reference": sale.reference, "amount": amount });
+                    let body = json!({ "reference": sale.reference, "amount": amount, "refundReference": refund_ref });
                     (Kind::PublicRefund, Call::public(Route::PublicRefund).key(&live).json(&body))
                 };
                 let call = self.maybe_keyed(call);

@@ -17,12 +17,22 @@ fn otp(t: &Tenant, key: &str, mobile: &str) -> Call {
     Call::new(Route::Otp, t.slug()).key(key).json(&json!({ "mobile": mobile }))
 }
 
+/// A refund at the till; a body without its own `refund_ref` gets a new one (a refund
+/// needs one, or an `Idempotency-Key`).
 fn refund(t: &Tenant, body: Value) -> Call {
-    Call::new(Route::Refund, t.slug()).key(&t.live).json(&body)
+    Call::new(Route::Refund, t.slug()).key(&t.live).json(&with_ref(body, "refund_ref"))
 }
 
+/// A Public refund; a body without `refundReference` gets a new one.
 fn public_refund(t: &Tenant, body: Value) -> Call {
-    Call::public(Route::PublicRefund).key(&t.live).json(&body)
+    Call::public(Route::PublicRefund).key(&t.live).json(&with_ref(body, "refundReference"))
+}
+
+fn with_ref(mut body: Value, field: &str) -> Value {
+    if body.get(field).is_none() {
+        body[field] = json!(format!("RET-{}", uuid::Uuid::new_v4()));
+    }
+    body
 }
 
 fn history(t: &Tenant) -> Call {
@@ -471,7 +481,7 @@ async fn partial_refunds_reverse_points_in_proportion_and_add_up_exactly() {
         .assert_error(404, "Sale not found");
     Call::new(Route::Refund, other.slug())
         .key(&other.live)
-        .json(&json!({ "transaction_id": txn, "amount": 1 }))
+        .json(&json!({ "transaction_id": txn, "amount": 1, "refund_ref": "RET-X" }))
         .send(&env.deps)
         .await
         .assert_error(404, "Sale not found");
@@ -636,7 +646,7 @@ async fn a_public_refund_reverses_an_earn_by_its_reference() {
 
     let sandbox = Call::public(Route::PublicRefund)
         .key(&t.test)
-        .json(&json!({ "reference": "ORD-9", "amount": 50 }))
+        .json(&json!({ "reference": "ORD-9", "amount": 50, "refundReference": "RET-SANDBOX" }))
         .send(&env.deps)
         .await;
     sandbox.assert_success(&json!({ "pointsReversed": 5000, "newBalance": 10_000 }));
@@ -711,8 +721,9 @@ async fn concurrent_full_refunds_of_one_bill_apply_once() {
     assert_eq!(env.balance(&t, MOBILE).await, 30_100);
 
     for i in 0..3 {
-        let call = refund(&t, json!({ "external_ref": format!("INV-{i}"), "amount": 100 }));
-        let replies = concurrently(&env.deps, vec![call; 2]).await;
+        // Two cashiers, two refunds (each its own refund reference).
+        let calls = (0..2).map(|_| refund(&t, json!({ "external_ref": format!("INV-{i}"), "amount": 100 }))).collect();
+        let replies = concurrently(&env.deps, calls).await;
         let ok = replies.iter().filter(|r| r.status == 200).count();
         assert_eq!(ok, 1, "exactly one refund of INV-{i}: {:?}", replies.iter().map(|r| &r.text).collect::<Vec<_>>());
         for reply in replies.iter().filter(|r| r.status != 200) {
@@ -732,8 +743,8 @@ async fn concurrent_full_refunds_of_one_bill_apply_once() {
 
     // Many partial refunds at once: never more than the sale.
     env.bill(&t, json!({ "mobile": MOBILE, "amount": 100, "external_ref": "INV-P" })).await.assert_ok(&json!({}));
-    let call = refund(&t, json!({ "external_ref": "INV-P", "amount": 25 }));
-    let replies = concurrently(&env.deps, vec![call; 8]).await;
+    let calls = (0..8).map(|_| refund(&t, json!({ "external_ref": "INV-P", "amount": 25 }))).collect();
+    let replies = concurrently(&env.deps, calls).await;
     let ok: Vec<&Reply> = replies.iter().filter(|r| r.status == 200).collect();
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
     assert!(ok.len() <= 4, "at most the whole sale is refunded: {statuses:?}");
@@ -1130,4 +1141,112 @@ async fn history_of_concurrent_redemptions_still_chains() {
         [0, 5000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000],
         "history is ordered by the clock and then a random id, not by the order the writes happened"
     );
+}
+
+#[tokio::test]
+async fn a_refund_needs_its_own_reference_or_an_idempotency_key() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.bill(&t, json!({ "mobile": MOBILE, "amount": 100, "external_ref": "INV-1" })).await.assert_ok(&json!({}));
+    let before = env.scan().await;
+    Call::new(Route::Refund, t.slug())
+        .key(&t.live)
+        .json(&json!({ "external_ref": "INV-1", "amount": 10 }))
+        .send(&env.deps)
+        .await
+        .assert_error(400, "refund_ref or an Idempotency-Key header is required");
+    Call::public(Route::PublicRefund)
+        .key(&t.live)
+        .json(&json!({ "reference": "INV-1", "amount": 10 }))
+        .send(&env.deps)
+        .await
+        .assert_public_error(400, "invalid_request", "refundReference or an Idempotency-Key header is required");
+    // The sandbox checks the same.
+    Call::new(Route::Refund, t.slug())
+        .key(&t.test)
+        .json(&json!({ "external_ref": "INV-1", "amount": 10 }))
+        .send(&env.deps)
+        .await
+        .assert_error(400, "refund_ref or an Idempotency-Key header is required");
+    assert_eq!(env.scan().await, before, "a refused refund writes nothing");
+    // Either one is enough.
+    Call::new(Route::Refund, t.slug())
+        .key(&t.live)
+        .header("Idempotency-Key", "return-1")
+        .json(&json!({ "external_ref": "INV-1", "amount": 10 }))
+        .send(&env.deps)
+        .await
+        .assert_ok(&json!({ "total_refunded": 10 }));
+    refund(&t, json!({ "external_ref": "INV-1", "amount": 10, "refund_ref": 5001 }))
+        .send(&env.deps)
+        .await
+        .assert_ok(&json!({ "total_refunded": 20 }));
+}
+
+#[tokio::test]
+async fn the_same_refund_reference_replays_the_first_refund_and_conflicts_on_another() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.bill(&t, json!({ "mobile": MOBILE, "amount": 100, "external_ref": "INV-1" })).await.assert_ok(&json!({}));
+    let txn = env.bill(&t, json!({ "mobile": MOBILE, "amount": 50, "external_ref": "INV-2" })).await;
+    let first =
+        refund(&t, json!({ "external_ref": "INV-1", "amount": 30, "refund_ref": "RET-1" })).send(&env.deps).await;
+    first.assert_ok(&json!({ "amount": 30, "total_refunded": 30, "points_reversed": 3000, "new_balance": 12_000 }));
+    assert_eq!(first.header("idempotent-replayed"), None);
+
+    // Again, in either dialect: the first refund's answer, nothing refunded twice.
+    let again =
+        refund(&t, json!({ "external_ref": "INV-1", "amount": 30, "refund_ref": "RET-1" })).send(&env.deps).await;
+    assert_eq!((again.status, &again.body), (200, &first.body));
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let public = public_refund(&t, json!({ "reference": "INV-1", "amount": 30, "refundReference": "RET-1" }))
+        .send(&env.deps)
+        .await;
+    public.assert_success(&json!({ "refundId": first.str("refund_id"), "totalRefunded": 30, "newBalance": 12_000 }));
+    assert_eq!(public.header("idempotent-replayed"), Some("true"));
+    assert_eq!(env.balance(&t, MOBILE).await, 12_000);
+
+    // The same reference on another amount or another sale: 409, nothing moves.
+    let conflict = "refund reference RET-1 was already used for a different refund";
+    refund(&t, json!({ "external_ref": "INV-1", "amount": 31, "refund_ref": "RET-1" }))
+        .send(&env.deps)
+        .await
+        .assert_error(409, conflict);
+    refund(&t, json!({ "transaction_id": txn.str("transaction_id"), "amount": 30, "refund_ref": "RET-1" }))
+        .send(&env.deps)
+        .await
+        .assert_error(409, conflict);
+    public_refund(&t, json!({ "reference": "INV-2", "amount": 30, "refundReference": "RET-1" }))
+        .send(&env.deps)
+        .await
+        .assert_public_error(409, "reference_conflict", conflict);
+    assert_eq!(env.balance(&t, MOBILE).await, 12_000);
+    // A replay answers even after the sale is fully refunded.
+    refund(&t, json!({ "external_ref": "INV-1", "amount": 70, "refund_ref": "RET-2" }))
+        .send(&env.deps)
+        .await
+        .assert_ok(&json!({ "remaining_refundable": 0 }));
+    let late =
+        refund(&t, json!({ "external_ref": "INV-1", "amount": 30, "refund_ref": "RET-1" })).send(&env.deps).await;
+    assert_eq!((late.status, &late.body), (200, &first.body));
+}
+
+#[tokio::test]
+async fn racing_refunds_with_one_reference_apply_once() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.bill(&t, json!({ "mobile": MOBILE, "amount": 100, "external_ref": "INV-1" })).await.assert_ok(&json!({}));
+    let body = json!({ "external_ref": "INV-1", "amount": 10, "refund_ref": "RET-RACE" });
+    let calls = (0..8).map(|_| refund(&t, body.clone())).collect();
+    let replies = super::support::concurrently(&env.deps, calls).await;
+    let ids: std::collections::BTreeSet<&str> = replies
+        .iter()
+        .map(|r| {
+            r.assert_ok(&json!({ "total_refunded": 10 }));
+            r.str("refund_id")
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one refund, answered to every racer");
+    assert_eq!(replies.iter().filter(|r| r.header("idempotent-replayed").is_none()).count(), 1);
+    assert_eq!(env.balance(&t, MOBILE).await, 9_000);
 }
