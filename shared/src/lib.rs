@@ -41,7 +41,7 @@
 //! - [`engine`]: what each endpoint does, dialect-neutral, sandbox-aware.
 //! - [`store`]: the one place that talks to DynamoDB.
 //! - [`endpoint`]: the one order every route runs in (authenticate, parse, claim, run,
-//!   render, finish).
+//!   render, finish); [`routes`]: the writes both dialects make with one engine call.
 //! - [`http`], [`error`], [`requests`], [`partner`], [`public`], [`wire`]: the HTTP edge,
 //!   request bodies, and each dialect's response bodies (they share only [`wire`]).
 //! - [`deps`], [`lambda`], [`sms`], [`telemetry`]: what `main` builds and starts. The
@@ -65,6 +65,7 @@ pub mod partner;
 pub mod program;
 pub mod public;
 pub mod requests;
+pub mod routes;
 pub mod sms;
 pub mod store;
 pub mod telemetry;

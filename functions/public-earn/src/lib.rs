@@ -6,48 +6,26 @@
 //! order and a POS bill with one reference are one sale.
 
 use lambda_http::{Body, Request, Response};
-use loyalty::endpoint::{self, Context, Route, Write};
-use loyalty::engine::{self, Sale, SaleResult};
-use loyalty::idempotency::Replayable;
+use loyalty::endpoint::{self, Route};
+use loyalty::engine::SaleResult;
 use loyalty::keys::Scope;
 use loyalty::public::{success, Earned};
-use loyalty::requests::{self, EarnRequest};
-use loyalty::{ApiError, Deps};
+use loyalty::requests::EarnRequest;
+use loyalty::routes::{SaleDialect, SaleRoute};
+use loyalty::Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    endpoint::write::<Earn>(deps, req).await
+    endpoint::write::<SaleRoute<Earn>>(deps, req).await
 }
 
 // A sale in the Public dialect; `pos-bill` is the same sale in the Partner one.
 struct Earn;
 
-impl Write for Earn {
+impl SaleDialect for Earn {
     const ROUTE: Route = Route::public("public-earn", Scope::WriteTransactions);
-    type Input = Sale;
-    type Output = SaleResult;
-
-    fn parse(req: &Request) -> Result<Sale, ApiError> {
-        requests::parse::<EarnRequest, _>(req)
-    }
-
-    fn claims(sale: &Sale) -> bool {
-        !sale.preview
-    }
-
-    async fn run(
-        cx: &Context<'_>,
-        sale: &Sale,
-        idem: Option<&Replayable<'_, SaleResult>>,
-    ) -> Result<SaleResult, ApiError> {
-        let program = cx.program().await?;
-        engine::record_sale(cx.deps, &cx.caller, &program, sale, idem).await
-    }
+    type Request = EarnRequest;
 
     fn render(result: &SaleResult, sandbox: bool) -> Response<Body> {
         success(&Earned::new(result), sandbox)
-    }
-
-    fn replayed(result: &SaleResult) -> bool {
-        result.replayed
     }
 }
