@@ -134,10 +134,7 @@ fn request_hash(req: &Request) -> String {
 /// text (`100` = `100.00` = `1e2`; `0.1` != `0.10000000000000000001`): never through a
 /// float. Two bodies that mean the same JSON hash the same.
 pub fn hash_body(bytes: &[u8]) -> String {
-    let canonical = (bytes.len() <= MAX_BODY_BYTES)
-        .then(|| canonical_json(bytes))
-        .flatten()
-        .map(String::into_bytes);
+    let canonical = (bytes.len() <= MAX_BODY_BYTES).then(|| canonical_json(bytes)).flatten().map(String::into_bytes);
     hex::encode(Sha256::digest(canonical.as_deref().unwrap_or(bytes)))
 }
 

@@ -29,8 +29,9 @@ pub enum AdminError {
 
 /// Creates a tenant with `program` (or the default rules). `false` if it existed.
 pub async fn create_tenant(deps: &Deps, slug: &TenantSlug, program: &Program) -> Result<bool, AdminError> {
+    let program = program.clone().normalised();
     program.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
-    Ok(deps.store.put_program(slug, program, false, deps.now()).await?)
+    Ok(deps.store.put_program(slug, &program, false, deps.now()).await?)
 }
 
 async fn require_program(deps: &Deps, slug: &TenantSlug) -> Result<Program, AdminError> {
@@ -50,6 +51,7 @@ pub async fn issue_key(
     scopes: Vec<Scope>,
     label: &str,
 ) -> Result<IssuedKey, AdminError> {
+    let label = loyalty::domain::text::key_label(label).map_err(AdminError::Invalid)?;
     require_program(deps, tenant).await?;
     if scopes.is_empty() {
         return Err(AdminError::Invalid("a key needs at least one scope".into()));
@@ -62,7 +64,7 @@ pub async fn issue_key(
         mode,
         scopes,
         status: KeyStatus::Active,
-        label: label.to_owned(),
+        label,
         created_at: deps.now(),
     };
     deps.store.put_key(&record).await?;

@@ -1,0 +1,110 @@
+//! What the edge cannot know, and text that would mislead a person: per-tenant SMS
+//! quotas and a daily cap on wrong one-time-code guesses per mobile; invisible and
+//! direction-changing characters refused in identifiers, names kept in NFC, and every
+//! program field an operator sets validated.
+
+use loyalty::keys::{KeyMode, Scope};
+use loyalty_admin as admin;
+use serde_json::json;
+
+use super::public::earn;
+use super::support::{Call, Route, TestEnv};
+
+const MOBILE: &str = "9876543210";
+const EMAIL: &str = "ravi@example.com";
+const HOSTILE: &str = "must not contain invisible or direction-changing characters";
+
+#[tokio::test]
+async fn references_and_codes_with_invisible_or_direction_changing_characters_are_400_and_write_nothing() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.seed_member(&t, MOBILE, "Ravi", "100").await;
+    env.issue_coupon(&t, MOBILE, "50", super::support::date(2026, 12, 31), Some("COUP-XY12")).await;
+    let before = env.scan().await;
+
+    for c in ['\u{202E}', '\u{2066}', '\u{200B}', '\u{200D}', '\u{2060}', '\u{FEFF}'] {
+        let reference = format!("INV-{c}21");
+        env.bill(&t, json!({ "mobile": MOBILE, "amount": 10, "external_ref": reference }))
+            .await
+            .assert_error(400, &format!("external_ref {HOSTILE}"));
+        earn(&env, &t.live, json!({ "email": EMAIL, "amount": 10, "reference": reference })).await.assert_public_error(
+            400,
+            "invalid_request",
+            &format!("reference {HOSTILE}"),
+        );
+        Call::new(Route::Refund, t.slug())
+            .key(&t.live)
+            .json(&json!({ "external_ref": reference, "amount": 1 }))
+            .send(&env.deps)
+            .await
+            .assert_error(400, &format!("external_ref {HOSTILE}"));
+        env.redeem(&t, &t.live, &format!("COUP-XY12{c}")).await.assert_error(400, &format!("code {HOSTILE}"));
+        Call::verify(&format!("COUP{c}-XY12")).key(&t.live).send(&env.deps).await.assert_public_error(
+            400,
+            "invalid_request",
+            &format!("code {HOSTILE}"),
+        );
+    }
+    assert_eq!(env.scan().await, before, "nothing was written");
+}
+
+#[tokio::test]
+async fn a_members_name_is_kept_in_nfc() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    // "José" with a combining accent, as some keyboards send it.
+    env.bill(&t, json!({ "mobile": MOBILE, "name": "Jose\u{301}", "amount": 10 }))
+        .await
+        .assert_ok(&json!({ "customer": { "name": "Jos\u{e9}" } }));
+    env.lookup(&t, MOBILE).await.assert_ok(&json!({ "customer": { "name": "Jos\u{e9}" } }));
+}
+
+#[tokio::test]
+async fn key_labels_slugs_and_program_fields_are_validated_by_the_engine() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    for label in ["Till\u{202E}1", "Till\u{200B}1", "Till\n1"] {
+        let refused = admin::issue_key(&env.deps, &t.slug, KeyMode::Live, vec![Scope::ReadCustomers], label).await;
+        assert!(matches!(refused, Err(admin::AdminError::Invalid(_))), "{label:?}");
+    }
+    let issued = admin::issue_key(&env.deps, &t.slug, KeyMode::Live, vec![Scope::ReadCustomers], " Till 1 ").await;
+    assert_eq!(issued.expect("a plain label").record.label, "Till 1");
+
+    for slug in ["spice\u{200B}garden", "spice\u{202E}garden"] {
+        assert!(loyalty::domain::TenantSlug::parse(slug).is_err(), "{slug:?}");
+    }
+
+    let mut program = admin::demo_program();
+    program.voucher_validity_days = u32::MAX;
+    let slug = loyalty::domain::TenantSlug::parse("huge-vouchers").unwrap();
+    let refused = admin::create_tenant(&env.deps, &slug, &program).await;
+    assert!(matches!(refused, Err(admin::AdminError::Invalid(ref m)) if m.contains("voucher_validity_days")));
+
+    let mut program = admin::demo_program();
+    program.name = "Cafe\u{301}".into();
+    let slug = loyalty::domain::TenantSlug::parse("cafe").unwrap();
+    assert!(admin::create_tenant(&env.deps, &slug, &program).await.expect("created"));
+    let stored = env.store.get_program(&slug).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Caf\u{e9}");
+}
+
+#[tokio::test]
+async fn a_voucher_validity_that_escaped_validation_is_a_500_not_a_panic() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.add_demo_rewards(&t).await;
+    earn(&env, &t.live, json!({ "email": EMAIL, "amount": 100 }))
+        .await
+        .assert_success(&json!({ "newBalance": 10_000 }));
+    // A program written before the rule existed, straight to the store.
+    let mut program = admin::demo_program();
+    program.voucher_validity_days = u32::MAX;
+    env.store.put_program(&t.slug, &program, true, env.now()).await.unwrap();
+    let fresh = env.fresh_deps();
+    let reply = Call::public(Route::RewardRedeem)
+        .key(&t.live)
+        .json(&json!({ "email": EMAIL, "rewardId": "rwd-001" }))
+        .send(&fresh)
+        .await;
+    assert_eq!(reply.status, 500, "{}", reply.text);
+}
