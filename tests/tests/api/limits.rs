@@ -3,12 +3,14 @@
 //! direction-changing characters refused in identifiers, names kept in NFC, and every
 //! program field an operator sets validated.
 
+use chrono::Duration;
+use loyalty::domain::Mobile;
 use loyalty::keys::{KeyMode, Scope};
 use loyalty_admin as admin;
 use serde_json::json;
 
 use super::public::earn;
-use super::support::{Call, Route, TestEnv};
+use super::support::{instant, start_time, Call, Route, Tenant, TestEnv};
 
 const MOBILE: &str = "9876543210";
 const EMAIL: &str = "ravi@example.com";
@@ -107,4 +109,92 @@ async fn a_voucher_validity_that_escaped_validation_is_a_500_not_a_panic() {
         .send(&fresh)
         .await;
     assert_eq!(reply.status, 500, "{}", reply.text);
+}
+
+fn otp(t: &Tenant, mobile: &str) -> Call {
+    Call::new(Route::Otp, t.slug()).key(&t.live).json(&json!({ "mobile": mobile }))
+}
+
+fn redeeming_bill(t: &Tenant, code: &str) -> Call {
+    Call::bill(t.slug())
+        .key(&t.live)
+        .json(&json!({ "mobile": MOBILE, "amount": 100, "redeem_points": 1000, "otp": code }))
+}
+
+#[tokio::test]
+async fn a_tenant_sends_no_more_codes_than_its_hourly_and_daily_sms_quotas() {
+    let env = TestEnv::new().await;
+    let mut program = admin::demo_program();
+    program.otp_sms_per_hour = 2;
+    program.otp_sms_per_day = 3;
+    let t = env.tenant_with("spice-garden", &program).await;
+    let mobiles = ["9876543210", "9876543211", "9876543212", "9876543213", "9876543214"];
+    for m in mobiles {
+        env.seed_member(&t, m, "Member", "10").await;
+    }
+    let (deps, outbox) = env.with_outbox();
+    assert_eq!(start_time(), instant("2026-03-15T06:30:00Z"));
+
+    // Two codes this hour, each to another mobile (so the per-mobile limit is not what stops them).
+    otp(&t, mobiles[0]).send(&deps).await.assert_ok(&json!({ "sent": true }));
+    otp(&t, mobiles[1]).send(&deps).await.assert_ok(&json!({ "sent": true }));
+    let reply = otp(&t, mobiles[2]).send(&deps).await;
+    reply.assert_error(429, "Too many requests; retry in 1800 s");
+    assert_eq!(reply.header("retry-after"), Some("1800"), "until the hour ends");
+    assert_eq!(outbox.messages().len(), 2, "no SMS for a refused request");
+
+    // The next hour has room, the day has one more.
+    env.clock.set(instant("2026-03-15T07:00:00Z"));
+    otp(&t, mobiles[2]).send(&deps).await.assert_ok(&json!({ "sent": true }));
+    let reply = otp(&t, mobiles[3]).send(&deps).await;
+    reply.assert_error(429, "Too many requests; retry in 61200 s");
+    assert_eq!(reply.header("retry-after"), Some("61200"), "until the UTC day ends");
+    assert_eq!(outbox.messages().len(), 3);
+    let day = loyalty::store::SmsWindow::Day(start_time().date_naive());
+    assert_eq!(env.store.sms_sent(&t.slug, &day).await.unwrap(), 3);
+
+    // Another tenant's quota is its own.
+    let other = env.tenant_with("other-tenant", &program).await;
+    env.seed_member(&other, mobiles[4], "Member", "10").await;
+    otp(&other, mobiles[4]).send(&deps).await.assert_ok(&json!({ "sent": true }));
+
+    env.clock.set(instant("2026-03-16T00:00:00Z"));
+    otp(&t, mobiles[4]).send(&deps).await.assert_ok(&json!({ "sent": true }));
+}
+
+#[tokio::test]
+async fn a_mobile_gets_ten_wrong_guesses_a_day_across_its_codes() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.seed_member(&t, MOBILE, "Ravi", "500").await;
+    let (deps, outbox) = env.with_outbox();
+    let wrong = |code: &str| format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+
+    for _ in 0..2 {
+        otp(&t, MOBILE).send(&deps).await.assert_ok(&json!({ "sent": true }));
+        let code = outbox.last_code();
+        for _ in 0..5 {
+            redeeming_bill(&t, &wrong(&code)).send(&deps).await.assert_error(400, "Invalid OTP");
+        }
+        env.advance(Duration::minutes(1));
+    }
+
+    // Ten wrong guesses today: a fresh code is refused without being compared.
+    otp(&t, MOBILE).send(&deps).await.assert_ok(&json!({ "sent": true }));
+    let code = outbox.last_code();
+    let reply = redeeming_bill(&t, &code).send(&deps).await;
+    reply.assert_error(429, "Too many requests; retry in 62880 s");
+    assert_eq!(reply.header("retry-after"), Some("62880"), "until the UTC day ends");
+    assert_eq!(env.balance(&t, MOBILE).await, 50_000, "nothing was spent");
+    let mobile = Mobile::parse(MOBILE).unwrap();
+    let record = env.store.get_otp(&t.slug, &mobile).await.unwrap().unwrap();
+    assert_eq!(record.attempts_left, 5, "the refused check took no attempt");
+
+    // A new UTC day: guesses again.
+    env.clock.set(instant("2026-03-16T00:00:00Z"));
+    otp(&t, MOBILE).send(&deps).await.assert_ok(&json!({ "sent": true }));
+    redeeming_bill(&t, &outbox.last_code())
+        .send(&deps)
+        .await
+        .assert_ok(&json!({ "new_balance": 50_000 - 1000 + 9_000 }));
 }
