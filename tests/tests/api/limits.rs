@@ -198,3 +198,46 @@ async fn a_mobile_gets_ten_wrong_guesses_a_day_across_its_codes() {
         .await
         .assert_ok(&json!({ "new_balance": 50_000 - 1000 + 9_000 }));
 }
+
+/// The text after `name` on the first line of `text` that has it, unquoted.
+fn yaml_value<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(name))
+        .map(|v| v.trim().trim_matches('\''))
+        .unwrap_or_else(|| panic!("no line with {name}"))
+}
+
+/// The edge's 429 says what the API's own 429 says, in each dialect; its rules limit
+/// per key and per address; the distribution in front of the API carries the ACL.
+#[test]
+fn the_edge_limits_per_key_and_per_address_and_answers_429_as_the_api_does() {
+    let repo = super::layout::repo();
+    let acl = std::fs::read_to_string(repo.join("infra/edge-acl.yaml")).expect("infra/edge-acl.yaml");
+    let template = std::fs::read_to_string(repo.join("infra/template.yaml")).expect("infra/template.yaml");
+
+    let too_many = loyalty::ApiError::TooManyRequests { retry_after_secs: 60 };
+    for (dialect, body_name) in [
+        (loyalty::error::Dialect::Partner, "partner-rate-limited:"),
+        (loyalty::error::Dialect::Public, "public-rate-limited:"),
+    ] {
+        let api = loyalty::http::error_response(&too_many, dialect, "-");
+        let lambda_http::Body::Text(api_body) = api.body() else { panic!("a text body") };
+        let block = acl.split(body_name).nth(1).unwrap_or_else(|| panic!("a custom body {body_name}"));
+        let edge_body: serde_json::Value = serde_json::from_str(yaml_value(block, "Content:")).expect("JSON");
+        assert_eq!(edge_body, serde_json::from_str::<serde_json::Value>(api_body).unwrap(), "{dialect:?}");
+        assert_eq!(api.status(), 429);
+        assert_eq!(api.headers()["retry-after"], "60");
+    }
+    assert!(acl.contains("Scope: CLOUDFRONT"));
+    assert_eq!(acl.matches("RateBasedStatement:").count(), 2, "one rule per key, one per address");
+    assert_eq!(yaml_value(&acl, "Name: x-api-key"), "");
+    assert!(acl.contains("AggregateKeyType: IP"));
+    assert_eq!(acl.matches("ResponseCode: 429").count(), 2);
+    assert_eq!(acl.matches("Name: Retry-After").count(), 2);
+    assert!(acl.contains("Default: 60") && acl.contains("EvaluationWindowSec: 60"), "Retry-After is the window");
+    assert!(acl.contains("Assert: !Equals [!Ref \"AWS::Region\", us-east-1]"));
+
+    assert!(template.contains("Type: AWS::CloudFront::Distribution"));
+    assert!(template.contains("WebACLId: !If [HasEdgeWebAcl, !Ref EdgeWebAclArn, !Ref \"AWS::NoValue\"]"));
+    assert!(template.contains("Assert: !Not [!Equals [!Ref EdgeWebAclArn, \"\"]]"), "live needs its limits");
+}
