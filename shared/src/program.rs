@@ -173,7 +173,8 @@ impl Program {
         for t in &self.tiers {
             text("a tier's name", &t.name, 40)?;
             let hex = t.color.strip_prefix('#').unwrap_or("");
-            if !t.color.is_empty() && !(hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit())) {
+            let rgb = hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+            if !(t.color.is_empty() || rgb) {
                 return Err(ProgramError::BadColor);
             }
         }
