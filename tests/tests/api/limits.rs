@@ -158,6 +158,15 @@ async fn a_tenant_sends_no_more_codes_than_its_hourly_and_daily_sms_quotas() {
     env.seed_member(&other, mobiles[4], "Member", "10").await;
     otp(&other, mobiles[4]).send(&deps).await.assert_ok(&json!({ "sent": true }));
 
+    // A sandbox key sends nothing, so it counts nothing and is never refused.
+    Call::new(Route::Otp, t.slug())
+        .key(&t.test)
+        .json(&json!({ "mobile": mobiles[4] }))
+        .send(&deps)
+        .await
+        .assert_ok(&json!({ "sent": true, "sandbox": true }));
+    assert_eq!(env.store.sms_sent(&t.slug, &day).await.unwrap(), 3);
+
     env.clock.set(instant("2026-03-16T00:00:00Z"));
     otp(&t, mobiles[4]).send(&deps).await.assert_ok(&json!({ "sent": true }));
 }
@@ -223,7 +232,8 @@ fn the_edge_limits_per_key_and_per_address_and_answers_429_as_the_api_does() {
         let api = loyalty::http::error_response(&too_many, dialect, "-");
         let lambda_http::Body::Text(api_body) = api.body() else { panic!("a text body") };
         let block = acl.split(body_name).nth(1).unwrap_or_else(|| panic!("a custom body {body_name}"));
-        let edge_body: serde_json::Value = serde_json::from_str(yaml_value(block, "Content:")).expect("JSON");
+        let content = yaml_value(block, "Content: !Sub").replace("${RetryAfterSeconds}", "60");
+        let edge_body: serde_json::Value = serde_json::from_str(&content).expect("JSON");
         assert_eq!(edge_body, serde_json::from_str::<serde_json::Value>(api_body).unwrap(), "{dialect:?}");
         assert_eq!(api.status(), 429);
         assert_eq!(api.headers()["retry-after"], "60");
@@ -235,6 +245,7 @@ fn the_edge_limits_per_key_and_per_address_and_answers_429_as_the_api_does() {
     assert_eq!(acl.matches("ResponseCode: 429").count(), 2);
     assert_eq!(acl.matches("Name: Retry-After").count(), 2);
     assert!(acl.contains("Default: 60") && acl.contains("EvaluationWindowSec: 60"), "Retry-After is the window");
+    assert_eq!(acl.matches("Value: !Ref RetryAfterSeconds").count(), 2, "the header says what the body says");
     assert!(acl.contains("Assert: !Equals [!Ref \"AWS::Region\", us-east-1]"));
 
     assert!(template.contains("Type: AWS::CloudFront::Distribution"));
