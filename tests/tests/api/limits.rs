@@ -88,6 +88,12 @@ async fn key_labels_slugs_and_program_fields_are_validated_by_the_engine() {
     assert!(admin::create_tenant(&env.deps, &slug, &program).await.expect("created"));
     let stored = env.store.get_program(&slug).await.unwrap().unwrap();
     assert_eq!(stored.name, "Caf\u{e9}");
+
+    let mut reward = admin::demo_rewards().remove(0);
+    reward.name = "Cre\u{300}me bru\u{302}le\u{301}e".into();
+    admin::add_reward(&env.deps, &slug, &reward).await.expect("added");
+    let stored = env.store.get_reward(&slug, &reward.public_id).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Cr\u{e8}me br\u{fb}l\u{e9}e");
 }
 
 #[tokio::test]

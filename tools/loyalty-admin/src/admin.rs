@@ -125,6 +125,12 @@ pub async fn issue_coupon(deps: &Deps, tenant: &TenantSlug, spec: CouponSpec) ->
 /// Adds a reward to the catalog, or replaces the one with the same public id.
 pub async fn add_reward(deps: &Deps, tenant: &TenantSlug, reward: &Reward) -> Result<(), AdminError> {
     require_program(deps, tenant).await?;
+    // Names as members read them, one form however they were typed.
+    let reward = &Reward {
+        name: loyalty::domain::nfc(reward.name.trim()),
+        description: loyalty::domain::nfc(reward.description.trim()),
+        ..reward.clone()
+    };
     let id_ok = (1..=64).contains(&reward.public_id.len())
         && reward.public_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !id_ok {
