@@ -59,6 +59,16 @@ async fn a_members_name_is_kept_in_nfc() {
         .await
         .assert_ok(&json!({ "customer": { "name": "Jos\u{e9}" } }));
     env.lookup(&t, MOBILE).await.assert_ok(&json!({ "customer": { "name": "Jos\u{e9}" } }));
+
+    // Enrolled by a lookup with `create=true`, the name from the query string.
+    Call::customer(t.slug())
+        .key(&t.live)
+        .query("mobile", "9876543219")
+        .query("create", "true")
+        .query("name", "Zoe\u{308}")
+        .send(&env.deps)
+        .await
+        .assert_ok(&json!({ "customer": { "name": "Zo\u{eb}" } }));
 }
 
 #[tokio::test]
