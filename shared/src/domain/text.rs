@@ -75,6 +75,18 @@ mod tests {
         assert_eq!(nfc("Jos\u{e9}"), "Jos\u{e9}");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn nfc_twice_is_nfc_once_and_identifiers_never_panic(text in "[\\PC\\u{200B}-\\u{200F}\\u{202A}-\\u{202E}\\u{2060}\\u{2066}-\\u{2069}\\u{FEFF}]{0,40}") {
+            proptest::prop_assert_eq!(nfc(&nfc(&text)), nfc(&text));
+            let hostile = text.chars().any(is_hostile);
+            proptest::prop_assert_eq!(check_identifier(&text).is_err(), hostile);
+            if let Ok(label) = key_label(&text) {
+                proptest::prop_assert_eq!(key_label(&label), Ok(label.clone()));
+            }
+        }
+    }
+
     #[test]
     fn key_labels() {
         assert_eq!(key_label("  Till 1 "), Ok("Till 1".into()));
