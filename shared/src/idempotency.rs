@@ -7,9 +7,11 @@
 //! while the first request is still running, is `409` (safe to retry later); it never
 //! runs twice. A request that fails without effect releases its claim, so a retry runs.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
@@ -125,52 +127,91 @@ fn request_hash(req: &Request) -> String {
     hash_body(bytes)
 }
 
-/// What a request is remembered by: the SHA-256 of its body as canonical JSON (object
-/// keys sorted at every level, whitespace dropped) when it parses, else of its bytes.
-/// Two bodies that mean the same JSON hash the same.
+/// What a request is remembered by: the SHA-256 of its body as canonical JSON when it
+/// parses, else of its bytes. Canonical: object keys sorted at every level (a repeated
+/// name: the last wins, as a JSON map reads it), whitespace dropped, strings unescaped
+/// and re-escaped one way, and every number by its exact decimal value read from its
+/// text (`100` = `100.00` = `1e2`; `0.1` != `0.10000000000000000001`): never through a
+/// float. Two bodies that mean the same JSON hash the same.
 pub fn hash_body(bytes: &[u8]) -> String {
-    let canonical = (bytes.len() <= MAX_BODY_BYTES)
-        .then(|| serde_json::from_slice::<serde_json::Value>(bytes).ok())
-        .flatten()
-        .map(|v| {
-            let mut out = String::with_capacity(bytes.len());
-            write_canonical(&v, &mut out);
-            out.into_bytes()
-        });
+    let canonical = (bytes.len() <= MAX_BODY_BYTES).then(|| canonical_json(bytes)).flatten().map(String::into_bytes);
     hex::encode(Sha256::digest(canonical.as_deref().unwrap_or(bytes)))
 }
 
-/// Sorted keys whatever order the map keeps them in (a dependency may turn on
-/// serde_json's `preserve_order`).
-fn write_canonical(v: &serde_json::Value, out: &mut String) {
-    match v {
-        serde_json::Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+/// The canonical text of a JSON document, `None` if it is not JSON.
+fn canonical_json(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    // Checks the whole document once (trailing characters included).
+    let whole: &RawValue = serde_json::from_str(text).ok()?;
+    let mut out = String::with_capacity(bytes.len());
+    write_canonical(whole.get(), &mut out).ok()?;
+    Some(out)
+}
+
+fn write_canonical(text: &str, out: &mut String) -> Result<(), serde_json::Error> {
+    let text = text.trim();
+    match text.as_bytes().first() {
+        Some(b'{') => {
+            // A BTreeMap sorts the names and keeps the last of a repeated one.
+            let map: BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
             out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
+            for (i, (name, value)) in map.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push_str(&serde_json::to_string(&name)?);
                 out.push(':');
-                if let Some(value) = map.get(k) {
-                    write_canonical(value, out);
-                }
+                write_canonical(value.get(), out)?;
             }
             out.push('}');
         }
-        serde_json::Value::Array(items) => {
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(text)?;
             out.push('[');
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_canonical(item, out);
+                write_canonical(item.get(), out)?;
             }
             out.push(']');
         }
-        other => out.push_str(&other.to_string()),
+        Some(b'"') => out.push_str(&serde_json::to_string(&serde_json::from_str::<String>(text)?)?),
+        Some(b'-' | b'0'..=b'9') => out.push_str(&canonical_number(text)),
+        // true, false, null: one spelling each.
+        _ => out.push_str(text),
+    }
+    Ok(())
+}
+
+/// A JSON number (already checked against the grammar) as `[-]DIGITSeEXP`, DIGITS with
+/// no leading or trailing zeros: one text per decimal value, so equal values are equal
+/// texts and different values different texts. Zero (and `-0`) is `0`. An exponent
+/// beyond `i64` keeps the number's own text, which no canonical text equals.
+fn canonical_number(text: &str) -> String {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], &unsigned[at + 1..]),
+        None => (unsigned, "0"),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    let significant = digits.trim_start_matches('0');
+    let trimmed = significant.trim_end_matches('0');
+    if trimmed.is_empty() {
+        return "0".to_owned();
+    }
+    let scale = exponent
+        .parse::<i64>()
+        .ok()
+        .and_then(|e| e.checked_sub(i64::try_from(fraction.len()).ok()?))
+        .and_then(|e| e.checked_add(i64::try_from(significant.len() - trimmed.len()).ok()?));
+    match scale {
+        Some(scale) => format!("{}{trimmed}e{scale}", if negative { "-" } else { "" }),
+        None => text.to_owned(),
     }
 }
 
@@ -190,5 +231,64 @@ mod tests {
         );
         assert_ne!(hash_of(r#"{"a":1}"#), hash_of(r#"{"a":2}"#));
         assert_ne!(hash_of("not json"), hash_of("not json "));
+    }
+
+    #[test]
+    fn numbers_compare_by_exact_decimal_value() {
+        for same in ["100.00", "1e2", "1.0E+2", "100.0", "10000e-2"] {
+            assert_eq!(hash_of(r#"{"amount":100}"#), hash_of(&format!(r#"{{"amount":{same}}}"#)), "{same}");
+        }
+        assert_eq!(hash_of("[0]"), hash_of("[-0.0]"));
+        assert_eq!(hash_of("[0.5]"), hash_of("[5e-1]"));
+        for (a, b) in [
+            ("0.1", "0.10000000000000000001"),
+            ("12345678901234567890123", "12345678901234567890124"),
+            ("9007199254740993", "9007199254740992"),
+            ("1e400", "1e401"),
+            ("-1", "1"),
+            ("100", "\"100\""),
+        ] {
+            assert_ne!(hash_of(&format!("[{a}]")), hash_of(&format!("[{b}]")), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn strings_and_repeated_names_read_as_a_json_map_reads_them() {
+        assert_eq!(hash_of(r#"{"a":"\u0041"}"#), hash_of(r#"{"a":"A"}"#));
+        assert_eq!(hash_of(r#"{"a":1,"a":2}"#), hash_of(r#"{"a":2}"#));
+        assert_ne!(hash_of(r#"{"a":"x"}"#), hash_of(r#"{"a":"x "}"#));
+    }
+
+    #[test]
+    fn canonical_numbers() {
+        assert_eq!(canonical_number("100"), "1e2");
+        assert_eq!(canonical_number("-0.0100"), "-1e-2");
+        assert_eq!(canonical_number("0"), "0");
+        // An exponent beyond i64 keeps its own text rather than colliding.
+        assert_eq!(canonical_number("1e99999999999999999999"), "1e99999999999999999999");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trailing_zeros_and_exponents_do_not_change_the_hash(units in 0u64..u64::MAX, zeros in 0usize..30, shift in 0u32..30) {
+            let plain = format!(r#"{{"amount":{units}}}"#);
+            let padded = format!(r#"{{"amount":{units}.{}}}"#, "0".repeat(zeros.max(1)));
+            let scaled = format!(r#"{{"amount":{units}{}e-{shift}}}"#, "0".repeat(shift as usize));
+            proptest::prop_assert_eq!(hash_of(&plain), hash_of(&padded));
+            proptest::prop_assert_eq!(hash_of(&plain), hash_of(&scaled));
+        }
+
+        #[test]
+        fn decimals_hash_equal_exactly_when_their_values_are(a in "(0|[1-9][0-9]{0,29})\\.[0-9]{1,30}", b in "(0|[1-9][0-9]{0,29})\\.[0-9]{1,30}") {
+            // The value of a plain decimal, independently: whole part without leading
+            // zeros, fraction without trailing zeros.
+            let value = |t: &str| {
+                let (w, f) = t.split_once('.').unwrap();
+                (w.trim_start_matches('0').to_owned(), f.trim_end_matches('0').to_owned())
+            };
+            let same_hash = hash_of(&format!("[{a}]")) == hash_of(&format!("[{b}]"));
+            proptest::prop_assert_eq!(same_hash, value(&a) == value(&b));
+            proptest::prop_assert_eq!(hash_of(&format!("[{a}]")), hash_of(&format!("[{a}000]")));
+        }
     }
 }

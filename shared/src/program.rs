@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Milli, MINOR_PER_UNIT};
+use crate::domain::{check_identifier, nfc, Milli, MINOR_PER_UNIT};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Program {
@@ -35,11 +35,38 @@ pub struct Program {
     /// How long a voucher issued for a reward stays valid.
     #[serde(default = "default_voucher_days")]
     pub voucher_validity_days: u32,
+    /// One-time codes the tenant may send by SMS in a clock hour and in a UTC day, all
+    /// mobiles together: the bound on what SMS pumping through a leaked key can cost.
+    #[serde(default = "default_otp_sms_per_hour")]
+    pub otp_sms_per_hour: u32,
+    #[serde(default = "default_otp_sms_per_day")]
+    pub otp_sms_per_day: u32,
+    /// Wrong one-time-code guesses one mobile may make in a UTC day, across codes.
+    #[serde(default = "default_otp_wrong_guesses_per_day")]
+    pub otp_wrong_guesses_per_day: u32,
 }
 
 fn default_voucher_days() -> u32 {
     30
 }
+
+fn default_otp_sms_per_hour() -> u32 {
+    DEFAULT_OTP_SMS_PER_HOUR
+}
+
+fn default_otp_sms_per_day() -> u32 {
+    DEFAULT_OTP_SMS_PER_DAY
+}
+
+fn default_otp_wrong_guesses_per_day() -> u32 {
+    DEFAULT_OTP_WRONG_GUESSES_PER_DAY
+}
+
+/// A busy restaurant chain's tills send a few hundred codes an hour at peak.
+pub const DEFAULT_OTP_SMS_PER_HOUR: u32 = 500;
+pub const DEFAULT_OTP_SMS_PER_DAY: u32 = 5_000;
+/// Two codes' worth of guesses (five each): a member who mistypes still gets through.
+pub const DEFAULT_OTP_WRONG_GUESSES_PER_DAY: u32 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tier {
@@ -86,7 +113,27 @@ pub enum ProgramError {
     MultiplierBelowOne,
     #[error("multipliers may be at most 100, the earn rate at most 1,000,000 points per unit")]
     OutOfRange,
+    #[error("{0} must be 1 to {1} characters, without control, invisible or direction-changing characters")]
+    BadText(&'static str, usize),
+    #[error("currency must be a three-letter ISO 4217 code such as INR")]
+    BadCurrency,
+    #[error("a tier's color must be empty or #RRGGBB")]
+    BadColor,
+    #[error("at most {MAX_TIERS} tiers and {MAX_CATEGORY_BONUSES} category bonuses, each named once")]
+    TooManyOrRepeated,
+    #[error("utc_offset_minutes must be from -720 to 840")]
+    BadUtcOffset,
+    #[error("voucher_validity_days must be 1 to {MAX_VOUCHER_VALIDITY_DAYS}")]
+    BadVoucherValidity,
+    #[error("OTP limits must be at least 1, at most {MAX_OTP_LIMIT}, and the daily SMS limit at least the hourly one")]
+    BadOtpLimits,
 }
+
+pub const MAX_TIERS: usize = 20;
+pub const MAX_CATEGORY_BONUSES: usize = 100;
+/// Ten years: a voucher's expiry stays a real date, whatever the program says.
+pub const MAX_VOUCHER_VALIDITY_DAYS: u32 = 3_650;
+pub const MAX_OTP_LIMIT: u32 = 10_000_000;
 
 /// Caps that keep every product of the point math far inside `i128` and every result
 /// inside `i64`.
@@ -117,7 +164,61 @@ impl Program {
         if multipliers.iter().any(|m| *m > MAX_MULTIPLIER_MILLI) || self.earn_rate_milli > MAX_EARN_RATE_MILLI {
             return Err(ProgramError::OutOfRange);
         }
+        text("name", &self.name, 100)?;
+        text("points_name", &self.points_name, 40)?;
+        let currency_ok = self.currency.len() == 3 && self.currency.bytes().all(|b| b.is_ascii_uppercase());
+        if !currency_ok {
+            return Err(ProgramError::BadCurrency);
+        }
+        for t in &self.tiers {
+            text("a tier's name", &t.name, 40)?;
+            let hex = t.color.strip_prefix('#').unwrap_or("");
+            let rgb = hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+            if !(t.color.is_empty() || rgb) {
+                return Err(ProgramError::BadColor);
+            }
+        }
+        for b in &self.category_bonuses {
+            text("a bonus's category", &b.category, 64)?;
+        }
+        let mut tier_names: Vec<String> = self.tiers.iter().map(|t| t.name.to_lowercase()).collect();
+        let mut categories: Vec<String> =
+            self.category_bonuses.iter().map(|b| b.category.trim().to_lowercase()).collect();
+        tier_names.sort();
+        tier_names.dedup();
+        categories.sort();
+        categories.dedup();
+        if self.tiers.len() > MAX_TIERS
+            || self.category_bonuses.len() > MAX_CATEGORY_BONUSES
+            || tier_names.len() != self.tiers.len()
+            || categories.len() != self.category_bonuses.len()
+        {
+            return Err(ProgramError::TooManyOrRepeated);
+        }
+        if !(-720..=840).contains(&self.utc_offset_minutes) {
+            return Err(ProgramError::BadUtcOffset);
+        }
+        if !(1..=MAX_VOUCHER_VALIDITY_DAYS).contains(&self.voucher_validity_days) {
+            return Err(ProgramError::BadVoucherValidity);
+        }
+        let limits = [self.otp_sms_per_hour, self.otp_sms_per_day, self.otp_wrong_guesses_per_day];
+        if limits.iter().any(|l| !(1..=MAX_OTP_LIMIT).contains(l)) || self.otp_sms_per_day < self.otp_sms_per_hour {
+            return Err(ProgramError::BadOtpLimits);
+        }
         Ok(())
+    }
+
+    /// The program with every name in Unicode NFC, as it is stored.
+    pub fn normalised(mut self) -> Program {
+        self.name = nfc(self.name.trim());
+        self.points_name = nfc(self.points_name.trim());
+        for t in &mut self.tiers {
+            t.name = nfc(t.name.trim());
+        }
+        for b in &mut self.category_bonuses {
+            b.category = nfc(b.category.trim());
+        }
+        self
     }
 
     /// The tier for a member's lifetime points (points earned, never reduced by spending).
@@ -164,6 +265,16 @@ impl Program {
     }
 }
 
+/// A name an operator sets: 1 to `max` characters, none of them control, invisible or
+/// direction-changing (a name shown on a receipt must read as it is stored).
+fn text(field: &'static str, value: &str, max: usize) -> Result<(), ProgramError> {
+    let value = value.trim();
+    let ok = (1..=max).contains(&value.chars().count())
+        && !value.chars().any(char::is_control)
+        && check_identifier(value).is_ok();
+    ok.then_some(()).ok_or(ProgramError::BadText(field, max))
+}
+
 static FALLBACK_TIER: Tier = Tier {
     name: String::new(),
     min_lifetime_points: 0,
@@ -188,6 +299,9 @@ pub fn default_program(name: &str) -> Program {
         category_bonuses: vec![],
         utc_offset_minutes: 330,
         voucher_validity_days: 30,
+        otp_sms_per_hour: DEFAULT_OTP_SMS_PER_HOUR,
+        otp_sms_per_day: DEFAULT_OTP_SMS_PER_DAY,
+        otp_wrong_guesses_per_day: DEFAULT_OTP_WRONG_GUESSES_PER_DAY,
     }
 }
 
@@ -298,5 +412,53 @@ mod tests {
         let mut p = program();
         p.tiers[2].multiplier_milli = MAX_MULTIPLIER_MILLI + 1;
         assert_eq!(p.validate(), Err(ProgramError::OutOfRange));
+    }
+
+    #[test]
+    fn every_field_an_operator_sets_is_validated() {
+        type Change = fn(&mut Program);
+        let cases: [(Change, ProgramError); 14] = [
+            (|p| p.voucher_validity_days = u32::MAX, ProgramError::BadVoucherValidity),
+            (|p| p.voucher_validity_days = 0, ProgramError::BadVoucherValidity),
+            (|p| p.utc_offset_minutes = i32::MAX, ProgramError::BadUtcOffset),
+            (|p| p.name = String::new(), ProgramError::BadText("name", 100)),
+            (|p| p.name = "Spice\u{202E}Garden".into(), ProgramError::BadText("name", 100)),
+            (|p| p.points_name = "x".repeat(41), ProgramError::BadText("points_name", 40)),
+            (|p| p.currency = "rupees".into(), ProgramError::BadCurrency),
+            (|p| p.tiers[1].name = "Go\u{200B}ld".into(), ProgramError::BadText("a tier's name", 40)),
+            (|p| p.tiers[1].color = "gold".into(), ProgramError::BadColor),
+            (|p| p.tiers[1].name = "silver".into(), ProgramError::TooManyOrRepeated),
+            (|p| p.category_bonuses[0].category = " ".into(), ProgramError::BadText("a bonus's category", 64)),
+            (|p| p.otp_sms_per_hour = 0, ProgramError::BadOtpLimits),
+            (|p| p.otp_sms_per_day = p.otp_sms_per_hour - 1, ProgramError::BadOtpLimits),
+            (|p| p.otp_wrong_guesses_per_day = 0, ProgramError::BadOtpLimits),
+        ];
+        for (i, (change, expected)) in cases.into_iter().enumerate() {
+            let mut p = program();
+            change(&mut p);
+            assert_eq!(p.validate(), Err(expected), "case {i}");
+        }
+        let mut p = program();
+        p.voucher_validity_days = MAX_VOUCHER_VALIDITY_DAYS;
+        p.tiers[1].color = "#FFD700".into();
+        assert_eq!(p.validate(), Ok(()));
+        assert_eq!(default_program("Spice Garden").validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_stored_program_without_otp_limits_gets_the_defaults() {
+        let mut json = serde_json::to_value(default_program("x")).unwrap();
+        for field in ["otp_sms_per_hour", "otp_sms_per_day", "otp_wrong_guesses_per_day"] {
+            json.as_object_mut().unwrap().remove(field);
+        }
+        let p: Program = serde_json::from_value(json).unwrap();
+        assert_eq!((p.otp_sms_per_hour, p.otp_sms_per_day, p.otp_wrong_guesses_per_day), (500, 5_000, 10));
+    }
+
+    #[test]
+    fn names_are_stored_in_nfc() {
+        let mut p = program();
+        p.name = " Jose\u{301} ".into();
+        assert_eq!(p.normalised().name, "Jos\u{e9}");
     }
 }

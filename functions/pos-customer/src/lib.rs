@@ -30,7 +30,7 @@ impl Read for Lookup {
     fn parse(req: &Request) -> Result<Self::Input, ApiError> {
         let mobile = required_query(req, "mobile", Mobile::parse)?;
         let create = query_flag(req, "create")?;
-        let name = query(req, "name").map(|n| clean_text("name", n, 100)).transpose()?.flatten();
+        let name = query(req, "name").map(|n| clean_text("name", &loyalty::domain::nfc(n), 100)).transpose()?.flatten();
         let email = query_parsed(req, "email", Email::parse)?;
         Ok((mobile.clone(), create.then_some(NewMember { name, mobile: Some(mobile), email })))
     }

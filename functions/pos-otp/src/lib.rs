@@ -2,7 +2,8 @@
 //!
 //! Sends a six-digit one-time code to an enrolled member's mobile, to be given back as
 //! `otp` on a bill that redeems points. Valid 5 minutes, single use, 5 attempts; at most
-//! 3 codes per mobile per 10 minutes (`429` with `Retry-After` beyond). Sandbox keys send
+//! 3 codes per mobile per 10 minutes, and at most the program's SMS quota per tenant per
+//! hour and per day (`429` with `Retry-After` beyond). Sandbox keys send
 //! nothing: their code is always `000000`.
 
 use lambda_http::{http::StatusCode, Body, Request, Response};
@@ -42,7 +43,7 @@ impl Write for SendOtp {
         _: Option<&Replayable<'_, Self::Output>>,
     ) -> Result<Self::Output, ApiError> {
         let program = cx.program().await?;
-        Ok((mobile.clone(), engine::send_otp(cx.deps, &cx.caller, mobile, &program.name).await?))
+        Ok((mobile.clone(), engine::send_otp(cx.deps, &cx.caller, mobile, &program).await?))
     }
 
     fn render((mobile, sent): &Self::Output, sandbox: bool) -> Response<Body> {

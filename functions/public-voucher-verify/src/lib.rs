@@ -25,8 +25,10 @@ impl Read for Verify {
     type Output = (Coupon, CodeState);
 
     fn parse(req: &Request) -> Result<Code, ApiError> {
+        let code = path_param(req, "code").unwrap_or_default();
+        loyalty::domain::check_identifier(code).map_err(|e| ApiError::bad_request(format!("code {e}")))?;
         // A code that cannot exist is simply not found.
-        Code::parse(path_param(req, "code").unwrap_or_default()).map_err(|_| ApiError::NotFound("Voucher"))
+        Code::parse(code).map_err(|_| ApiError::NotFound("Voucher"))
     }
 
     async fn run(cx: &Context<'_>, code: Code) -> Result<Self::Output, ApiError> {

@@ -8,6 +8,7 @@ mod mobile;
 mod money;
 mod reference;
 mod slug;
+pub mod text;
 
 pub use code::{Code, CodeError};
 pub use email::{Email, EmailError};
@@ -17,6 +18,7 @@ pub use mobile::{Mobile, MobileError};
 pub use money::{format_minor, MinorUnits, Money, MoneyError, MAX_MINOR, MINOR_PER_UNIT};
 pub use reference::Reference;
 pub use slug::{TenantSlug, TenantSlugError};
+pub use text::{check_identifier, nfc, HostileText, HOSTILE_TEXT};
 
 /// Writes `text` (already a valid JSON number) as a JSON number, not a string.
 pub(crate) fn json_number<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {

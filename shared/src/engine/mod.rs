@@ -6,6 +6,7 @@ mod commit;
 mod history;
 mod members;
 mod otp;
+mod otp_quota;
 mod refunds;
 mod rewards;
 mod sales;

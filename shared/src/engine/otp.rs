@@ -3,6 +3,7 @@
 //! Six digits, valid 5 minutes, single use, at most 5 wrong guesses, at most 3 codes
 //! per mobile per 10 minutes. Only a SHA-256 of the code (salted with tenant and
 //! mobile) is stored. Sandbox keys send nothing, and their code is always `000000`.
+//! The tenant's SMS quotas and each mobile's daily cap on wrong guesses: `otp_quota`.
 
 use sha2::{Digest, Sha256};
 
@@ -10,6 +11,7 @@ use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::{Mobile, TenantSlug};
 use crate::error::ApiError;
+use crate::program::Program;
 use crate::store::{OtpRecord, OtpUse};
 
 pub const CODE_VALIDITY_MS: i64 = 5 * 60 * 1000;
@@ -27,7 +29,7 @@ fn hash_code(tenant: &TenantSlug, mobile: &Mobile, code: &str) -> String {
 }
 
 /// Sends a code to an enrolled member's mobile.
-pub async fn send_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, program_name: &str) -> Result<OtpSent, ApiError> {
+pub async fn send_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, program: &Program) -> Result<OtpSent, ApiError> {
     let expires_in_secs = CODE_VALIDITY_MS / 1000;
     if super::members::member_id(deps, &caller.tenant, &super::MemberRef::Mobile(mobile.clone())).await?.is_none() {
         return Err(ApiError::NotFound("Customer"));
@@ -47,6 +49,7 @@ pub async fn send_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, program_nam
         }
         _ => (now_ms, 1),
     };
+    super::otp_quota::take_sms_quota(deps, caller, program, deps.now()).await?;
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
     let record = OtpRecord {
         code_hash: hash_code(&caller.tenant, mobile, &code),
@@ -61,7 +64,7 @@ pub async fn send_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, program_nam
         // Another code was issued for this mobile at the same moment.
         return Err(ApiError::TooManyRequests { retry_after_secs: 1 });
     }
-    let message = format!("{code} is your {program_name} code to redeem points. It expires in 5 minutes.");
+    let message = format!("{code} is your {} code to redeem points. It expires in 5 minutes.", program.name);
     deps.sms.send(mobile, &message, &code).await.map_err(|cause| {
         tracing::error!(%cause, "sms not sent");
         ApiError::Unavailable
@@ -78,6 +81,8 @@ pub async fn check_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, code: &str
     if caller.sandbox() {
         return if code == SANDBOX_CODE { Ok(None) } else { Err(ApiError::Otp("Invalid OTP".into())) };
     }
+    let program = crate::auth::program(deps, &caller.tenant).await?;
+    super::otp_quota::refuse_if_guessed_out(deps, caller, &program, mobile, deps.now()).await?;
     let now_ms = deps.now().timestamp_millis();
     let record = deps
         .store
@@ -93,6 +98,7 @@ pub async fn check_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, code: &str
     }
     let hash = hash_code(&caller.tenant, mobile, code);
     if hash != record.code_hash {
+        super::otp_quota::count_wrong_guess(deps, caller, mobile, deps.now()).await?;
         return Err(ApiError::Otp("Invalid OTP".into()));
     }
     Ok(Some(OtpUse { mobile: mobile.clone(), code_hash: hash, now_ms }))

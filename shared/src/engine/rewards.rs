@@ -67,7 +67,13 @@ pub async fn redeem_reward(
         after.points_balance -= reward.points_cost;
         after.version += 1;
         let txn_id = uuid::Uuid::new_v4();
-        let expires_at = now + chrono::Duration::days(program.voucher_validity_days as i64);
+        // The program's validation caps the days; checked all the same.
+        let expires_at = chrono::Duration::try_days(program.voucher_validity_days.into())
+            .and_then(|days| now.checked_add_signed(days))
+            .ok_or_else(|| {
+                tracing::error!(days = program.voucher_validity_days, "voucher validity out of range");
+                ApiError::Internal
+            })?;
         let voucher = Coupon {
             coupon_id: uuid::Uuid::new_v4(),
             code: Code::generate("VOUCH"),

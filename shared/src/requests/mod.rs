@@ -17,7 +17,7 @@ use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visi
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::domain::{Email, Mobile, Money, MoneyError};
+use crate::domain::{check_identifier, nfc, Email, Mobile, Money, MoneyError};
 use crate::engine::{page_limit, MemberRef};
 use crate::error::ApiError;
 use crate::http::{clean, query, required, required_query};
@@ -149,7 +149,8 @@ fn text_of(raw: &str) -> Option<String> {
     serde_json::from_str::<String>(raw).ok()
 }
 
-/// A string of at most `MAX` characters, trimmed; empty is absent.
+/// A string of at most `MAX` characters, trimmed, in Unicode NFC (names typed on two
+/// keyboards are one name); empty is absent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Text<const MAX: usize>(pub Option<String>);
 
@@ -157,12 +158,13 @@ impl<'de, const MAX: usize> Deserialize<'de> for Text<MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let Some(raw) = raw(d)? else { return Ok(Text(None)) };
         let text = text_of(raw.get().trim()).ok_or_else(|| de::Error::custom("must be a string"))?;
-        clean(&text, MAX).map(Text).map_err(de::Error::custom)
+        clean(&nfc(&text), MAX).map(Text).map_err(de::Error::custom)
     }
 }
 
 /// Like [`Text`], but a JSON number is taken as its text too: POS systems send mobile,
-/// invoice and one-time-code numbers either way.
+/// invoice and one-time-code numbers either way. These are identifiers (references,
+/// reward ids, codes), so invisible and direction-changing characters are refused.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TextOrNumber<const MAX: usize>(pub Option<String>);
 
@@ -175,7 +177,8 @@ impl<'de, const MAX: usize> Deserialize<'de> for TextOrNumber<MAX> {
         } else {
             text_of(raw).ok_or_else(|| de::Error::custom("must be a string"))?
         };
-        clean(&text, MAX).map(TextOrNumber).map_err(de::Error::custom)
+        check_identifier(&text).map_err(de::Error::custom)?;
+        clean(&nfc(&text), MAX).map(TextOrNumber).map_err(de::Error::custom)
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::{required, Amount, EmailField, Flag, List, MobileField, Points, Text, TextOrNumber};
-use crate::domain::{Code, CustomerId, Mobile};
+use crate::domain::{check_identifier, Code, CustomerId, Mobile};
 use crate::engine::{MemberRef, NewMember, Sale, SaleKey};
 use crate::error::ApiError;
 use crate::program::BillItem;
@@ -95,6 +95,7 @@ impl TryFrom<CouponRedeemRequest> for Code {
 
     fn try_from(r: CouponRedeemRequest) -> Result<Code, ApiError> {
         let code = r.code.0.ok_or_else(|| required("code"))?;
+        check_identifier(&code).map_err(|e| ApiError::bad_request(format!("code {e}")))?;
         // A well-formed code that cannot exist is simply not found.
         Code::parse(&code).map_err(|_| ApiError::NotFound("Coupon"))
     }

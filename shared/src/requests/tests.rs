@@ -110,3 +110,22 @@ fn a_repeated_name_means_its_last_value() {
     assert_eq!(b.amount.0.map(Money::minor), Some(200));
     assert_eq!(b.items.0[0].amount.0.map(Money::minor), Some(350));
 }
+
+#[test]
+fn identifiers_refuse_invisible_and_direction_changing_characters() {
+    for hostile in ["INV\u{202E}1", "INV\u{200B}1", "\u{2066}INV-1\u{2069}", "INV-1\u{FEFF}", "INV\u{2060}1"] {
+        let text = serde_json::to_string(hostile).unwrap();
+        assert_eq!(
+            err(&format!(r#"{{"number": {text}}}"#)),
+            ApiError::bad_request("number must not contain invisible or direction-changing characters"),
+            "{hostile:?}"
+        );
+    }
+    assert_eq!(body(r#"{"number": "INV-1"}"#).unwrap().number.0.as_deref(), Some("INV-1"));
+}
+
+#[test]
+fn names_are_read_in_nfc() {
+    let b = body("{\"name\": \"Jose\u{301}\"}").unwrap();
+    assert_eq!(b.name.0.as_deref(), Some("Jos\u{e9}"));
+}

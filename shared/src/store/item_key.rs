@@ -34,6 +34,22 @@ pub struct IdempotencyScope {
     pub key: IdempotencyKey,
 }
 
+/// A window an SMS quota counts in: a UTC clock hour or a UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsWindow {
+    Hour(chrono::DateTime<chrono::Utc>),
+    Day(chrono::NaiveDate),
+}
+
+impl SmsWindow {
+    fn label(&self) -> String {
+        match self {
+            SmsWindow::Hour(at) => format!("H#{}", at.format("%Y%m%d%H")),
+            SmsWindow::Day(day) => format!("D#{}", day.format("%Y%m%d")),
+        }
+    }
+}
+
 /// One item's primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ItemKey {
@@ -87,6 +103,14 @@ impl ItemKey {
     }
     pub fn otp(t: &TenantSlug, m: &Mobile) -> Self {
         Self::new(format!("TENANT#{t}#OTP#{m}"), "OTP")
+    }
+    /// A tenant's SMS count in one window (`H#2026113009` an hour, `D#20261130` a day).
+    pub fn sms_count(t: &TenantSlug, window: &SmsWindow) -> Self {
+        Self::new(format!("TENANT#{t}#SMS#{}", window.label()), "SMS")
+    }
+    /// Wrong one-time-code guesses for a mobile on a UTC day, across its codes.
+    pub fn otp_misses(t: &TenantSlug, m: &Mobile, day: chrono::NaiveDate) -> Self {
+        Self::new(format!("TENANT#{t}#OTPMISS#{m}#{}", day.format("%Y%m%d")), "OTPMISS")
     }
     pub fn idempotency(s: &IdempotencyScope) -> Self {
         Self::new(format!("TENANT#{}#IDEMP#{}#{}#{}", s.tenant, s.mode.as_str(), s.route, s.key), "IDEMP")
@@ -194,6 +218,8 @@ mod tests {
             ItemKey::refund_reference(&t, &Reference::from("return-1")),
             ItemKey::redemption_reference(&t, &Reference::from("order-1")),
             ItemKey::otp(&t, &Mobile::parse("9876543210").unwrap()),
+            ItemKey::sms_count(&t, &SmsWindow::Day(chrono::NaiveDate::MIN)),
+            ItemKey::otp_misses(&t, &Mobile::parse("9876543210").unwrap(), chrono::NaiveDate::MIN),
         ] {
             assert!(key.pk == "TENANT#acme" || key.pk.starts_with("TENANT#acme#"), "{key}");
         }

@@ -35,6 +35,9 @@ pub(crate) mod attr {
     pub const ATTEMPTS_LEFT: &str = "attempts_left";
     pub const ISSUED_AT_MS: &str = "issued_at_ms";
     pub const CUSTOMER_ID: &str = "customer_id";
+    pub const SENT: &str = "sent";
+    pub const WRONG: &str = "wrong";
+    pub const EXPIRES_AT_EPOCH: &str = "expires_at_epoch";
 }
 
 /// A storage struct and the name its errors give it.
@@ -594,6 +597,28 @@ pub(crate) struct OtpItem {
 
 impl StoredItem for OtpItem {
     const KIND: &'static str = "one-time code";
+}
+
+/// `TENANT#{t}#SMS#{window}` / `SMS`: codes sent by the tenant in one window.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SmsCountItem {
+    pub sent: u32,
+    pub expires_at_epoch: i64,
+}
+
+impl StoredItem for SmsCountItem {
+    const KIND: &'static str = "SMS count";
+}
+
+/// `TENANT#{t}#OTPMISS#{mobile}#{day}` / `OTPMISS`: wrong guesses on a UTC day.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct OtpMissesItem {
+    pub wrong: u32,
+    pub expires_at_epoch: i64,
+}
+
+impl StoredItem for OtpMissesItem {
+    const KIND: &'static str = "wrong OTP guesses";
 }
 
 // ---- program, rewards, API keys ----

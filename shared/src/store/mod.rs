@@ -7,7 +7,7 @@
 //! - `item_key` (every key) and `items` (one storage struct per item type) know nothing
 //!   of the others but `client` (the table, `StoreError`);
 //! - `transact` sends a `TransactWriteItems` and reads why it was cancelled;
-//! - the operations (`customers`, `codes`, `ledger`, `mutation`, `idempotency`, `otp`,
+//! - the operations (`customers`, `codes`, `ledger`, `mutation`, `idempotency`, `otp`, `otp_quota`,
 //!   `programs`, `purchases`, `rewards`, `api_keys`, `table`) use those, never each other.
 
 mod api_keys;
@@ -20,6 +20,7 @@ mod items;
 mod ledger;
 mod mutation;
 mod otp;
+mod otp_quota;
 mod programs;
 mod purchases;
 mod rewards;
@@ -31,7 +32,7 @@ pub use client::{
 };
 pub use codes::ConsumeError;
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
-pub use item_key::{IdempotencyScope, LedgerCursor};
+pub use item_key::{IdempotencyScope, LedgerCursor, SmsWindow};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
 pub use mutation::{
     CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, OutcomeReference, PurchaseWrite, RedemptionRecord,

@@ -223,6 +223,46 @@ async fn the_same_json_written_differently_is_the_same_body() {
 }
 
 #[tokio::test]
+async fn the_same_amount_written_with_decimals_is_the_same_body_and_long_numbers_stay_apart() {
+    let env = TestEnv::new().await;
+    let t = world(&env).await;
+    let first = Call::bill(t.slug())
+        .key(&t.live)
+        .header("Idempotency-Key", "decimals")
+        .body(r#"{"mobile":"9876543210","amount":50}"#)
+        .send(&env.deps)
+        .await;
+    first.assert_ok(&json!({ "points_earned": 5_000, "new_balance": 16_000 }));
+    for same in ["50.00", "5e1", "50.0"] {
+        let again = Call::bill(t.slug())
+            .key(&t.live)
+            .header("Idempotency-Key", "decimals")
+            .body(format!(r#"{{"mobile":"9876543210","amount":{same}}}"#))
+            .send(&env.deps)
+            .await;
+        assert_eq!((again.status, &again.text, again.header(REPLAYED)), (200, &first.text, Some("true")), "{same}");
+    }
+    assert_eq!(env.balance(&t, MOBILE).await, 16_000, "one sale");
+
+    // Two invoice numbers that a float would make one are two bodies.
+    let long = |n: &str| format!(r#"{{"mobile":"9876543210","amount":1,"external_ref":{n}}}"#);
+    let first = Call::bill(t.slug())
+        .key(&t.live)
+        .header("Idempotency-Key", "long-numbers")
+        .body(long("12345678901234567890123"))
+        .send(&env.deps)
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let other = Call::bill(t.slug())
+        .key(&t.live)
+        .header("Idempotency-Key", "long-numbers")
+        .body(long("12345678901234567890124"))
+        .send(&env.deps)
+        .await;
+    other.assert_error(409, OTHER_BODY);
+}
+
+#[tokio::test]
 async fn the_same_key_with_another_body_is_409_and_runs_nothing() {
     let env = TestEnv::new().await;
     let t = world(&env).await;

@@ -65,9 +65,11 @@ fn wrong(code: &str, n: u32) -> String {
     format!("{:06}", (value + n) % 1_000_000)
 }
 
-/// The table without one-time-code records (a wrong guess is counted there, on purpose).
+/// The table without one-time-code records (a wrong guess is counted there, on purpose:
+/// on the code's `OTP` item and on the mobile's `OTPMISS` count of the day).
 fn without_otp(items: Vec<Item>) -> Vec<Item> {
-    items.into_iter().filter(|i| i.get("SK") != Some(&AttributeValue::S("OTP".into()))).collect()
+    let otp = |i: &Item| matches!(i.get("SK"), Some(AttributeValue::S(sk)) if sk == "OTP" || sk == "OTPMISS");
+    items.into_iter().filter(|i| !otp(i)).collect()
 }
 
 fn attr_str<'a>(item: &'a Item, name: &str) -> &'a str {

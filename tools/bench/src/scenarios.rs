@@ -557,7 +557,9 @@ impl Events {
                 let mobile = Mobile::parse(&otp_mobile).map_err(|e| parse_err("mobile", e))?;
                 let caller =
                     Caller { tenant: self.fx.tenant.clone(), key_id: "loyalty-bench".into(), mode: KeyMode::Live };
-                engine::send_otp(&self.deps, &caller, &mobile, "Bench").await.map_err(|e| parse_err("send otp", e))?;
+                let program =
+                    loyalty::auth::program(&self.deps, &caller.tenant).await.map_err(|e| parse_err("program", e))?;
+                engine::send_otp(&self.deps, &caller, &mobile, &program).await.map_err(|e| parse_err("send otp", e))?;
                 let code = self.sms.0.lock().unwrap_or_else(|e| e.into_inner()).take().ok_or("no OTP captured")?;
                 let body = json!({"mobile": otp_mobile, "amount": 1500, "redeem_points": 1000, "otp": code, "external_ref": self.reference("BP", n)});
                 set_body(&mut ev, body);

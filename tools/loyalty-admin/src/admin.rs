@@ -29,8 +29,9 @@ pub enum AdminError {
 
 /// Creates a tenant with `program` (or the default rules). `false` if it existed.
 pub async fn create_tenant(deps: &Deps, slug: &TenantSlug, program: &Program) -> Result<bool, AdminError> {
+    let program = program.clone().normalised();
     program.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
-    Ok(deps.store.put_program(slug, program, false, deps.now()).await?)
+    Ok(deps.store.put_program(slug, &program, false, deps.now()).await?)
 }
 
 async fn require_program(deps: &Deps, slug: &TenantSlug) -> Result<Program, AdminError> {
@@ -51,6 +52,7 @@ pub async fn issue_key(
     scopes: Vec<Scope>,
     label: &str,
 ) -> Result<IssuedKey, AdminError> {
+    let label = loyalty::domain::text::key_label(label).map_err(AdminError::Invalid)?;
     require_program(deps, tenant).await?;
     if scopes.is_empty() {
         return Err(AdminError::Invalid("a key needs at least one scope".into()));
@@ -64,7 +66,7 @@ pub async fn issue_key(
         channel,
         scopes,
         status: KeyStatus::Active,
-        label: label.to_owned(),
+        label,
         created_at: deps.now(),
     };
     deps.store.put_key(&record).await?;
@@ -125,6 +127,12 @@ pub async fn issue_coupon(deps: &Deps, tenant: &TenantSlug, spec: CouponSpec) ->
 /// Adds a reward to the catalog, or replaces the one with the same public id.
 pub async fn add_reward(deps: &Deps, tenant: &TenantSlug, reward: &Reward) -> Result<(), AdminError> {
     require_program(deps, tenant).await?;
+    // Names as members read them, one form however they were typed.
+    let reward = &Reward {
+        name: loyalty::domain::nfc(reward.name.trim()),
+        description: loyalty::domain::nfc(reward.description.trim()),
+        ..reward.clone()
+    };
     let id_ok = (1..=64).contains(&reward.public_id.len())
         && reward.public_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !id_ok {
