@@ -32,6 +32,9 @@ pub(crate) mod attr {
     pub const ATTEMPTS_LEFT: &str = "attempts_left";
     pub const ISSUED_AT_MS: &str = "issued_at_ms";
     pub const CUSTOMER_ID: &str = "customer_id";
+    pub const USED_BY: &str = "used_by";
+    pub const SEND_TOKEN: &str = "send_token";
+    pub const LAST_ATTEMPT_TOKEN: &str = "last_attempt_token";
 }
 
 /// A storage struct and the name its errors give it.
@@ -294,6 +297,9 @@ pub(crate) struct CodeItem {
     pub created_at: DateTime<Utc>,
     #[serde(with = "opt_text", default, skip_serializing_if = "Option::is_none")]
     pub used_at: Option<DateTime<Utc>>,
+    /// The token of the write that used the code: its own retry meets it as done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<String>,
 }
 
 impl StoredItem for CodeItem {
@@ -321,6 +327,7 @@ impl CodeItem {
             expiry_date: c.expiry_date,
             created_at: c.created_at,
             used_at: c.used_at,
+            used_by: None,
         }
     }
 }
@@ -346,12 +353,13 @@ impl From<CodeItem> for Coupon {
     }
 }
 
-/// What using a code rewrites (it also leaves GSI1).
+/// What using a code rewrites (it also leaves GSI1), with the token of the write.
 #[derive(Serialize)]
-pub(crate) struct CodeUse {
+pub(crate) struct CodeUse<'a> {
     pub status: CodeStatus,
     #[serde(with = "text")]
     pub used_at: DateTime<Utc>,
+    pub used_by: &'a str,
 }
 
 // ---- ledger, sales, purchases ----
@@ -551,6 +559,12 @@ pub(crate) struct OtpItem {
     pub window_start_ms: i64,
     pub window_count: u32,
     pub expires_at_epoch: i64,
+    /// The token of the write that issued this code: its own retry meets it as done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_token: Option<String>,
+    /// The token of the write that took the last attempt, for the same reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt_token: Option<String>,
 }
 
 impl StoredItem for OtpItem {

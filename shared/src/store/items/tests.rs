@@ -90,9 +90,19 @@ fn expression_names_are_attributes_of_the_items() {
         window_start_ms: 1,
         window_count: 1,
         expires_at_epoch: 3,
+        send_token: Some("s".into()),
+        last_attempt_token: Some("a".into()),
     });
-    for a in [attr::CODE_HASH, attr::USED, attr::ATTEMPTS_LEFT, attr::ISSUED_AT_MS, attr::EXPIRES_AT_MS, TTL_ATTRIBUTE]
-    {
+    for a in [
+        attr::CODE_HASH,
+        attr::USED,
+        attr::ATTEMPTS_LEFT,
+        attr::ISSUED_AT_MS,
+        attr::EXPIRES_AT_MS,
+        attr::SEND_TOKEN,
+        attr::LAST_ATTEMPT_TOKEN,
+        TTL_ATTRIBUTE,
+    ] {
         assert!(otp.contains(&a.to_owned()), "{a}");
     }
     let claim = names(&IdempotencyItem {
@@ -123,8 +133,8 @@ fn expression_names_are_attributes_of_the_items() {
 #[test]
 fn update_sets_every_field_of_a_patch() {
     let mut e = Expr::default();
-    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now() }).unwrap();
-    assert_eq!(set, "SET #status = :v0, #used_at = :v1");
+    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now(), used_by: "t" }).unwrap();
+    assert_eq!(set, "SET #status = :v0, #used_at = :v1, #used_by = :v2");
     assert_eq!(e.names["#status"], "status");
     assert_eq!(e.values[":v0"], AttributeValue::S("used".into()));
 }
