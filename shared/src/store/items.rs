@@ -266,7 +266,8 @@ impl StoredItem for LookupItem {
 
 // ---- codes ----
 
-/// `TENANT#{t}#CODE#{code}` / `CODE`; in GSI1 under its owner while unused.
+/// `TENANT#{t}#CODE#{code}` / `CODE`; in GSI1 under its owner while unused, sorted by
+/// expiry (`CODE#{expires_at_ms}#{code}`), so the lookup reads from now on.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CodeItem {
     #[serde(with = "text")]
@@ -314,7 +315,7 @@ impl CodeItem {
             code: c.code.clone(),
             customer_id: c.customer_id,
             index_pk: owner.map(|o| member_partition(tenant, o)),
-            index_sk: owner.map(|_| code_index_sk(&c.code)),
+            index_sk: owner.map(|_| code_index_sk(c.expires_at.timestamp_millis(), &c.code)),
             kind: c.kind,
             value_minor: c.value_minor,
             discount_percent: c.discount_percent,

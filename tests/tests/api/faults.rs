@@ -627,10 +627,7 @@ mod lost_answers {
 
     impl LoseFirstAnswer {
         fn of(operation: &str) -> Self {
-            LoseFirstAnswer(Arc::new(LoseState {
-                target: operation.to_owned(),
-                fired: AtomicBool::new(false),
-            }))
+            LoseFirstAnswer(Arc::new(LoseState { target: operation.to_owned(), fired: AtomicBool::new(false) }))
         }
 
         fn fired(&self) -> bool {

@@ -41,7 +41,8 @@ fn a_code_round_trips_with_its_index_keys_and_no_empty_attributes() {
     let attrs = code_attrs();
     assert_eq!(attrs["PK"].as_s().unwrap(), "TENANT#acme#CODE#COUP-XY12");
     assert!(attrs["GSI1PK"].as_s().unwrap().starts_with("TENANT#acme#CUST#"));
-    assert_eq!(attrs["GSI1SK"].as_s().unwrap(), "CODE#COUP-XY12");
+    // Sorted by expiry in the member's index partition.
+    assert_eq!(attrs["GSI1SK"].as_s().unwrap(), "CODE#0000001795435200000#COUP-XY12");
     assert_eq!(attrs["status"].as_s().unwrap(), "active");
     assert_eq!(attrs["expires_at"].as_s().unwrap(), "2026-11-23T12:00:00.000Z");
     assert_eq!(attrs["discount_percent"].as_n().unwrap(), "10");
