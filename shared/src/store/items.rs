@@ -34,7 +34,7 @@ pub(crate) mod attr {
     pub const CUSTOMER_ID: &str = "customer_id";
     pub const USED_BY: &str = "used_by";
     pub const SEND_TOKEN: &str = "send_token";
-    pub const LAST_ATTEMPT_TOKEN: &str = "last_attempt_token";
+    pub const ATTEMPT_TOKENS: &str = "attempt_tokens";
 }
 
 /// A storage struct and the name its errors give it.
@@ -563,9 +563,10 @@ pub(crate) struct OtpItem {
     /// The token of the write that issued this code: its own retry meets it as done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_token: Option<String>,
-    /// The token of the write that took the last attempt, for the same reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_attempt_token: Option<String>,
+    /// The tokens of the writes that took this code's attempts (at most five), for
+    /// the same reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempt_tokens: Vec<String>,
 }
 
 impl StoredItem for OtpItem {

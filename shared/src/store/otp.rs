@@ -1,7 +1,7 @@
 //! One-time codes for a member at the till: `TENANT#{t}#OTP#{mobile}` / `OTP`. Only a
 //! hash of the code is stored, with its expiry, the attempts left, whether it was used,
 //! and the sending window that limits how many codes one mobile gets. Each write records
-//! its token (`send_token`, `last_attempt_token`), so the SDK's retry of a write whose
+//! its token (`send_token`, `attempt_tokens`), so the SDK's retry of a write whose
 //! answer was lost meets its own write as done: a code sent once, an attempt taken once.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -76,7 +76,7 @@ impl Store {
             // Kept a day after its window for the rate limit, then removed by TTL.
             expires_at_epoch: r.window_start_ms / 1000 + 86_400,
             send_token: Some(token.clone()),
-            last_attempt_token: None,
+            attempt_tokens: Vec::new(),
         };
         let put = self
             .client
@@ -98,10 +98,10 @@ impl Store {
 
     /// Takes one attempt at the code issued at `issued_at_ms`, before the guess is
     /// compared: `false` if none is left. Taking it first is what holds the limit
-    /// against guesses sent in parallel. The attempt records its token and is taken
-    /// only if the last one is not this write's own: a retry after a lost answer finds
-    /// its token (on the old item the failed condition returns) and counts as the one
-    /// attempt it is.
+    /// against guesses sent in parallel. The attempt adds its token to the code's
+    /// attempt tokens and is taken only if its token is not there yet: a retry after a
+    /// lost answer finds it (on the old item the failed condition returns) and counts
+    /// as the one attempt it is, even if other guesses came in between.
     pub async fn take_otp_attempt(
         &self,
         tenant: &TenantSlug,
@@ -111,14 +111,19 @@ impl Store {
         let token = write_token();
         let mut e = Expr::default();
         let attempts = e.name(attr::ATTEMPTS_LEFT);
-        let last = e.name(attr::LAST_ATTEMPT_TOKEN);
-        let own = e.value(value(&token)?);
-        let update = format!("SET {attempts} = {attempts} - {}, {last} = {own}", e.value(value(1)?));
+        let tokens = e.name(attr::ATTEMPT_TOKENS);
+        let update = format!(
+            "SET {attempts} = {attempts} - {}, {tokens} = list_append(if_not_exists({tokens}, {}), {})",
+            e.value(value(1)?),
+            e.value(value(Vec::<String>::new())?),
+            e.value(value([&token])?)
+        );
         let condition = format!(
-            "{attempts} > {} AND {} = {} AND (attribute_not_exists({last}) OR {last} <> {own})",
+            "{attempts} > {} AND {} = {} AND NOT contains({tokens}, {})",
             e.value(value(0)?),
             e.name(attr::ISSUED_AT_MS),
-            e.value(value(issued_at_ms)?)
+            e.value(value(issued_at_ms)?),
+            e.value(value(&token)?)
         );
         let result = self
             .client
@@ -140,7 +145,7 @@ impl Store {
             UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item() {
                 Some(old) => {
                     let old = decode::<OtpItem>(old)?;
-                    Ok(old.issued_at_ms == issued_at_ms && old.last_attempt_token.as_deref() == Some(token.as_str()))
+                    Ok(old.issued_at_ms == issued_at_ms && old.attempt_tokens.contains(&token))
                 }
                 None => Ok(false),
             },

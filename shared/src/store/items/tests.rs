@@ -92,7 +92,7 @@ fn expression_names_are_attributes_of_the_items() {
         window_count: 1,
         expires_at_epoch: 3,
         send_token: Some("s".into()),
-        last_attempt_token: Some("a".into()),
+        attempt_tokens: vec!["a".into()],
     });
     for a in [
         attr::CODE_HASH,
@@ -101,7 +101,7 @@ fn expression_names_are_attributes_of_the_items() {
         attr::ISSUED_AT_MS,
         attr::EXPIRES_AT_MS,
         attr::SEND_TOKEN,
-        attr::LAST_ATTEMPT_TOKEN,
+        attr::ATTEMPT_TOKENS,
         TTL_ATTRIBUTE,
     ] {
         assert!(otp.contains(&a.to_owned()), "{a}");
