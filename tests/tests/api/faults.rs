@@ -599,7 +599,7 @@ mod lost_answers {
     use std::sync::Arc;
 
     use aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextMut;
-    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition};
     use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
     use aws_sdk_dynamodb::error::BoxError;
     use aws_sdk_dynamodb::types::AttributeValue;
@@ -659,7 +659,9 @@ mod lost_answers {
     }
 
     /// `base` (its SMS sender, its clock) on a client that loses the first answer of
-    /// `operation`, and retries as production does.
+    /// `operation`, and retries as production does. Its retry quota is its own: the
+    /// SDK shares one per partition across the process, and the other fault test
+    /// spends the shared one on timeouts.
     fn losing(env: &TestEnv, base: &Deps, operation: &str) -> (Deps, LoseFirstAnswer) {
         let lose = LoseFirstAnswer::of(operation);
         let config = env
@@ -668,6 +670,7 @@ mod lost_answers {
             .to_builder()
             .interceptor(lose.clone())
             .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .retry_partition(RetryPartition::new(format!("lost-answer-{}", uuid::Uuid::new_v4())))
             .build();
         let store = Store::new(Client::from_conf(config), env.table.clone());
         (Deps::new(store, env.clock.clone()).with_sms(base.sms.clone()), lose)
