@@ -333,4 +333,6 @@ async fn the_lookup_reads_only_unexpired_codes_however_many_have_expired() {
     // An expired code is still there to say so.
     env.redeem(&t, &t.live, "OLD-000").await.assert_error(400, "Coupon expired");
     env.redeem(&t, &t.live, "OLD-499").await.assert_error(400, "Coupon expired");
+    let verified = Call::verify("OLD-123").key(&t.live).send(&env.deps).await;
+    verified.assert_success(&json!({ "valid": false, "status": "expired" }));
 }
