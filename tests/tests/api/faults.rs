@@ -596,7 +596,7 @@ async fn a_store_that_dies_or_freezes_answers_503_and_loses_nothing() {
 /// own first write and must take it for what it is (done), not for someone else's use.
 mod lost_answers {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     use aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextMut;
     use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition};
@@ -605,11 +605,12 @@ mod lost_answers {
     use aws_sdk_dynamodb::types::AttributeValue;
     use aws_sdk_dynamodb::Client;
     use aws_smithy_runtime_api::client::orchestrator::{Metadata, OrchestratorError};
+    use loyalty::domain::{Mobile, TenantSlug};
     use loyalty::store::Store;
     use loyalty::Deps;
     use serde_json::json;
 
-    use super::super::support::{attr_n, date, Call, Item, Route, Tenant, TestEnv};
+    use super::super::support::{attr_n, date, endpoint, Call, Item, Route, Tenant, TestEnv};
 
     const MOBILE: &str = "9876543210";
 
@@ -619,15 +620,34 @@ mod lost_answers {
     #[derive(Debug, Clone)]
     struct LoseFirstAnswer(Arc<LoseState>);
 
-    #[derive(Debug)]
+    /// Something another client does between the commit and the retry.
+    type Between = Box<dyn FnOnce() + Send>;
+
     struct LoseState {
         target: String,
         fired: AtomicBool,
+        between: Mutex<Option<Between>>,
+    }
+
+    impl std::fmt::Debug for LoseState {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("LoseState").field("target", &self.target).field("fired", &self.fired).finish()
+        }
     }
 
     impl LoseFirstAnswer {
         fn of(operation: &str) -> Self {
-            LoseFirstAnswer(Arc::new(LoseState { target: operation.to_owned(), fired: AtomicBool::new(false) }))
+            LoseFirstAnswer(Arc::new(LoseState {
+                target: operation.to_owned(),
+                fired: AtomicBool::new(false),
+                between: Mutex::new(None),
+            }))
+        }
+
+        /// Runs `work` after the first attempt committed and before the SDK retries.
+        fn between(self, work: impl FnOnce() + Send + 'static) -> Self {
+            *self.0.between.lock().unwrap() = Some(Box::new(work));
+            self
         }
 
         fn fired(&self) -> bool {
@@ -651,6 +671,9 @@ mod lost_answers {
             if target != self.0.target || !committed || self.0.fired.swap(true, Ordering::SeqCst) {
                 return Ok(());
             }
+            if let Some(work) = self.0.between.lock().unwrap().take() {
+                work();
+            }
             if let Some(answer) = context.output_or_error_mut() {
                 *answer = Err(OrchestratorError::timeout("the answer was lost after the commit".into()));
             }
@@ -663,7 +686,10 @@ mod lost_answers {
     /// SDK shares one per partition across the process, and the other fault test
     /// spends the shared one on timeouts.
     fn losing(env: &TestEnv, base: &Deps, operation: &str) -> (Deps, LoseFirstAnswer) {
-        let lose = LoseFirstAnswer::of(operation);
+        losing_with(env, base, LoseFirstAnswer::of(operation))
+    }
+
+    fn losing_with(env: &TestEnv, base: &Deps, lose: LoseFirstAnswer) -> (Deps, LoseFirstAnswer) {
         let config = env
             .client
             .config()
@@ -762,5 +788,58 @@ mod lost_answers {
         assert!(lose.fired(), "the first answer was lost");
         reply.assert_error(400, "Invalid OTP");
         assert_eq!(attr_n(otp_item(&env.scan().await), "attempts_left"), 4, "one guess, one attempt");
+    }
+
+    #[tokio::test]
+    async fn an_otp_guess_whose_answer_was_lost_takes_one_attempt_even_with_another_guess_between() {
+        let env = TestEnv::new().await;
+        let t = env.tenant("spice-garden").await;
+        env.seed_member(&t, MOBILE, "Ravi Kumar", "500").await;
+        let (base, outbox) = env.with_outbox();
+        send_otp(&t).send(&base).await.assert_ok(&json!({ "sent": true }));
+        let code = outbox.last_code();
+        let wrong = format!("{:06}", (code.parse::<u32>().expect("a numeric code") + 1) % 1_000_000);
+        let issued_at_ms = attr_n(otp_item(&env.scan().await), "issued_at_ms");
+        let lose =
+            LoseFirstAnswer::of("UpdateItem").between(another_guess(env.table.clone(), t.slug.clone(), issued_at_ms));
+        let (deps, lose) = losing_with(&env, &base, lose);
+
+        let reply = Call::bill(t.slug())
+            .key(&t.live)
+            .json(&json!({ "mobile": MOBILE, "amount": 100, "redeem_points": 1000, "otp": wrong }))
+            .send(&deps)
+            .await;
+
+        assert!(lose.fired(), "the first answer was lost");
+        reply.assert_error(400, "Invalid OTP");
+        assert_eq!(attr_n(otp_item(&env.scan().await), "attempts_left"), 3, "two guesses, two attempts");
+    }
+
+    /// Another cashier's guess at the same code, on a client and a runtime of its own (the
+    /// test's runtime is inside the SDK call that lost its answer while this runs).
+    fn another_guess(table: String, tenant: TenantSlug, issued_at_ms: i64) -> impl FnOnce() + Send + 'static {
+        move || {
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    let config = aws_sdk_dynamodb::Config::builder()
+                        .behavior_version_latest()
+                        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+                        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                            "local", "local", None, None, "test",
+                        ))
+                        .endpoint_url(endpoint())
+                        .build();
+                    let store = Store::new(Client::from_conf(config), table);
+                    let mobile = Mobile::parse(MOBILE).unwrap();
+                    assert!(
+                        store.take_otp_attempt(&tenant, &mobile, issued_at_ms).await.unwrap(),
+                        "the other guess counts"
+                    );
+                });
+            })
+            .join()
+            .unwrap();
+        }
     }
 }
