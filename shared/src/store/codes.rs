@@ -56,15 +56,26 @@ fn refused(old: Option<&Attrs>) -> ConsumeError {
 }
 
 impl Store {
-    /// Writes a new code; `false` if the code already exists for this tenant.
+    /// Writes a new code; `false` if the code already exists for this tenant. The
+    /// coupon's id (new for every coupon) is the write's token: the SDK's retry after a
+    /// lost answer finds its own coupon and succeeds, rather than report the code taken
+    /// (and have the caller issue a second one).
     pub async fn put_code(&self, tenant: &TenantSlug, coupon: &Coupon) -> Result<bool, StoreError> {
         let item = encode(&ItemKey::code(tenant, &coupon.code), &CodeItem::new(tenant, coupon))?;
+        let mut e = Expr::default();
+        let condition = format!(
+            "attribute_not_exists(PK) OR {} = {}",
+            e.name(attr::COUPON_ID),
+            e.value(value(coupon.coupon_id.to_string())?)
+        );
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
             .send()
             .await;
         condition_held(result)

@@ -32,6 +32,7 @@ pub(crate) mod attr {
     pub const ATTEMPTS_LEFT: &str = "attempts_left";
     pub const ISSUED_AT_MS: &str = "issued_at_ms";
     pub const CUSTOMER_ID: &str = "customer_id";
+    pub const COUPON_ID: &str = "coupon_id";
     pub const USED_BY: &str = "used_by";
     pub const SEND_TOKEN: &str = "send_token";
     pub const ATTEMPT_TOKENS: &str = "attempt_tokens";

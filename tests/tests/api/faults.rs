@@ -815,6 +815,30 @@ mod lost_answers {
         assert_eq!(attr_n(otp_item(&env.scan().await), "attempts_left"), 3, "two guesses, two attempts");
     }
 
+    #[tokio::test]
+    async fn a_coupon_issued_with_a_lost_answer_is_issued_once() {
+        let env = TestEnv::new().await;
+        let t = env.tenant("spice-garden").await;
+        env.seed_member(&t, MOBILE, "Ravi Kumar", "34").await;
+        let (deps, lose) = losing(&env, &env.deps, "PutItem");
+        let spec = loyalty_admin::CouponSpec {
+            mobile: Mobile::parse(MOBILE).unwrap(),
+            value: Some(loyalty::domain::Money::parse("200").unwrap()),
+            percent: None,
+            expires: date(2026, 12, 31),
+            code: None,
+            source: "campaign".into(),
+        };
+
+        let coupon = loyalty_admin::issue_coupon(&deps, &t.slug, spec).await.expect("issued");
+
+        assert!(lose.fired(), "the first answer was lost");
+        let codes: Vec<Item> =
+            env.scan().await.into_iter().filter(|i| i.get("SK") == Some(&AttributeValue::S("CODE".into()))).collect();
+        assert_eq!(codes.len(), 1, "one coupon, not a second with another code: {codes:?}");
+        assert_eq!(codes[0].get("code"), Some(&AttributeValue::S(coupon.code.to_string())));
+    }
+
     /// Another cashier's guess at the same code, on a client and a runtime of its own (the
     /// test's runtime is inside the SDK call that lost its answer while this runs).
     fn another_guess(table: String, tenant: TenantSlug, issued_at_ms: i64) -> impl FnOnce() + Send + 'static {

@@ -79,7 +79,7 @@ fn expression_names_are_attributes_of_the_items() {
         serde_dynamo::to_item::<_, Attrs>(item).unwrap().into_keys().collect()
     }
     let code = names(&CodeItem::new(&tenant(), &coupon()));
-    for a in [attr::STATUS, attr::EXPIRES_AT_MS] {
+    for a in [attr::STATUS, attr::EXPIRES_AT_MS, attr::COUPON_ID] {
         assert!(code.contains(&a.to_owned()), "{a}");
     }
     let otp = names(&OtpItem {
