@@ -117,7 +117,7 @@ pub async fn lookup_member(
         Some(id) => {
             let (customer, codes) = tokio::join!(
                 deps.store.get_customer(&caller.tenant, &id),
-                deps.store.codes_of_customer(&caller.tenant, &id)
+                deps.store.codes_of_customer(&caller.tenant, &id, now)
             );
             customer?.map(|c| (c, codes))
         }
@@ -131,7 +131,7 @@ pub async fn lookup_member(
             let active_codes = if enrolled {
                 Vec::new()
             } else {
-                usable(deps.store.codes_of_customer(&caller.tenant, &customer.id).await?, now)
+                usable(deps.store.codes_of_customer(&caller.tenant, &customer.id, now).await?, now)
             };
             MemberLookup { customer, active_codes, enrolled }
         }

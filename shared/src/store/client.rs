@@ -58,6 +58,15 @@ where
     }
 }
 
+/// A fresh token for one conditional write, stored on the item by the write. The SDK
+/// retries a call whose answer was lost (a timeout after the commit) with the same
+/// request, so a retry that meets this token on the item meets its own write, not
+/// someone else's: the single-item counterpart of a transaction's
+/// `ClientRequestToken`.
+pub(crate) fn write_token() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {

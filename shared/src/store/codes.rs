@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
-use super::client::{condition_held, Store, StoreError};
+use super::client::{condition_held, write_token, Store, StoreError};
 use super::item_key::{Attrs, ItemKey, GSI1PK, GSI1SK};
 use super::items::{attr, decode, encode, value, CodeItem, CodeUse, Expr};
 use super::transact::{completion_item, condition_failed, update, Completion, TransactError};
@@ -23,20 +23,24 @@ pub enum ConsumeError {
     Store(StoreError),
 }
 
-/// Marks a code used at `now` and takes it out of GSI1 (the index holds a member's
-/// unused codes only, so the customer lookup reads those and not a growing history),
-/// if it exists, is unused and unexpired at `now`: the update expression, the condition
-/// and their names and values.
-fn use_code(now: DateTime<Utc>) -> Result<(String, String, Expr), StoreError> {
+/// Marks a code used at `now` by the write `token` and takes it out of GSI1 (the index
+/// holds a member's unused codes only, so the customer lookup reads those and not a
+/// growing history), if it exists and is unused and unexpired at `now`, or was already
+/// used by this same write (the SDK's retry of a write whose answer was lost: it
+/// rewrites the same values and answers as the first attempt would have). The update
+/// expression, the condition and their names and values.
+fn use_code(now: DateTime<Utc>, token: &str) -> Result<(String, String, Expr), StoreError> {
     let mut e = Expr::default();
-    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now })?;
+    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now, used_by: token })?;
     let update = format!("{set} REMOVE {}, {}", e.name(GSI1PK), e.name(GSI1SK));
     let condition = format!(
-        "attribute_exists(PK) AND {} = {} AND {} > {}",
+        "attribute_exists(PK) AND (({} = {} AND {} > {}) OR {} = {})",
         e.name(attr::STATUS),
         e.value(value(CodeStatus::Active)?),
         e.name(attr::EXPIRES_AT_MS),
-        e.value(value(now.timestamp_millis())?)
+        e.value(value(now.timestamp_millis())?),
+        e.name(attr::USED_BY),
+        e.value(value(token)?)
     );
     Ok((update, condition, e))
 }
@@ -52,15 +56,26 @@ fn refused(old: Option<&Attrs>) -> ConsumeError {
 }
 
 impl Store {
-    /// Writes a new code; `false` if the code already exists for this tenant.
+    /// Writes a new code; `false` if the code already exists for this tenant. The
+    /// coupon's id (new for every coupon) is the write's token: the SDK's retry after a
+    /// lost answer finds its own coupon and succeeds, rather than report the code taken
+    /// (and have the caller issue a second one).
     pub async fn put_code(&self, tenant: &TenantSlug, coupon: &Coupon) -> Result<bool, StoreError> {
         let item = encode(&ItemKey::code(tenant, &coupon.code), &CodeItem::new(tenant, coupon))?;
+        let mut e = Expr::default();
+        let condition = format!(
+            "attribute_not_exists(PK) OR {} = {}",
+            e.name(attr::COUPON_ID),
+            e.value(value(coupon.coupon_id.to_string())?)
+        );
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
             .send()
             .await;
         condition_held(result)
@@ -88,7 +103,7 @@ impl Store {
         completion: &Completion,
     ) -> Result<(), ConsumeError> {
         let now = used.used_at.unwrap_or_else(Utc::now);
-        let (set, condition, e) = use_code(now).map_err(ConsumeError::Store)?;
+        let (set, condition, e) = use_code(now, &write_token()).map_err(ConsumeError::Store)?;
         let items = vec![
             update(&self.table, &ItemKey::code(tenant, &used.code), set, condition, e, true)
                 .map_err(ConsumeError::Store)?,
@@ -111,14 +126,15 @@ impl Store {
 
     /// Marks an active, unexpired code used: one conditional write, so of two cashiers
     /// racing for one code exactly one succeeds. On failure the old item (returned by
-    /// the failed condition) says why, with no second read.
+    /// the failed condition) says why, with no second read. The write carries its own
+    /// token, so the SDK's retry after a lost answer meets its own use as done.
     pub async fn consume_code(
         &self,
         tenant: &TenantSlug,
         code: &Code,
         now: DateTime<Utc>,
     ) -> Result<Coupon, ConsumeError> {
-        let (set, condition, e) = use_code(now).map_err(ConsumeError::Store)?;
+        let (set, condition, e) = use_code(now, &write_token()).map_err(ConsumeError::Store)?;
         let result = self
             .client
             .update_item()

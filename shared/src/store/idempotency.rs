@@ -4,13 +4,15 @@
 //! lease and a random token). Its effect's transaction then completes the record
 //! (`done`, with the response) under the condition that the token is still its own, so
 //! the effect and the record commit together or not at all. Records expire after 24
-//! hours (TTL, and checked on read since TTL deletion lags).
+//! hours (TTL, and checked on read since TTL deletion lags). A claim that meets its own
+//! token (the SDK's retry after the answer to the first attempt was lost) is this
+//! request's, not another's still in flight.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use chrono::{DateTime, Utc};
 
-use super::client::{condition_held, Store, StoreError};
+use super::client::{condition_held, write_token, Store, StoreError};
 use super::item_key::{IdempotencyScope, ItemKey};
 use super::items::{attr, decode, encode, value, ClaimState, Expr, IdempotencyItem};
 use super::transact::{completion_item, still_claimed, Completion, TransactError};
@@ -38,7 +40,7 @@ impl Store {
         request_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<ClaimResult, StoreError> {
-        let token = uuid::Uuid::new_v4().to_string();
+        let token = write_token();
         let expires = now + chrono::Duration::hours(RECORD_LIFETIME_HOURS);
         let record = IdempotencyItem {
             state: ClaimState::InFlight,
@@ -55,11 +57,13 @@ impl Store {
         let mut e = Expr::default();
         let now_ms = e.value(value(now.timestamp_millis())?);
         let condition = format!(
-            "attribute_not_exists(PK) OR {} < {now_ms} OR ({} = {} AND {} < {now_ms})",
+            "attribute_not_exists(PK) OR {} < {now_ms} OR ({} = {} AND {} < {now_ms}) OR {} = {}",
             e.name(attr::EXPIRES_AT_MS),
             e.name(attr::STATE),
             e.value(value(ClaimState::InFlight)?),
             e.name(attr::LEASE_UNTIL_MS),
+            e.name(attr::TOKEN),
+            e.value(value(&token)?),
         );
         let result = self
             .client

@@ -150,9 +150,18 @@ pub(crate) fn member_partition(t: &TenantSlug, id: &CustomerId) -> String {
     format!("TENANT#{t}#CUST#{id}")
 }
 
-/// `GSI1SK` of a code in its owner's index partition.
-pub(crate) fn code_index_sk(c: &Code) -> String {
-    format!("{CODE_INDEX_PREFIX}{c}")
+/// `GSI1SK` of a code in its owner's index partition: its expiry in epoch milliseconds,
+/// zero-padded to the width of any `i64` so that text order is time order, then the
+/// code.
+pub(crate) fn code_index_sk(expires_at_ms: i64, c: &Code) -> String {
+    format!("{CODE_INDEX_PREFIX}{:019}#{c}", expires_at_ms.max(0))
+}
+
+/// The `GSI1SK` range (both ends included) of the codes still unexpired at `now_ms`
+/// (a code is usable while `now < expires_at`): from the first millisecond after now to
+/// the end of the code entries (`~` sorts after every digit).
+pub(crate) fn unexpired_codes(now_ms: i64) -> (String, String) {
+    (format!("{CODE_INDEX_PREFIX}{:019}", now_ms.saturating_add(1).max(0)), format!("{CODE_INDEX_PREFIX}~"))
 }
 
 /// `GSI1PK` of a tenant's API keys.
@@ -203,6 +212,20 @@ mod tests {
         for bad in ["PROFILE", "TXN#", "TXN#12", "TXN#x#01", "TXN#1#", "CODE#1#2"] {
             assert_eq!(LedgerCursor::from_sort_key(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn code_index_keys_order_by_expiry_and_the_range_starts_after_now() {
+        let code = |c: &str| Code::parse(c).unwrap();
+        let sk = |ms: i64, c: &str| code_index_sk(ms, &code(c));
+        assert_eq!(sk(1_700_000_000_000, "COUP-1"), "CODE#0000001700000000000#COUP-1");
+        assert!(sk(999, "COUP-Z") < sk(1_000, "COUP-A"));
+        assert!(sk(9_999_999_999_999, "COUP-A") < sk(10_000_000_000_000, "COUP-A"), "past 13 digits too");
+        assert!(sk(i64::MAX, "COUP-Z") < format!("{CODE_INDEX_PREFIX}~"));
+        let (from, to) = unexpired_codes(1_000);
+        let within = |k: &String| *k >= from && *k <= to;
+        assert!(!within(&sk(999, "COUP-A")) && !within(&sk(1_000, "COUP-Z")), "expired at now");
+        assert!(within(&sk(1_001, "COUP-A")) && within(&sk(i64::MAX, "COUP-Z")));
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub(crate) mod attr {
     pub const SENT: &str = "sent";
     pub const WRONG: &str = "wrong";
     pub const EXPIRES_AT_EPOCH: &str = "expires_at_epoch";
+    pub const COUPON_ID: &str = "coupon_id";
+    pub const USED_BY: &str = "used_by";
+    pub const SEND_TOKEN: &str = "send_token";
+    pub const ATTEMPT_TOKENS: &str = "attempt_tokens";
 }
 
 /// A storage struct and the name its errors give it.
@@ -269,7 +273,8 @@ impl StoredItem for LookupItem {
 
 // ---- codes ----
 
-/// `TENANT#{t}#CODE#{code}` / `CODE`; in GSI1 under its owner while unused.
+/// `TENANT#{t}#CODE#{code}` / `CODE`; in GSI1 under its owner while unused, sorted by
+/// expiry (`CODE#{expires_at_ms}#{code}`), so the lookup reads from now on.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CodeItem {
     #[serde(with = "text")]
@@ -300,6 +305,9 @@ pub(crate) struct CodeItem {
     pub created_at: DateTime<Utc>,
     #[serde(with = "opt_text", default, skip_serializing_if = "Option::is_none")]
     pub used_at: Option<DateTime<Utc>>,
+    /// The token of the write that used the code: its own retry meets it as done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<String>,
 }
 
 impl StoredItem for CodeItem {
@@ -314,7 +322,7 @@ impl CodeItem {
             code: c.code.clone(),
             customer_id: c.customer_id,
             index_pk: owner.map(|o| member_partition(tenant, o)),
-            index_sk: owner.map(|_| code_index_sk(&c.code)),
+            index_sk: owner.map(|_| code_index_sk(c.expires_at.timestamp_millis(), &c.code)),
             kind: c.kind,
             value_minor: c.value_minor,
             discount_percent: c.discount_percent,
@@ -327,6 +335,7 @@ impl CodeItem {
             expiry_date: c.expiry_date,
             created_at: c.created_at,
             used_at: c.used_at,
+            used_by: None,
         }
     }
 }
@@ -352,12 +361,13 @@ impl From<CodeItem> for Coupon {
     }
 }
 
-/// What using a code rewrites (it also leaves GSI1).
+/// What using a code rewrites (it also leaves GSI1), with the token of the write.
 #[derive(Serialize)]
-pub(crate) struct CodeUse {
+pub(crate) struct CodeUse<'a> {
     pub status: CodeStatus,
     #[serde(with = "text")]
     pub used_at: DateTime<Utc>,
+    pub used_by: &'a str,
 }
 
 // ---- ledger, sales, purchases ----
@@ -593,6 +603,13 @@ pub(crate) struct OtpItem {
     pub window_start_ms: i64,
     pub window_count: u32,
     pub expires_at_epoch: i64,
+    /// The token of the write that issued this code: its own retry meets it as done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_token: Option<String>,
+    /// The tokens of the writes that took this code's attempts (at most five), for
+    /// the same reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempt_tokens: Vec<String>,
 }
 
 impl StoredItem for OtpItem {

@@ -1,8 +1,14 @@
 //! One-time codes for a member at the till: `TENANT#{t}#OTP#{mobile}` / `OTP`. Only a
 //! hash of the code is stored, with its expiry, the attempts left, whether it was used,
-//! and the sending window that limits how many codes one mobile gets.
+//! and the sending window that limits how many codes one mobile gets. Each write records
+//! its token (`send_token`, `attempt_tokens`), so the SDK's retry of a write whose
+//! answer was lost meets its own write as done: a code sent once, an attempt taken once.
 
-use super::client::{condition_held, Store, StoreError};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+
+use super::client::{condition_held, write_token, Store, StoreError};
 use super::item_key::ItemKey;
 use super::items::{attr, decode, encode, value, Expr, OtpItem};
 use crate::domain::{Mobile, TenantSlug};
@@ -49,7 +55,8 @@ impl Store {
     }
 
     /// Writes a new code over the previous one, if the previous one is still the one
-    /// read (`previous_issued_at_ms`); `false` if another code was issued meanwhile.
+    /// read (`previous_issued_at_ms`) or is this write's own (its retry after a lost
+    /// answer); `false` if another code was issued meanwhile.
     pub async fn put_otp(
         &self,
         tenant: &TenantSlug,
@@ -57,6 +64,7 @@ impl Store {
         r: &OtpRecord,
         previous_issued_at_ms: Option<i64>,
     ) -> Result<bool, StoreError> {
+        let token = write_token();
         let item = OtpItem {
             code_hash: r.code_hash.clone(),
             issued_at_ms: r.issued_at_ms,
@@ -67,42 +75,55 @@ impl Store {
             window_count: r.window_count,
             // Kept a day after its window for the rate limit, then removed by TTL.
             expires_at_epoch: r.window_start_ms / 1000 + 86_400,
+            send_token: Some(token.clone()),
+            attempt_tokens: Vec::new(),
         };
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(encode(&ItemKey::otp(tenant, mobile), &item)?));
-        let put = match previous_issued_at_ms {
-            None => put.condition_expression("attribute_not_exists(PK)"),
-            Some(prev) => {
-                let mut e = Expr::default();
-                let condition = format!("{} = {}", e.name(attr::ISSUED_AT_MS), e.value(value(prev)?));
-                put.condition_expression(condition)
-                    .set_expression_attribute_names(Some(e.names))
-                    .set_expression_attribute_values(Some(e.values))
-            }
+        let mut e = Expr::default();
+        let previous = match previous_issued_at_ms {
+            None => "attribute_not_exists(PK)".to_owned(),
+            Some(prev) => format!("{} = {}", e.name(attr::ISSUED_AT_MS), e.value(value(prev)?)),
         };
+        let own = format!("{} = {}", e.name(attr::SEND_TOKEN), e.value(value(&token)?));
+        let put = put
+            .condition_expression(format!("{previous} OR {own}"))
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values));
         condition_held(put.send().await)
     }
 
     /// Takes one attempt at the code issued at `issued_at_ms`, before the guess is
     /// compared: `false` if none is left. Taking it first is what holds the limit
-    /// against guesses sent in parallel.
+    /// against guesses sent in parallel. The attempt adds its token to the code's
+    /// attempt tokens and is taken only if its token is not there yet: a retry after a
+    /// lost answer finds it (on the old item the failed condition returns) and counts
+    /// as the one attempt it is, even if other guesses came in between.
     pub async fn take_otp_attempt(
         &self,
         tenant: &TenantSlug,
         mobile: &Mobile,
         issued_at_ms: i64,
     ) -> Result<bool, StoreError> {
+        let token = write_token();
         let mut e = Expr::default();
         let attempts = e.name(attr::ATTEMPTS_LEFT);
-        let update = format!("SET {attempts} = {attempts} - {}", e.value(value(1)?));
+        let tokens = e.name(attr::ATTEMPT_TOKENS);
+        let update = format!(
+            "SET {attempts} = {attempts} - {}, {tokens} = list_append(if_not_exists({tokens}, {}), {})",
+            e.value(value(1)?),
+            e.value(value(Vec::<String>::new())?),
+            e.value(value([&token])?)
+        );
         let condition = format!(
-            "{attempts} > {} AND {} = {}",
+            "{attempts} > {} AND {} = {} AND NOT contains({tokens}, {})",
             e.value(value(0)?),
             e.name(attr::ISSUED_AT_MS),
-            e.value(value(issued_at_ms)?)
+            e.value(value(issued_at_ms)?),
+            e.value(value(&token)?)
         );
         let result = self
             .client
@@ -113,8 +134,22 @@ impl Store {
             .condition_expression(condition)
             .set_expression_attribute_names(Some(e.names))
             .set_expression_attribute_values(Some(e.values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        condition_held(result)
+        let err = match result {
+            Ok(_) => return Ok(true),
+            Err(err) => err.into_service_error(),
+        };
+        match &err {
+            UpdateItemError::ConditionalCheckFailedException(failed) => match failed.item() {
+                Some(old) => {
+                    let old = decode::<OtpItem>(old)?;
+                    Ok(old.issued_at_ms == issued_at_ms && old.attempt_tokens.contains(&token))
+                }
+                None => Ok(false),
+            },
+            _ => Err(StoreError::Unavailable(DisplayErrorContext(&err).to_string())),
+        }
     }
 }

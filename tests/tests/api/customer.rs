@@ -1,5 +1,10 @@
 //! `GET /api/{tenant}/pos/customer`: lookup, enrolment, normalisation, coupons.
 
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use loyalty::domain::{Code, Mobile, Money};
+use loyalty::store::Store;
+use loyalty::Deps;
+use loyalty_admin::{self as admin, CouponSpec};
 use serde_json::json;
 
 use super::support::{date, instant, today, Call, TestEnv};
@@ -251,4 +256,83 @@ async fn redeemable_value_is_the_balance_over_the_redemption_rate() {
         "redemption_rate": 3,
         "redeemable_value": 3.33
     }));
+}
+
+/// Counts the items every `Query` reads (its `ScannedCount`), whichever call sends it.
+#[derive(Debug, Clone, Default)]
+struct QueryReads(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl QueryReads {
+    fn total(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for QueryReads {
+    fn name(&self) -> &'static str {
+        "QueryReads"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let out = context.output_or_error().ok().and_then(|o| o.downcast_ref::<QueryOutput>());
+        if let Some(out) = out {
+            self.0.fetch_add(i64::from(out.scanned_count()), std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_lookup_reads_only_unexpired_codes_however_many_have_expired() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.seed_member(&t, "9876543210", "Ravi Kumar", "10").await;
+    // 500 codes that expired unused over the past months, a few that have not.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..500u32 {
+        let deps = env.deps.clone();
+        let slug = t.slug.clone();
+        tasks.spawn(async move {
+            let spec = CouponSpec {
+                mobile: Mobile::parse("9876543210").unwrap(),
+                value: Some(Money::parse("10").unwrap()),
+                percent: None,
+                expires: date(2026, 3, 14) - chrono::Duration::days(i64::from(i % 60)),
+                code: Some(Code::parse(&format!("OLD-{i:03}")).unwrap()),
+                source: "campaign".into(),
+            };
+            admin::issue_coupon(&deps, &slug, spec).await.expect("issue an old coupon");
+        });
+        if tasks.len() >= 25 {
+            tasks.join_next().await.expect("a task").expect("issuing did not panic");
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("issuing did not panic");
+    }
+    env.issue_coupon(&t, "9876543210", "200", date(2026, 12, 31), Some("COUP-LATER")).await;
+    env.issue_coupon(&t, "9876543210", "75.5", today(), Some("COUP-TODAY")).await;
+    env.issue_coupon(&t, "9876543210", "100", date(2026, 6, 30), Some("COUP-JUNE")).await;
+    let reads = QueryReads::default();
+    let client =
+        aws_sdk_dynamodb::Client::from_conf(env.client.config().to_builder().interceptor(reads.clone()).build());
+    let deps = Deps::new(Store::new(client, env.table.clone()), env.clock.clone());
+
+    let reply = Call::customer(t.slug()).key(&t.live).query("mobile", "9876543210").send(&deps).await;
+
+    reply.assert_ok(&json!({
+        "found": true,
+        "active_coupons": [{ "code": "COUP-TODAY" }, { "code": "COUP-JUNE" }, { "code": "COUP-LATER" }]
+    }));
+    assert_eq!(reads.total(), 3, "the lookup read the three unexpired codes and none of the 500 expired ones");
+    // An expired code is still there to say so.
+    env.redeem(&t, &t.live, "OLD-000").await.assert_error(400, "Coupon expired");
+    env.redeem(&t, &t.live, "OLD-499").await.assert_error(400, "Coupon expired");
+    let verified = Call::verify("OLD-123").key(&t.live).send(&env.deps).await;
+    verified.assert_success(&json!({ "valid": false, "status": "expired" }));
 }

@@ -738,3 +738,280 @@ async fn a_write_route_whose_read_fails_keeps_the_plain_503() {
     assert_eq!((public.status, &public.body["error"]["code"]), (503, &json!("service_unavailable")), "{}", public.text);
     assert_eq!(env.balance(&t, MOBILE).await, 10_000, "nothing was refunded");
 }
+
+/// A lost answer: the store commits a single-item write, then the SDK is told the
+/// attempt timed out and sends the same request again. The retry meets the request's
+/// own first write and must take it for what it is (done), not for someone else's use.
+mod lost_answers {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextMut;
+    use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition};
+    use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+    use aws_sdk_dynamodb::error::BoxError;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use aws_sdk_dynamodb::Client;
+    use aws_smithy_runtime_api::client::orchestrator::{Metadata, OrchestratorError};
+    use loyalty::domain::{Mobile, TenantSlug};
+    use loyalty::store::Store;
+    use loyalty::Deps;
+    use serde_json::json;
+
+    use super::super::support::{attr_n, date, endpoint, Call, Item, Route, Tenant, TestEnv};
+
+    const MOBILE: &str = "9876543210";
+
+    /// Lets the first successful attempt of one operation (`UpdateItem`, `PutItem`)
+    /// commit, then replaces its answer with a timeout, as if the answer were lost on
+    /// the way back: the SDK's retry strategy sends the request again.
+    #[derive(Debug, Clone)]
+    struct LoseFirstAnswer(Arc<LoseState>);
+
+    /// Something another client does between the commit and the retry.
+    type Between = Box<dyn FnOnce() + Send>;
+
+    struct LoseState {
+        target: String,
+        fired: AtomicBool,
+        between: Mutex<Option<Between>>,
+    }
+
+    impl std::fmt::Debug for LoseState {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("LoseState").field("target", &self.target).field("fired", &self.fired).finish()
+        }
+    }
+
+    impl LoseFirstAnswer {
+        fn of(operation: &str) -> Self {
+            LoseFirstAnswer(Arc::new(LoseState {
+                target: operation.to_owned(),
+                fired: AtomicBool::new(false),
+                between: Mutex::new(None),
+            }))
+        }
+
+        /// Runs `work` after the first attempt committed and before the SDK retries.
+        fn between(self, work: impl FnOnce() + Send + 'static) -> Self {
+            *self.0.between.lock().unwrap() = Some(Box::new(work));
+            self
+        }
+
+        fn fired(&self) -> bool {
+            self.0.fired.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Intercept for LoseFirstAnswer {
+        fn name(&self) -> &'static str {
+            "LoseFirstAnswer"
+        }
+
+        fn modify_before_attempt_completion(
+            &self,
+            context: &mut FinalizerInterceptorContextMut<'_>,
+            _components: &RuntimeComponents,
+            cfg: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let target = cfg.load::<Metadata>().map(Metadata::name).unwrap_or_default();
+            let committed = matches!(context.output_or_error(), Some(Ok(_)));
+            if target != self.0.target || !committed || self.0.fired.swap(true, Ordering::SeqCst) {
+                return Ok(());
+            }
+            if let Some(work) = self.0.between.lock().unwrap().take() {
+                work();
+            }
+            if let Some(answer) = context.output_or_error_mut() {
+                *answer = Err(OrchestratorError::timeout("the answer was lost after the commit".into()));
+            }
+            Ok(())
+        }
+    }
+
+    /// `base` (its SMS sender, its clock) on a client that loses the first answer of
+    /// `operation`, and retries as production does. Its retry quota is its own: the
+    /// SDK shares one per partition across the process, and the other fault test
+    /// spends the shared one on timeouts.
+    fn losing(env: &TestEnv, base: &Deps, operation: &str) -> (Deps, LoseFirstAnswer) {
+        losing_with(env, base, LoseFirstAnswer::of(operation))
+    }
+
+    fn losing_with(env: &TestEnv, base: &Deps, lose: LoseFirstAnswer) -> (Deps, LoseFirstAnswer) {
+        let config = env
+            .client
+            .config()
+            .to_builder()
+            .interceptor(lose.clone())
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .retry_partition(RetryPartition::new(format!("lost-answer-{}", uuid::Uuid::new_v4())))
+            .build();
+        let store = Store::new(Client::from_conf(config), env.table.clone());
+        (Deps::new(store, env.clock.clone()).with_sms(base.sms.clone()), lose)
+    }
+
+    fn otp_item(items: &[Item]) -> &Item {
+        items.iter().find(|i| i.get("SK") == Some(&AttributeValue::S("OTP".into()))).expect("the one-time code")
+    }
+
+    fn send_otp(t: &Tenant) -> Call {
+        Call::new(Route::Otp, t.slug()).key(&t.live).json(&json!({ "mobile": MOBILE }))
+    }
+
+    #[tokio::test]
+    async fn a_coupon_whose_answer_was_lost_is_used_not_refused() {
+        let env = TestEnv::new().await;
+        let t = env.tenant("spice-garden").await;
+        env.seed_member(&t, MOBILE, "Ravi Kumar", "34").await;
+        env.issue_coupon(&t, MOBILE, "200", date(2026, 12, 31), Some("COUP-LOST")).await;
+        let (deps, lose) = losing(&env, &env.deps, "UpdateItem");
+
+        let reply = Call::redeem(t.slug()).key(&t.live).json(&json!({ "code": "COUP-LOST" })).send(&deps).await;
+
+        assert!(lose.fired(), "the first answer was lost");
+        reply.assert_ok(&json!({
+            "valid": true,
+            "value": 200,
+            "coupon": { "code": "COUP-LOST", "status": "used", "used_at": "2026-03-15T06:30:00Z" }
+        }));
+        // Used once: anyone else's use is still refused.
+        env.redeem(&t, &t.live, "COUP-LOST").await.assert_error(400, "Coupon is used");
+    }
+
+    #[tokio::test]
+    async fn an_idempotency_claim_whose_answer_was_lost_is_this_requests_own() {
+        let env = TestEnv::new().await;
+        let t = env.tenant("spice-garden").await;
+        env.seed_member(&t, MOBILE, "Ravi Kumar", "34").await;
+        env.issue_coupon(&t, MOBILE, "200", date(2026, 12, 31), Some("COUP-IDEM")).await;
+        let (deps, lose) = losing(&env, &env.deps, "PutItem");
+        let call = Call::redeem(t.slug())
+            .key(&t.live)
+            .header("Idempotency-Key", "redeem-lost-claim")
+            .json(&json!({ "code": "COUP-IDEM" }));
+
+        let reply = call.send(&deps).await;
+
+        assert!(lose.fired(), "the first answer was lost");
+        reply.assert_ok(&json!({ "valid": true, "coupon": { "code": "COUP-IDEM", "status": "used" } }));
+        // The key now answers with that response.
+        let again = call.send(&env.deps).await;
+        assert_eq!((again.status, &again.body), (200, &reply.body), "{}", again.text);
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    }
+
+    #[tokio::test]
+    async fn an_otp_whose_answer_was_lost_is_sent_and_counted_once() {
+        let env = TestEnv::new().await;
+        let t = env.tenant("spice-garden").await;
+        env.seed_member(&t, MOBILE, "Ravi Kumar", "500").await;
+        let (base, outbox) = env.with_outbox();
+        let (deps, lose) = losing(&env, &base, "PutItem");
+
+        let reply = send_otp(&t).send(&deps).await;
+
+        assert!(lose.fired(), "the first answer was lost");
+        reply.assert_ok(&json!({ "sent": true }));
+        assert_eq!(outbox.messages().len(), 1, "the code was sent");
+        assert_eq!(attr_n(otp_item(&env.scan().await), "window_count"), 1, "and counted once");
+    }
+
+    #[tokio::test]
+    async fn an_otp_guess_whose_answer_was_lost_takes_one_attempt() {
+        let env = TestEnv::new().await;
+        let t = env.tenant("spice-garden").await;
+        env.seed_member(&t, MOBILE, "Ravi Kumar", "500").await;
+        let (base, outbox) = env.with_outbox();
+        send_otp(&t).send(&base).await.assert_ok(&json!({ "sent": true }));
+        let code = outbox.last_code();
+        let wrong = format!("{:06}", (code.parse::<u32>().expect("a numeric code") + 1) % 1_000_000);
+        let (deps, lose) = losing(&env, &base, "UpdateItem");
+
+        let reply = Call::bill(t.slug())
+            .key(&t.live)
+            .json(&json!({ "mobile": MOBILE, "amount": 100, "redeem_points": 1000, "otp": wrong }))
+            .send(&deps)
+            .await;
+
+        assert!(lose.fired(), "the first answer was lost");
+        reply.assert_error(400, "Invalid OTP");
+        assert_eq!(attr_n(otp_item(&env.scan().await), "attempts_left"), 4, "one guess, one attempt");
+    }
+
+    #[tokio::test]
+    async fn an_otp_guess_whose_answer_was_lost_takes_one_attempt_even_with_another_guess_between() {
+        let env = TestEnv::new().await;
+        let t = env.tenant("spice-garden").await;
+        env.seed_member(&t, MOBILE, "Ravi Kumar", "500").await;
+        let (base, outbox) = env.with_outbox();
+        send_otp(&t).send(&base).await.assert_ok(&json!({ "sent": true }));
+        let code = outbox.last_code();
+        let wrong = format!("{:06}", (code.parse::<u32>().expect("a numeric code") + 1) % 1_000_000);
+        let issued_at_ms = attr_n(otp_item(&env.scan().await), "issued_at_ms");
+        let lose =
+            LoseFirstAnswer::of("UpdateItem").between(another_guess(env.table.clone(), t.slug.clone(), issued_at_ms));
+        let (deps, lose) = losing_with(&env, &base, lose);
+
+        let reply = Call::bill(t.slug())
+            .key(&t.live)
+            .json(&json!({ "mobile": MOBILE, "amount": 100, "redeem_points": 1000, "otp": wrong }))
+            .send(&deps)
+            .await;
+
+        assert!(lose.fired(), "the first answer was lost");
+        reply.assert_error(400, "Invalid OTP");
+        assert_eq!(attr_n(otp_item(&env.scan().await), "attempts_left"), 3, "two guesses, two attempts");
+    }
+
+    #[tokio::test]
+    async fn a_coupon_issued_with_a_lost_answer_is_issued_once() {
+        let env = TestEnv::new().await;
+        let t = env.tenant("spice-garden").await;
+        env.seed_member(&t, MOBILE, "Ravi Kumar", "34").await;
+        let (deps, lose) = losing(&env, &env.deps, "PutItem");
+        let spec = loyalty_admin::CouponSpec {
+            mobile: Mobile::parse(MOBILE).unwrap(),
+            value: Some(loyalty::domain::Money::parse("200").unwrap()),
+            percent: None,
+            expires: date(2026, 12, 31),
+            code: None,
+            source: "campaign".into(),
+        };
+
+        let coupon = loyalty_admin::issue_coupon(&deps, &t.slug, spec).await.expect("issued");
+
+        assert!(lose.fired(), "the first answer was lost");
+        let codes: Vec<Item> =
+            env.scan().await.into_iter().filter(|i| i.get("SK") == Some(&AttributeValue::S("CODE".into()))).collect();
+        assert_eq!(codes.len(), 1, "one coupon, not a second with another code: {codes:?}");
+        assert_eq!(codes[0].get("code"), Some(&AttributeValue::S(coupon.code.to_string())));
+    }
+
+    /// Another cashier's guess at the same code, on a client and a runtime of its own (the
+    /// test's runtime is inside the SDK call that lost its answer while this runs).
+    fn another_guess(table: String, tenant: TenantSlug, issued_at_ms: i64) -> impl FnOnce() + Send + 'static {
+        move || {
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    let config = aws_sdk_dynamodb::Config::builder()
+                        .behavior_version_latest()
+                        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+                        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                            "local", "local", None, None, "test",
+                        ))
+                        .endpoint_url(endpoint())
+                        .build();
+                    let store = Store::new(Client::from_conf(config), table);
+                    let mobile = Mobile::parse(MOBILE).unwrap();
+                    assert!(
+                        store.take_otp_attempt(&tenant, &mobile, issued_at_ms).await.unwrap(),
+                        "the other guess counts"
+                    );
+                });
+            })
+            .join()
+            .unwrap();
+        }
+    }
+}

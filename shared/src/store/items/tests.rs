@@ -41,7 +41,8 @@ fn a_code_round_trips_with_its_index_keys_and_no_empty_attributes() {
     let attrs = code_attrs();
     assert_eq!(attrs["PK"].as_s().unwrap(), "TENANT#acme#CODE#COUP-XY12");
     assert!(attrs["GSI1PK"].as_s().unwrap().starts_with("TENANT#acme#CUST#"));
-    assert_eq!(attrs["GSI1SK"].as_s().unwrap(), "CODE#COUP-XY12");
+    // Sorted by expiry in the member's index partition.
+    assert_eq!(attrs["GSI1SK"].as_s().unwrap(), "CODE#0000001795435200000#COUP-XY12");
     assert_eq!(attrs["status"].as_s().unwrap(), "active");
     assert_eq!(attrs["expires_at"].as_s().unwrap(), "2026-11-23T12:00:00.000Z");
     assert_eq!(attrs["discount_percent"].as_n().unwrap(), "10");
@@ -78,7 +79,7 @@ fn expression_names_are_attributes_of_the_items() {
         serde_dynamo::to_item::<_, Attrs>(item).unwrap().into_keys().collect()
     }
     let code = names(&CodeItem::new(&tenant(), &coupon()));
-    for a in [attr::STATUS, attr::EXPIRES_AT_MS] {
+    for a in [attr::STATUS, attr::EXPIRES_AT_MS, attr::COUPON_ID] {
         assert!(code.contains(&a.to_owned()), "{a}");
     }
     let otp = names(&OtpItem {
@@ -90,9 +91,19 @@ fn expression_names_are_attributes_of_the_items() {
         window_start_ms: 1,
         window_count: 1,
         expires_at_epoch: 3,
+        send_token: Some("s".into()),
+        attempt_tokens: vec!["a".into()],
     });
-    for a in [attr::CODE_HASH, attr::USED, attr::ATTEMPTS_LEFT, attr::ISSUED_AT_MS, attr::EXPIRES_AT_MS, TTL_ATTRIBUTE]
-    {
+    for a in [
+        attr::CODE_HASH,
+        attr::USED,
+        attr::ATTEMPTS_LEFT,
+        attr::ISSUED_AT_MS,
+        attr::EXPIRES_AT_MS,
+        attr::SEND_TOKEN,
+        attr::ATTEMPT_TOKENS,
+        TTL_ATTRIBUTE,
+    ] {
         assert!(otp.contains(&a.to_owned()), "{a}");
     }
     let claim = names(&IdempotencyItem {
@@ -123,8 +134,8 @@ fn expression_names_are_attributes_of_the_items() {
 #[test]
 fn update_sets_every_field_of_a_patch() {
     let mut e = Expr::default();
-    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now() }).unwrap();
-    assert_eq!(set, "SET #status = :v0, #used_at = :v1");
+    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now(), used_by: "t" }).unwrap();
+    assert_eq!(set, "SET #status = :v0, #used_at = :v1, #used_by = :v2");
     assert_eq!(e.names["#status"], "status");
     assert_eq!(e.values[":v0"], AttributeValue::S("used".into()));
 }
