@@ -2,13 +2,14 @@
 //! the owning member while unused.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
-use super::client::{condition_held, write_token, Store, StoreError};
+use super::client::{condition_held, write_not_applied, write_sent, write_token, Store, StoreError};
 use super::item_key::{Attrs, ItemKey, GSI1PK, GSI1SK};
 use super::items::{attr, decode, encode, value, CodeItem, CodeUse, Expr};
-use super::transact::{completion_item, condition_failed, update, Completion, TransactError};
+use super::transact::{completion_item, condition_failed, settled, update, AttemptLog, Completion, TransactError};
 use crate::domain::{Code, TenantSlug};
 use crate::model::{CodeStatus, Coupon};
 
@@ -135,6 +136,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Coupon, ConsumeError> {
         let (set, condition, e) = use_code(now, &write_token()).map_err(ConsumeError::Store)?;
+        let attempts = AttemptLog::default();
+        write_sent();
         let result = self
             .client
             .update_item()
@@ -146,22 +149,28 @@ impl Store {
             .set_expression_attribute_values(Some(e.values))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .customize()
+            .interceptor(attempts.clone())
             .send()
             .await;
-        match result {
-            Ok(out) => match out.attributes() {
-                Some(attrs) => decode::<CodeItem>(attrs).map(Coupon::from).map_err(ConsumeError::Store),
-                None => Err(ConsumeError::Store(StoreError::Corrupt("update returned no item".into()))),
-            },
-            Err(err) => {
-                let service = err.into_service_error();
-                match &service {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
-                        failed,
-                    ) => Err(refused(failed.item())),
-                    _ => Err(ConsumeError::Store(StoreError::Unavailable(DisplayErrorContext(&service).to_string()))),
+        let err = match result {
+            Ok(out) => {
+                return match out.attributes() {
+                    Some(attrs) => decode::<CodeItem>(attrs).map(Coupon::from).map_err(ConsumeError::Store),
+                    None => Err(ConsumeError::Store(StoreError::Corrupt("update returned no item".into()))),
                 }
             }
+            Err(err) => err,
+        };
+        // The code may have been used by this very call: the cashier must not be told it
+        // was not (nor that it was).
+        if !settled(&err, &attempts) {
+            return Err(ConsumeError::Store(StoreError::Unknown(DisplayErrorContext(&err).to_string())));
+        }
+        write_not_applied();
+        match err.into_service_error() {
+            UpdateItemError::ConditionalCheckFailedException(failed) => Err(refused(failed.item())),
+            other => Err(ConsumeError::Store(StoreError::Unavailable(DisplayErrorContext(&other).to_string()))),
         }
     }
 }

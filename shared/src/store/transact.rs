@@ -121,16 +121,7 @@ impl Store {
             Ok(_) => return Ok(()),
             Err(err) => err,
         };
-        let unanswered = attempts.unanswered();
-        let settled = match &err {
-            SdkError::ServiceError(e) => !matches!(
-                e.err().code(),
-                Some("InternalServerError" | "TransactionInProgressException" | "ServiceUnavailable")
-            ),
-            SdkError::ConstructionFailure(_) => true,
-            _ => !unanswered,
-        };
-        if !settled {
+        if !settled(&err, &attempts) {
             return Err(TransactError::Store(StoreError::Unknown(DisplayErrorContext(&err).to_string())));
         }
         write_not_applied();
@@ -143,10 +134,26 @@ impl Store {
     }
 }
 
-/// Counts the attempts of one call that went out and got no answer. An attempt cut
-/// off by its timeout never reaches `read_after_attempt`, so it stays counted.
+/// Whether a failed write call applied nothing for sure: the store's own answer (to
+/// this call's last attempt, which settles every attempt before it, except a server
+/// error or "still in progress"), or no attempt that went out and got no answer. Else
+/// the write may have been applied: [`StoreError::Unknown`].
+pub(crate) fn settled<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>, attempts: &AttemptLog) -> bool {
+    match err {
+        SdkError::ServiceError(e) => !matches!(
+            e.err().code(),
+            Some("InternalServerError" | "TransactionInProgressException" | "ServiceUnavailable")
+        ),
+        SdkError::ConstructionFailure(_) => true,
+        _ => !attempts.unanswered(),
+    }
+}
+
+/// Counts the attempts of one write call that went out and got no answer (add it to the
+/// call with `.customize().interceptor(..)`). An attempt cut off by its timeout never
+/// reaches `read_after_attempt`, so it stays counted.
 #[derive(Debug, Clone, Default)]
-struct AttemptLog(Arc<AtomicU32>);
+pub(crate) struct AttemptLog(Arc<AtomicU32>);
 
 impl AttemptLog {
     fn unanswered(&self) -> bool {

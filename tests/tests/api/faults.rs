@@ -614,9 +614,9 @@ async fn a_store_that_dies_or_freezes_answers_503_and_loses_nothing() {
     check_consistent(&world, &killed, "at the end").await;
 }
 
-/// Once armed, lets each `TransactWriteItems` reach the store (which commits it) and
-/// throws its answer away, as a connection lost after the request went out would; or
-/// fails each read before it is sent.
+/// Once armed, lets each `TransactWriteItems` or `UpdateItem` reach the store (which
+/// commits it) and throws its answer away, as a connection lost after the request went
+/// out would; or fails each read before it is sent.
 #[derive(Debug, Clone, Default)]
 struct LoseAnswers(Arc<LoseState>);
 
@@ -624,8 +624,8 @@ struct LoseAnswers(Arc<LoseState>);
 struct LoseState {
     writes: AtomicBool,
     reads: AtomicBool,
-    /// Whether the call being answered is a transaction.
-    transact: AtomicBool,
+    /// Whether the call being answered is a write.
+    write: AtomicBool,
 }
 
 impl Intercept for LoseAnswers {
@@ -640,9 +640,9 @@ impl Intercept for LoseAnswers {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let target = context.request().headers().get("x-amz-target").unwrap_or_default();
-        let transact = target.ends_with(".TransactWriteItems");
-        self.0.transact.store(transact, Ordering::SeqCst);
-        if !transact && self.0.reads.load(Ordering::SeqCst) {
+        let write = target.ends_with(".TransactWriteItems") || target.ends_with(".UpdateItem");
+        self.0.write.store(write, Ordering::SeqCst);
+        if !write && self.0.reads.load(Ordering::SeqCst) {
             return Err("the store is unreachable".into());
         }
         Ok(())
@@ -654,7 +654,7 @@ impl Intercept for LoseAnswers {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if self.0.transact.load(Ordering::SeqCst) && self.0.writes.load(Ordering::SeqCst) {
+        if self.0.write.load(Ordering::SeqCst) && self.0.writes.load(Ordering::SeqCst) {
             return Err("the answer was lost".into());
         }
         Ok(())
@@ -713,6 +713,27 @@ async fn a_refund_whose_answer_was_lost_says_its_outcome_is_unknown_and_its_retr
     let retry = public.send(&losing).await;
     retry.assert_success(&json!({ "amountRefunded": 10, "totalRefunded": 40, "newBalance": 6_000 }));
     assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+}
+
+#[tokio::test]
+async fn a_coupon_use_whose_answer_was_lost_says_its_outcome_is_unknown() {
+    let env = super::support::TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.bill(&t, json!({ "mobile": MOBILE, "amount": 100, "external_ref": "INV-1" })).await.assert_ok(&json!({}));
+    env.issue_coupon(&t, MOBILE, "200", super::support::date(2026, 12, 31), Some("COUP-XY12")).await;
+    let lose = LoseAnswers::default();
+    let losing = losing_deps(&env, &lose);
+    let redeem = Call::new(Route::Redeem, t.slug()).key(&t.live).json(&json!({ "code": "COUP-XY12" }));
+    // Warm: the key is read before the answers are lost.
+    Call::customer(t.slug()).key(&t.live).query("mobile", MOBILE).send(&losing).await.assert_ok(&json!({}));
+
+    lose.0.writes.store(true, Ordering::SeqCst);
+    let lost = redeem.send(&losing).await;
+    assert_eq!(lost.status, 503, "{}", lost.text);
+    assert_eq!(lost.body["outcome"], json!("unknown"), "the coupon may be used: {}", lost.text);
+    assert_eq!(lost.body["error"], json!(OUTCOME_UNKNOWN), "{}", lost.text);
+    let verify = Call::verify("COUP-XY12").key(&t.live).send(&env.deps).await;
+    assert_eq!(verify.body["data"]["status"], json!("used"), "it was used all the same: {}", verify.text);
 }
 
 #[tokio::test]
