@@ -17,11 +17,26 @@ pub const HOSTILE_TEXT: &str = "must not contain invisible or direction-changing
 #[error("{}", HOSTILE_TEXT)]
 pub struct HostileText;
 
-/// Bidi embeddings and overrides (U+202A..U+202E), bidi isolates (U+2066..U+2069),
-/// zero-width spaces, joiners and marks (U+200B..U+200F), the word joiner (U+2060) and
-/// the byte-order mark (U+FEFF).
+/// Characters that change how text reads without being seen: bidi embeddings and
+/// overrides (U+202A..U+202E), isolates (U+2066..U+2069) and marks (U+061C, U+200E,
+/// U+200F); zero-width spaces and joiners (U+200B..U+200D), the word joiner and
+/// invisible operators (U+2060..U+2064), the Mongolian vowel separator (U+180E), the
+/// soft hyphen (U+00AD), the combining grapheme joiner (U+034F), the byte-order mark
+/// (U+FEFF) and tag characters (U+E0000..U+E007F).
 pub fn is_hostile(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}')
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{180E}'
+            | '\u{00AD}'
+            | '\u{034F}'
+            | '\u{FEFF}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 /// `Ok` when `text` may be an identifier: none of [`is_hostile`]'s characters.
@@ -58,9 +73,24 @@ mod tests {
 
     #[test]
     fn bidi_and_zero_width_characters_are_hostile() {
-        for c in
-            ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200B}', '\u{200D}', '\u{200F}', '\u{2060}', '\u{FEFF}']
-        {
+        for c in [
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{200B}',
+            '\u{200D}',
+            '\u{200F}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{061C}',
+            '\u{2063}',
+            '\u{180E}',
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{E0001}',
+            '\u{E007F}',
+        ] {
             assert_eq!(check_identifier(&format!("INV-{c}1")), Err(HostileText), "U+{:04X}", c as u32);
         }
         for fine in ["INV-1", "फ़ातिमा", "Ravi Kumar", "ORD/2026/0001"] {

@@ -46,13 +46,18 @@ pub async fn redeem_reward(
     let (reward, id) =
         tokio::join!(deps.store.get_reward(&caller.tenant, reward_id), member_id(deps, &caller.tenant, member));
     let id = id?.ok_or(ApiError::NotFound("Customer"))?;
-    let reward = reward?.filter(|r| r.active).ok_or(ApiError::NotFound("Reward"))?;
+    let reward = reward?.ok_or(ApiError::NotFound("Reward"))?;
     let reward = &reward;
     let reference = reference.map(Reference::from);
+    // A retry answers what the first redemption did, even if the reward was archived
+    // since: only a new redemption needs it active.
     if let Some(reference) = &reference {
         if let Some(recorded) = Box::pin(deps.store.get_redemption_reference(&caller.tenant, reference)).await? {
             return Box::pin(replay(deps, recorded, id, reward, idem)).await;
         }
+    }
+    if !reward.active {
+        return Err(ApiError::NotFound("Reward"));
     }
     let reference = &reference;
     let attempt = move || async move {

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::config::interceptors::{BeforeTransmitInterceptorContextRef
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -134,19 +135,28 @@ impl Store {
     }
 }
 
-/// Whether a failed write call applied nothing for sure: the store's own answer (to
-/// this call's last attempt, which settles every attempt before it, except a server
-/// error or "still in progress"), or no attempt that went out and got no answer. Else
-/// the write may have been applied: [`StoreError::Unknown`].
+/// Whether a failed write call applied nothing for sure. Only a refusal of the write
+/// itself settles it: a cancelled transaction or a failed condition (with the call's
+/// token, a retry of an attempt that had committed would have succeeded instead). Any
+/// other answer (throttling, a server error, "still in progress") is given before the
+/// write is looked at, so it settles nothing about an earlier attempt that went out and
+/// got no answer. Else the write may have been applied: [`StoreError::Unknown`].
 pub(crate) fn settled<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>, attempts: &AttemptLog) -> bool {
     match err {
-        SdkError::ServiceError(e) => !matches!(
-            e.err().code(),
-            Some("InternalServerError" | "TransactionInProgressException" | "ServiceUnavailable")
-        ),
+        SdkError::ServiceError(e) if refused_the_write(e.err().code()) => true,
         SdkError::ConstructionFailure(_) => true,
         _ => !attempts.unanswered(),
     }
+}
+
+/// The store's answer that it evaluated the write and applied nothing.
+fn refused_the_write(code: Option<&str>) -> bool {
+    matches!(code, Some("TransactionCanceledException" | "ConditionalCheckFailedException"))
+}
+
+/// An answer after which the attempt may still have been applied.
+fn in_doubt(code: &str) -> bool {
+    matches!(code, "InternalServerError" | "TransactionInProgressException" | "ServiceUnavailable")
 }
 
 /// Counts the attempts of one write call that went out and got no answer (add it to the
@@ -182,11 +192,20 @@ impl Intercept for AttemptLog {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // Answered: a result, or the store's own error (for this token). A response that
-        // could not be read, a timeout or a broken connection leaves the attempt in doubt.
+        // Answered: a result, or the store's own error (for this token), other than a
+        // server error or "still in progress". A response that could not be read, a
+        // timeout or a broken connection leaves the attempt in doubt.
         let settled = match context.output_or_error() {
             Some(Ok(_)) => true,
-            Some(Err(e)) => e.is_operation_error() || never_connected(e),
+            Some(Err(e)) => match e.as_operation_error() {
+                // The store's error, by its code; one this cannot read is taken as in doubt.
+                Some(op) => op
+                    .downcast_ref::<TransactWriteItemsError>()
+                    .and_then(|e| e.code())
+                    .or_else(|| op.downcast_ref::<UpdateItemError>().and_then(|e| e.code()))
+                    .is_some_and(|code| !in_doubt(code)),
+                None => never_connected(e),
+            },
             None => false,
         };
         if settled {
@@ -213,4 +232,36 @@ fn never_connected(err: &(dyn std::error::Error + 'static)) -> bool {
         next = e.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    fn answered(code: &str) -> SdkError<TransactWriteItemsError, HttpResponse> {
+        let err = TransactWriteItemsError::generic(ErrorMetadata::builder().code(code).build());
+        SdkError::service_error(err, HttpResponse::new(400u16.try_into().expect("a status"), SdkBody::empty()))
+    }
+
+    fn log(unanswered: u32) -> AttemptLog {
+        AttemptLog(Arc::new(AtomicU32::new(unanswered)))
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_write_settles_an_attempt_that_got_no_answer() {
+        // Every attempt answered: whatever the last answer was, nothing was applied.
+        for code in ["ThrottlingException", "TransactionCanceledException", "ValidationException"] {
+            assert!(settled(&answered(code), &log(0)), "{code}");
+        }
+        // An earlier attempt timed out (it may have committed), then the store answered.
+        assert!(settled(&answered("TransactionCanceledException"), &log(1)));
+        assert!(settled(&answered("ConditionalCheckFailedException"), &log(1)));
+        for code in ["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError"] {
+            assert!(!settled(&answered(code), &log(1)), "{code} says nothing of the attempt before it");
+        }
+    }
 }

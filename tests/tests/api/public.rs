@@ -803,4 +803,13 @@ async fn a_redemption_reference_replays_the_same_voucher_and_conflicts_on_anothe
     let other = redeem_reward(&env, &t.live, "ravi@example.com", "rwd-001").await;
     other.assert_success(&json!({ "newBalance": 0 }));
     assert_ne!(other.data_str("voucherCode"), first.data_str("voucherCode"));
+    // Archived since: the retry still answers what happened; a new redemption is refused.
+    admin::archive_reward(&env.deps, &t.slug, "rwd-001").await.expect("archived");
+    let after_archive = redeem("ravi@example.com", "rwd-001").send(&env.deps).await;
+    assert_eq!((after_archive.status, &after_archive.body), (200, &first.body), "{}", after_archive.text);
+    redeem_reward(&env, &t.live, "ravi@example.com", "rwd-001").await.assert_public_error(
+        404,
+        "not_found",
+        "Reward not found",
+    );
 }

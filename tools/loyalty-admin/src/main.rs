@@ -336,7 +336,7 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                 .await?
                 .ok_or_else(|| AdminError::NotFound(format!("no key {key_id}")))?;
             print(as_json, key_json(&record), || {
-                format!("revoked {key_id} (warm functions stop accepting it within 30 s)")
+                format!("revoked {key_id} (warm functions stop accepting it within their key cache lifetime, 5 s by default)")
             });
         }
         Command::Coupon { command: CouponCommand::Issue { tenant, mobile, value, percent, expires, code, source } } => {
