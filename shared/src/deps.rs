@@ -169,7 +169,15 @@ pub struct Deps {
     /// made-up keys costs one read per key, not one per request.
     pub keys: TtlCache<KeyHash, Option<KeyRecord>>,
     pub programs: TtlCache<String, Arc<Program>>,
+    /// The value the stage's CloudFront distribution sends in [`EDGE_HEADER`] to the
+    /// API: when set, a request without it (one sent to the API's own address, past the
+    /// edge's limits) is refused. `None` (locally, and on stages without it) checks
+    /// nothing.
+    pub edge_secret: Option<String>,
 }
+
+/// The header the edge adds to every request it forwards to the API.
+pub const EDGE_HEADER: &str = "x-origin-verify";
 
 impl Deps {
     /// With the default cache lifetimes ([`CacheLifetimes::default`]).
@@ -180,7 +188,14 @@ impl Deps {
             sms: Arc::new(LocalSms { outbox: None }),
             keys: TtlCache::new(KEY_CACHE_TTL),
             programs: TtlCache::new(PROGRAM_CACHE_TTL),
+            edge_secret: None,
         }
+    }
+
+    /// Requests must carry the edge's `secret` in [`EDGE_HEADER`].
+    pub fn with_edge_secret(mut self, secret: Option<String>) -> Self {
+        self.edge_secret = secret.filter(|s| !s.is_empty());
+        self
     }
 
     /// The same, with these cache lifetimes (the caches start empty).
@@ -205,7 +220,8 @@ impl Deps {
     /// built by `sns` (only a function that sends SMS passes it), else the local sender
     /// (unset or `log`), which appends to `LOYALTY_SMS_OUTBOX` when set; the cache
     /// lifetimes from `LOYALTY_KEY_CACHE_SECONDS` / `LOYALTY_PROGRAM_CACHE_SECONDS`
-    /// ([`CacheLifetimes::parse`]). A setting it does not know is an error:
+    /// ([`CacheLifetimes::parse`]); the edge's secret from `LOYALTY_EDGE_SECRET`. A
+    /// setting it does not know is an error:
     /// the function stops at init rather than answer with a sender nobody chose.
     pub async fn from_env(sns: Option<SnsBuilder>) -> Result<Self, ConfigError> {
         let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
@@ -223,7 +239,10 @@ impl Deps {
                 Arc::new(LocalSms { outbox: std::env::var_os("LOYALTY_SMS_OUTBOX").map(Into::into) })
             }
         };
-        Ok(Deps::new(Store::from_config(&config), Arc::new(SystemClock)).with_sms(sms).with_cache_lifetimes(lifetimes))
+        Ok(Deps::new(Store::from_config(&config), Arc::new(SystemClock))
+            .with_sms(sms)
+            .with_cache_lifetimes(lifetimes)
+            .with_edge_secret(var("LOYALTY_EDGE_SECRET")))
     }
 
     pub fn now(&self) -> DateTime<Utc> {

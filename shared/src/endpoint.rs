@@ -7,16 +7,18 @@
 //!   request refused as malformed costs no write, and a `400` always comes before a
 //!   `409`.
 //!
-//! Both run within the request budget and answer errors in the route's dialect
+//! Both first refuse a request that came past the stage's edge (`through_edge`),
+//! and run within the request budget and answer errors in the route's dialect
 //! ([`crate::http::respond`]).
 
 use std::future::Future;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, Response};
+use sha2::{Digest, Sha256};
 
 use crate::auth::{self, Caller};
-use crate::deps::Deps;
+use crate::deps::{Deps, EDGE_HEADER};
 use crate::error::{ApiError, Dialect};
 use crate::http::{replayed, respond};
 use crate::idempotency::{self, Begin, Replayable};
@@ -129,6 +131,7 @@ pub async fn read<R: Read>(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn run_read<R: Read>(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    through_edge(deps, req)?;
     let caller = R::ROUTE.authenticate(deps, req).await?;
     let input = R::parse(req)?;
     let cx = Context { deps, caller };
@@ -142,6 +145,7 @@ pub async fn write<W: Write>(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn run_write<W: Write>(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    through_edge(deps, req)?;
     let caller = W::ROUTE.authenticate(deps, req).await?;
     let input = W::parse(req)?;
     let claim = match W::claims(&input) {
@@ -160,4 +164,19 @@ async fn run_write<W: Write>(deps: &Deps, req: &Request) -> Result<Response<Body
         Ok(if W::replayed(&output) { replayed(resp) } else { resp })
     };
     idempotency::finish(deps, claim.as_ref(), work).await
+}
+
+/// Where the stage has an edge secret, the request must have come through the edge
+/// (which adds it), not to the API's own address past the edge's limits. Compared as
+/// SHA-256 digests, so the time taken says nothing of how much of it matched.
+fn through_edge(deps: &Deps, req: &Request) -> Result<(), ApiError> {
+    let Some(secret) = &deps.edge_secret else {
+        return Ok(());
+    };
+    let sent = req.headers().get(EDGE_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    if Sha256::digest(sent) == Sha256::digest(secret.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::OffEdge)
+    }
 }

@@ -164,7 +164,8 @@ impl Store {
         };
         // The code may have been used by this very call: the cashier must not be told it
         // was not (nor that it was).
-        if !settled(&err, &attempts) {
+        let write_refused = matches!(err.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_)));
+        if !settled(&err, write_refused, &attempts) {
             return Err(ConsumeError::Store(StoreError::Unknown(DisplayErrorContext(&err).to_string())));
         }
         write_not_applied();

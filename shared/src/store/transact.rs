@@ -122,7 +122,8 @@ impl Store {
             Ok(_) => return Ok(()),
             Err(err) => err,
         };
-        if !settled(&err, &attempts) {
+        let refused = matches!(err.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_)));
+        if !settled(&err, refused, &attempts) {
             return Err(TransactError::Store(StoreError::Unknown(DisplayErrorContext(&err).to_string())));
         }
         write_not_applied();
@@ -135,23 +136,19 @@ impl Store {
     }
 }
 
-/// Whether a failed write call applied nothing for sure. Only a refusal of the write
-/// itself settles it: a cancelled transaction or a failed condition (with the call's
-/// token, a retry of an attempt that had committed would have succeeded instead). Any
-/// other answer (throttling, a server error, "still in progress") is given before the
-/// write is looked at, so it settles nothing about an earlier attempt that went out and
-/// got no answer. Else the write may have been applied: [`StoreError::Unknown`].
-pub(crate) fn settled<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>, attempts: &AttemptLog) -> bool {
+/// Whether a failed write call applied nothing for sure. Only the store's refusal of
+/// the write itself settles it (`refused`: a cancelled transaction, a failed
+/// condition; with the call's token, a retry of an attempt that had committed would
+/// have succeeded instead). Any other answer (throttling, a server error, "still in
+/// progress") is given before the write is looked at, so it settles nothing about an
+/// earlier attempt that went out and got no answer. Else the write may have been
+/// applied: [`StoreError::Unknown`].
+pub(crate) fn settled<E, R>(err: &SdkError<E, R>, refused: bool, attempts: &AttemptLog) -> bool {
     match err {
-        SdkError::ServiceError(e) if refused_the_write(e.err().code()) => true,
+        SdkError::ServiceError(_) if refused => true,
         SdkError::ConstructionFailure(_) => true,
         _ => !attempts.unanswered(),
     }
-}
-
-/// The store's answer that it evaluated the write and applied nothing.
-fn refused_the_write(code: Option<&str>) -> bool {
-    matches!(code, Some("TransactionCanceledException" | "ConditionalCheckFailedException"))
 }
 
 /// An answer after which the attempt may still have been applied.
@@ -198,12 +195,17 @@ impl Intercept for AttemptLog {
         let settled = match context.output_or_error() {
             Some(Ok(_)) => true,
             Some(Err(e)) => match e.as_operation_error() {
-                // The store's error, by its code; one this cannot read is taken as in doubt.
-                Some(op) => op
-                    .downcast_ref::<TransactWriteItemsError>()
-                    .and_then(|e| e.code())
-                    .or_else(|| op.downcast_ref::<UpdateItemError>().and_then(|e| e.code()))
-                    .is_some_and(|code| !in_doubt(code)),
+                // The store's refusal of the write, or another error it answered with
+                // (by its code; one this cannot read is taken as in doubt).
+                Some(op) => {
+                    match (op.downcast_ref::<TransactWriteItemsError>(), op.downcast_ref::<UpdateItemError>()) {
+                        (Some(TransactWriteItemsError::TransactionCanceledException(_)), _)
+                        | (_, Some(UpdateItemError::ConditionalCheckFailedException(_))) => true,
+                        (Some(e), _) => e.code().is_some_and(|code| !in_doubt(code)),
+                        (_, Some(e)) => e.code().is_some_and(|code| !in_doubt(code)),
+                        (None, None) => false,
+                    }
+                }
                 None => never_connected(e),
             },
             None => false,
@@ -243,8 +245,18 @@ mod tests {
     use super::*;
 
     fn answered(code: &str) -> SdkError<TransactWriteItemsError, HttpResponse> {
-        let err = TransactWriteItemsError::generic(ErrorMetadata::builder().code(code).build());
+        let err = match code {
+            "TransactionCanceledException" => TransactWriteItemsError::TransactionCanceledException(
+                aws_sdk_dynamodb::types::error::TransactionCanceledException::builder().build(),
+            ),
+            _ => TransactWriteItemsError::generic(ErrorMetadata::builder().code(code).build()),
+        };
         SdkError::service_error(err, HttpResponse::new(400u16.try_into().expect("a status"), SdkBody::empty()))
+    }
+
+    fn settles(err: &SdkError<TransactWriteItemsError, HttpResponse>, attempts: &AttemptLog) -> bool {
+        let refused = matches!(err.as_service_error(), Some(TransactWriteItemsError::TransactionCanceledException(_)));
+        settled(err, refused, attempts)
     }
 
     fn log(unanswered: u32) -> AttemptLog {
@@ -255,13 +267,12 @@ mod tests {
     fn only_a_refusal_of_the_write_settles_an_attempt_that_got_no_answer() {
         // Every attempt answered: whatever the last answer was, nothing was applied.
         for code in ["ThrottlingException", "TransactionCanceledException", "ValidationException"] {
-            assert!(settled(&answered(code), &log(0)), "{code}");
+            assert!(settles(&answered(code), &log(0)), "{code}");
         }
         // An earlier attempt timed out (it may have committed), then the store answered.
-        assert!(settled(&answered("TransactionCanceledException"), &log(1)));
-        assert!(settled(&answered("ConditionalCheckFailedException"), &log(1)));
+        assert!(settles(&answered("TransactionCanceledException"), &log(1)));
         for code in ["ThrottlingException", "ProvisionedThroughputExceededException", "InternalServerError"] {
-            assert!(!settled(&answered(code), &log(1)), "{code} says nothing of the attempt before it");
+            assert!(!settles(&answered(code), &log(1)), "{code} says nothing of the attempt before it");
         }
     }
 }

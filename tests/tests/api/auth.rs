@@ -342,3 +342,26 @@ async fn a_revoked_key_stops_on_a_warm_function_within_the_key_cache_lifetime() 
     // The tenant's other keys are untouched.
     assert_eq!(valid_call(Route::Balance, t.slug()).key(&t.live).send(&warm).await.status, 404);
 }
+
+#[tokio::test]
+async fn a_stage_with_an_edge_refuses_requests_that_did_not_come_through_it() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    let deps = env.fresh_deps().with_edge_secret(Some("edge-secret-0123456789-abcdefghij".into()));
+    let lookup = || Call::customer(t.slug()).key(&t.live).query("mobile", "9876543210");
+    for call in [lookup(), lookup().header("X-Origin-Verify", "edge-secret-0123456789-abcdefghiX")] {
+        let refused = call.send(&deps).await;
+        assert_eq!(refused.status, 403, "{}", refused.text);
+        assert_eq!(refused.body, json!({ "error": "Call the API at its published address" }));
+    }
+    Call::public(Route::Balance).key(&t.live).query("email", "ravi@example.com").send(&deps).await.assert_public_error(
+        403,
+        "forbidden",
+        "Call the API at its published address",
+    );
+    // Through the edge, which adds the header: answered as ever (the member is unknown).
+    let through = lookup().header("X-Origin-Verify", "edge-secret-0123456789-abcdefghij").send(&deps).await;
+    through.assert_ok(&json!({ "found": false }));
+    // A stage without an edge secret (locally) checks nothing.
+    lookup().send(&env.deps).await.assert_ok(&json!({ "found": false }));
+}
