@@ -180,3 +180,16 @@ fn through_edge(deps: &Deps, req: &Request) -> Result<(), ApiError> {
         Err(ApiError::OffEdge)
     }
 }
+
+/// What every function's `lib.rs` uses: `use loyalty::endpoint::prelude::*;`.
+pub mod prelude {
+    pub use lambda_http::http::StatusCode;
+    pub use lambda_http::{Body, Request, Response};
+
+    pub use crate::endpoint::{self, Context, Read, Route, Write};
+    pub use crate::error::ApiError;
+    pub use crate::http::json;
+    pub use crate::idempotency::Replayable;
+    pub use crate::keys::Scope;
+    pub use crate::Deps;
+}

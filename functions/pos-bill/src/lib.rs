@@ -10,15 +10,11 @@
 //! points on the bill: the discount is returned, and points are earned on the amount
 //! actually paid.
 
-use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::endpoint::{self, Route};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine::SaleResult;
-use loyalty::http::json;
-use loyalty::keys::Scope;
 use loyalty::partner::BillBody;
 use loyalty::requests::BillRequest;
 use loyalty::routes::{SaleDialect, SaleRoute};
-use loyalty::Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<SaleRoute<Bill>>(deps, req).await

@@ -4,17 +4,12 @@
 //! `400 {"error":"Coupon expired"}`, `400 {"error":"Coupon is used"}`,
 //! `404 {"error":"Coupon not found"}`.
 
-use lambda_http::{http::StatusCode, Body, Request, Response};
 use loyalty::domain::Code;
-use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine;
-use loyalty::http::json;
-use loyalty::idempotency::Replayable;
-use loyalty::keys::Scope;
 use loyalty::model::Coupon;
 use loyalty::partner::CouponRedeemBody;
 use loyalty::requests::{self, CouponRedeemRequest};
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<Redeem>(deps, req).await

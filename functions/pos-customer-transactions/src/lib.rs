@@ -4,15 +4,11 @@
 //! the balance after it. `limit` is 1 to 100 (default 20); `next_cursor` fetches the
 //! next page.
 
-use lambda_http::{http::StatusCode, Body, Request, Response};
 use loyalty::domain::Mobile;
-use loyalty::endpoint::{self, Context, Read, Route};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine::{self, HistoryPage, MemberRef};
-use loyalty::http::json;
-use loyalty::keys::Scope;
 use loyalty::partner::{EntryBody, HistoryBody};
 use loyalty::requests::PageQuery;
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::read::<Transactions>(deps, req).await

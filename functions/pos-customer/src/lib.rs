@@ -4,17 +4,14 @@
 //! With `create=true` an unknown mobile is enrolled (with `name`, and `email` if given);
 //! without it the answer is `200 {"found": false, "mobile": ...}`.
 
+use loyalty::endpoint::prelude::*;
 use std::sync::Arc;
 
-use lambda_http::{http::StatusCode, Body, Request, Response};
 use loyalty::domain::{Email, Mobile};
-use loyalty::endpoint::{self, Context, Read, Route};
 use loyalty::engine::{self, MemberLookup, MemberRef, NewMember};
-use loyalty::http::{clean_text, json, query, query_flag, query_parsed, required_query};
-use loyalty::keys::Scope;
+use loyalty::http::{clean_text, query, query_flag, query_parsed, required_query};
 use loyalty::partner::{LookupBody, NotFoundBody};
 use loyalty::program::Program;
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::read::<Lookup>(deps, req).await

@@ -6,16 +6,11 @@
 //! hour and per day (`429` with `Retry-After` beyond). Sandbox keys send
 //! nothing: their code is always `000000`.
 
-use lambda_http::{http::StatusCode, Body, Request, Response};
 use loyalty::domain::Mobile;
-use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine::{self, OtpSent};
-use loyalty::http::json;
-use loyalty::idempotency::Replayable;
-use loyalty::keys::Scope;
 use loyalty::partner::OtpBody;
 use loyalty::requests::{self, OtpRequest};
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<SendOtp>(deps, req).await

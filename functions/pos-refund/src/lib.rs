@@ -7,15 +7,10 @@
 //! reference `refund_ref` or an `Idempotency-Key` is required (400 naming both): the
 //! same `refund_ref` again replays the first refund, on another sale or amount is 409.
 
-use lambda_http::{http::StatusCode, Body, Request, Response};
-use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine::{self, Refund};
-use loyalty::http::json;
-use loyalty::idempotency::Replayable;
-use loyalty::keys::Scope;
 use loyalty::partner::RefundBody;
 use loyalty::requests::{self, PosRefundRequest, RefundOf};
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<PostRefund>(deps, req).await

@@ -2,18 +2,15 @@
 //!
 //! A member's balance and tier, found by email.
 
+use loyalty::endpoint::prelude::*;
 use std::sync::Arc;
 
-use lambda_http::{Body, Request, Response};
 use loyalty::domain::Email;
-use loyalty::endpoint::{self, Context, Read, Route};
 use loyalty::engine::{self, MemberRef};
 use loyalty::http::required_query;
-use loyalty::keys::Scope;
 use loyalty::model::Customer;
 use loyalty::program::Program;
 use loyalty::public::{success, Balance};
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::read::<GetBalance>(deps, req).await

@@ -5,14 +5,11 @@
 //! twice; it shares its namespace with the Partner dialect's `external_ref`, so an
 //! order and a POS bill with one reference are one sale.
 
-use lambda_http::{Body, Request, Response};
-use loyalty::endpoint::{self, Route};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine::SaleResult;
-use loyalty::keys::Scope;
 use loyalty::public::{success, Earned};
 use loyalty::requests::EarnRequest;
 use loyalty::routes::{SaleDialect, SaleRoute};
-use loyalty::Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<SaleRoute<Earn>>(deps, req).await

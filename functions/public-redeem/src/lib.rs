@@ -10,14 +10,11 @@
 //! `pos` key answers `403 forbidden` before the body is read, since at a till points
 //! leave only through the member's one-time code on a bill.
 
-use lambda_http::{Body, Request, Response};
-use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine::{self, Redemption};
-use loyalty::idempotency::Replayable;
-use loyalty::keys::{Channel, Scope};
+use loyalty::keys::Channel;
 use loyalty::public::{success, Redeemed};
 use loyalty::requests::{self, RewardFor, RewardRedeemRequest};
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<Redeem>(deps, req).await

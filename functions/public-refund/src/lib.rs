@@ -6,14 +6,10 @@
 //! `refundReference` or an `Idempotency-Key` is required (400 naming both): the same
 //! `refundReference` again replays the first refund, on another order or amount is 409.
 
-use lambda_http::{Body, Request, Response};
-use loyalty::endpoint::{self, Context, Route, Write};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine::{self, Refund};
-use loyalty::idempotency::Replayable;
-use loyalty::keys::Scope;
 use loyalty::public::{success, Refunded};
 use loyalty::requests::{self, PublicRefundRequest, RefundOf};
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::write::<PostRefund>(deps, req).await

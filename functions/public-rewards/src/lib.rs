@@ -2,13 +2,10 @@
 //!
 //! The program's active rewards catalog, cheapest first.
 
-use lambda_http::{Body, Request, Response};
-use loyalty::endpoint::{self, Context, Read, Route};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine;
-use loyalty::keys::Scope;
 use loyalty::model::Reward;
 use loyalty::public::{success, RewardEntry};
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::read::<Rewards>(deps, req).await

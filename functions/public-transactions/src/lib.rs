@@ -3,14 +3,11 @@
 //! A member's points history, newest first, a page at a time (`limit` 1 to 100,
 //! default 20; `nextCursor` fetches the next page).
 
-use lambda_http::{Body, Request, Response};
 use loyalty::domain::Email;
-use loyalty::endpoint::{self, Context, Read, Route};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine::{self, HistoryPage, MemberRef};
-use loyalty::keys::Scope;
 use loyalty::public::{success, Entry, History};
 use loyalty::requests::PageQuery;
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::read::<Transactions>(deps, req).await

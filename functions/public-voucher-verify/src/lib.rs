@@ -3,15 +3,12 @@
 //! Whether a voucher (or coupon) code is valid, and its state: `pending`, `used` or
 //! `expired`. Verifying never consumes.
 
-use lambda_http::{Body, Request, Response};
 use loyalty::domain::Code;
-use loyalty::endpoint::{self, Context, Read, Route};
+use loyalty::endpoint::prelude::*;
 use loyalty::engine::{self, CodeState};
 use loyalty::http::path_param;
-use loyalty::keys::Scope;
 use loyalty::model::Coupon;
 use loyalty::public::{success, Verified};
-use loyalty::{ApiError, Deps};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     endpoint::read::<Verify>(deps, req).await
