@@ -20,6 +20,9 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 /// How long a program's rules are served from memory by default: a rule change applies
 /// within this time.
 pub const PROGRAM_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How often one process writes a key's "last used" day: at most once per key per this
+/// interval, so a busy key costs one small write an hour, not one per request.
+pub const KEY_USE_WRITE_INTERVAL: Duration = Duration::from_secs(3_600);
 /// The longest lifetime a setting may ask for: beyond it a revoked key would live on for
 /// hours, which no one means to configure.
 const MAX_CACHE_SECONDS: u64 = 3_600;
@@ -169,6 +172,10 @@ pub struct Deps {
     /// made-up keys costs one read per key, not one per request.
     pub keys: TtlCache<KeyHash, Option<KeyRecord>>,
     pub programs: TtlCache<String, Arc<Program>>,
+    /// When this process last wrote each key's "last used" day (by key id); `None`
+    /// writes none (what [`Deps::new`] starts with: tests that compare the table
+    /// before and after a request see only the request's own writes).
+    pub key_uses: Option<TtlCache<String, ()>>,
 }
 
 impl Deps {
@@ -180,7 +187,15 @@ impl Deps {
             sms: Arc::new(LocalSms { outbox: None }),
             keys: TtlCache::new(KEY_CACHE_TTL),
             programs: TtlCache::new(PROGRAM_CACHE_TTL),
+            key_uses: None,
         }
+    }
+
+    /// Notes each key's "last used" day, at most once per key per `interval` in this
+    /// process ([`KEY_USE_WRITE_INTERVAL`] in the functions).
+    pub fn with_key_use_notes(mut self, interval: Duration) -> Self {
+        self.key_uses = Some(TtlCache::new(interval));
+        self
     }
 
     /// The same, with these cache lifetimes (the caches start empty).
@@ -223,7 +238,10 @@ impl Deps {
                 Arc::new(LocalSms { outbox: std::env::var_os("LOYALTY_SMS_OUTBOX").map(Into::into) })
             }
         };
-        Ok(Deps::new(Store::from_config(&config), Arc::new(SystemClock)).with_sms(sms).with_cache_lifetimes(lifetimes))
+        Ok(Deps::new(Store::from_config(&config), Arc::new(SystemClock))
+            .with_sms(sms)
+            .with_cache_lifetimes(lifetimes)
+            .with_key_use_notes(KEY_USE_WRITE_INTERVAL))
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// A key of a channel the route does not serve (a till's key on reward redemption).
     #[error("API key channel {0} may not call this route")]
     ForbiddenChannel(Channel),
+    /// A person whose role does not allow the operation (management API).
+    #[error("The {} role may not do this", role.as_str())]
+    Role { role: crate::actor::Role, need: crate::actor::Permission },
     #[error("{0}")]
     BadRequest(String),
     #[error("Request body too large (at most {0} bytes)")]
@@ -77,7 +80,7 @@ impl ApiError {
     pub fn status(&self, dialect: Dialect) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::Role { .. } => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -98,7 +101,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) => "forbidden",
+            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::Role { .. } => "forbidden",
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::NotFound(_) => "not_found",
