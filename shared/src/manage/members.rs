@@ -124,6 +124,9 @@ pub async fn member_history(
     cursor: Option<&str>,
 ) -> Result<HistoryPage, ApiError> {
     actor.require(Permission::Read)?;
+    if deps.store.get_customer(&actor.tenant, id).await?.is_none() {
+        return Err(ApiError::NotFound("Customer"));
+    }
     // The history engine reads only the caller's tenant.
     let caller = Caller { tenant: actor.tenant.clone(), key_id: format!("console:{}", actor.who), mode: KeyMode::Live };
     crate::engine::history(deps, &caller, &MemberRef::Id(*id), limit, cursor).await
@@ -172,7 +175,7 @@ pub async fn adjust_points(
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(ApiError::bad_request(format!("a reason of 1 to {MAX_REASON_CHARS} characters is required")));
     }
-    if adj.points == 0 || adj.points.abs() > MAX_ADJUSTMENT {
+    if adj.points == 0 || adj.points.unsigned_abs() > MAX_ADJUSTMENT.unsigned_abs() {
         return Err(ApiError::bad_request(format!("points must be non-zero and at most {MAX_ADJUSTMENT} either way")));
     }
     let ask = AdjustAsk { customer_id: adj.customer_id.to_string(), points: adj.points, reason: &reason };

@@ -98,7 +98,9 @@ impl<'a> Change<'a> {
             None => None,
         };
         let audit = AuditEntry {
-            id: uuid::Uuid::new_v4(),
+            // Time-ordered (and monotonic in this process), so entries of one
+            // millisecond keep the order they were made in.
+            id: uuid::Uuid::now_v7(),
             at: now,
             who: self.actor.who.clone(),
             role: self.actor.role,
