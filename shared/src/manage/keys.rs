@@ -223,7 +223,8 @@ pub async fn rotate_key(
     active(&info)?;
     let now = deps.now();
     let old = &info.record;
-    let spec = NewKeySpec { mode: old.mode, channel: old.channel, scopes: old.scopes.clone(), label: old.label.clone() };
+    let spec =
+        NewKeySpec { mode: old.mode, channel: old.channel, scopes: old.scopes.clone(), label: old.label.clone() };
     let (plain, record) = new_record(actor, &spec, now);
     let before = KeyView::from(&info);
     let revoked = KeyView { status: KeyStatus::Revoked, revoked_at: Some(now), ..before.clone() };

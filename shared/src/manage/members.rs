@@ -185,12 +185,12 @@ pub async fn adjust_points(
     }
     let (id, reason, change_) = (adj.customer_id, &reason, &change_);
     let attempt = move || async move {
-        let before =
-            deps.store.get_customer(&actor.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
+        let before = deps.store.get_customer(&actor.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
         let now = deps.now();
-        let balance = before.points_balance.checked_add(adj.points).ok_or_else(|| {
-            ApiError::bad_request("the adjustment is out of range")
-        })?;
+        let balance = before
+            .points_balance
+            .checked_add(adj.points)
+            .ok_or_else(|| ApiError::bad_request("the adjustment is out of range"))?;
         if balance < 0 {
             return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: -adj.points });
         }

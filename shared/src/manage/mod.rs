@@ -67,9 +67,7 @@ impl<'a> Change<'a> {
     /// The answer a used key gives: its first result, if the request is the same.
     pub fn settle<T: DeserializeOwned>(&self, done: DoneRequest) -> Result<T, ApiError> {
         if done.request_hash != self.hash {
-            return Err(ApiError::IdempotencyConflict(
-                "This Idempotency-Key was used with a different request".into(),
-            ));
+            return Err(ApiError::IdempotencyConflict("This Idempotency-Key was used with a different request".into()));
         }
         serde_json::from_str(&done.result).map_err(|e| {
             tracing::error!(error = %e, route = self.route, "stored management result does not decode");

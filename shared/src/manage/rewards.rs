@@ -103,7 +103,13 @@ pub async fn archive_reward(
     save(deps, &change, "reward.archive", before, after).await
 }
 
-async fn save(deps: &Deps, change: &Change<'_>, action: &str, before: Reward, after: Reward) -> Result<Reward, ApiError> {
+async fn save(
+    deps: &Deps,
+    change: &Change<'_>,
+    action: &str,
+    before: Reward,
+    after: Reward,
+) -> Result<Reward, ApiError> {
     let admin = change.record(deps.now(), action, &after.public_id, json(&before), json(&after), &after)?;
     match deps.store.put_reward_audited(&change.actor.tenant, &after, true, &admin).await {
         Ok(()) => Ok(after),

@@ -259,7 +259,12 @@ mod tests {
         assert!(at(999).sort_key() < at(1_000).sort_key());
         let c = AuditCursor { at_ms: 1_700_000_000_000, id: uuid::Uuid::new_v4() };
         assert_eq!(AuditCursor::from_sort_key(&c.sort_key()), Some(c));
-        for bad in ["AUDIT#", "AUDIT#12#x", "TXN#000000000001#00", "AUDIT#000000000000000000x#00000000-0000-0000-0000-000000000000"] {
+        for bad in [
+            "AUDIT#",
+            "AUDIT#12#x",
+            "TXN#000000000001#00",
+            "AUDIT#000000000000000000x#00000000-0000-0000-0000-000000000000",
+        ] {
             assert_eq!(AuditCursor::from_sort_key(bad), None, "{bad}");
         }
     }

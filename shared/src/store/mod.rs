@@ -30,13 +30,13 @@ mod rewards;
 mod table;
 mod transact;
 
-pub use client::{
-    Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
-};
 pub use api_keys::KeyInfo;
 pub use audit::{
     decode_audit_cursor, encode_audit_cursor, AdminRecord, AdminRequest, AdminWriteError, AuditEntry, AuditPage,
     DoneRequest,
+};
+pub use client::{
+    Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
 };
 pub use codes::ConsumeError;
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};

@@ -9,8 +9,8 @@ use super::audit::{admin_items, AdminRecord, DoneRequest};
 use super::client::{Store, StoreError};
 use super::item_key::{ItemKey, LedgerCursor};
 use super::items::{
-    attr, decode, encode, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem, ProfileBalance, ProfileItem,
-    PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem, SaleReferenceItem,
+    attr, decode, encode, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem, ProfileBalance,
+    ProfileItem, PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem, SaleReferenceItem,
 };
 use super::transact::{completion_item, condition_failed, put_new, update, Completion, TransactError};
 use crate::domain::{CustomerId, Mobile, Reference, TenantSlug};

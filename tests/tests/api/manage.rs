@@ -319,7 +319,11 @@ async fn each_role_may_do_only_its_own_and_a_refusal_writes_nothing() {
     assert!(is_role(&manage::archive_reward(d, &viewer, "rwd-1", None).await.unwrap_err()));
     assert!(is_role(&manage::adjust_points(d, &viewer, &adj, None).await.unwrap_err()));
     assert!(is_role(&manage::issue_coupon(d, &viewer, &coupon, None).await.unwrap_err()));
-    assert_eq!(ApiError::Role { role: Role::Viewer, need: loyalty::actor::Permission::Manage }.status(loyalty::Dialect::Public), 403);
+    assert_eq!(
+        ApiError::Role { role: Role::Viewer, need: loyalty::actor::Permission::Manage }
+            .status(loyalty::Dialect::Public),
+        403
+    );
     assert_eq!(env.scan().await, before, "refusals write nothing");
 
     // A viewer reads everything but keys.

@@ -13,8 +13,8 @@ use loyalty::deps::Deps;
 use loyalty::domain::{Code, Email, Mobile, Money, TenantSlug};
 use loyalty::engine::{self, MemberRef, NewMember, Sale};
 use loyalty::error::ApiError;
-use loyalty::manage::{self, NewKeySpec};
 use loyalty::keys::{Channel, KeyMode, KeyRecord, KeyStatus, Scope};
+use loyalty::manage::{self, NewKeySpec};
 use loyalty::model::{CodeKind, CodeStatus, Coupon, Reward};
 use loyalty::program::{default_program, tier, BillItem, CategoryBonus, Program};
 use loyalty::store::StoreError;
@@ -85,7 +85,8 @@ pub async fn issue_key(
 
 /// Revokes a key by its id, as the operator of its tenant (audited there).
 pub async fn revoke_key(deps: &Deps, key_id: &str) -> Result<KeyRecord, AdminError> {
-    let info = deps.store.get_key_info(key_id).await?.ok_or_else(|| AdminError::NotFound(format!("no key {key_id}")))?;
+    let info =
+        deps.store.get_key_info(key_id).await?.ok_or_else(|| AdminError::NotFound(format!("no key {key_id}")))?;
     if info.record.status != KeyStatus::Active {
         return Ok(info.record);
     }
