@@ -431,3 +431,59 @@ async fn the_audit_log_pages_newest_first_and_a_change_and_its_entry_commit_toge
         env.scan().await.into_iter().filter(|i| attr_str(i, "PK") == "TENANT#spice-garden#AUDIT").collect();
     assert_eq!(audit_items.len(), 10, "five rewards, and the five keys the operator issued for the tenant");
 }
+
+#[tokio::test]
+async fn adjustments_racing_with_sales_keep_the_ledger_exact_and_the_public_history_shows_them() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    let earn = |amount: i64| {
+        Call::public(Route::Earn)
+            .key(&t.live)
+            .json(&json!({ "email": "ravi@example.com", "name": "Ravi", "amount": amount }))
+    };
+    assert_eq!(earn(100).send(&env.deps).await.status, 200);
+    let manager = actor(&t, Role::Manager);
+    let by_email = MemberRef::Email(loyalty::domain::Email::parse("ravi@example.com").unwrap());
+    let ravi = manage::find_member(&env.deps, &manager, &by_email).await.unwrap().expect("found by email");
+
+    let adjustments = (0..5).map(|n| {
+        let adj = Adjustment { customer_id: ravi.id, points: 100 + n, reason: format!("Goodwill {n}") };
+        let (deps, manager) = (env.deps.clone(), manager.clone());
+        tokio::spawn(async move { manage::adjust_points(&deps, &manager, &adj, None).await })
+    });
+    let sales = (0..5).map(|n| {
+        let (deps, call) = (env.deps.clone(), earn(10 + n));
+        tokio::spawn(async move { call.send(&deps).await.status })
+    });
+    let adjustments: Vec<_> = adjustments.collect();
+    for sale in sales.collect::<Vec<_>>() {
+        assert_eq!(sale.await.unwrap(), 200);
+    }
+    for adj in adjustments {
+        adj.await.unwrap().expect("an adjustment applies");
+    }
+
+    let ledger = env.ledger(&ravi.id.to_string()).await;
+    let mut balance = 0;
+    for entry in &ledger {
+        balance += super::support::attr_n(entry, "points");
+        assert_eq!(super::support::attr_n(entry, "balance_after"), balance, "each entry follows the one before");
+    }
+    let earned: i64 = (0..5).map(|n| (10 + n) * 100).sum::<i64>() + 10_000;
+    let adjusted: i64 = (0..5).map(|n| 100 + n).sum();
+    assert_eq!(balance, earned + adjusted);
+    let profile = manage::member_profile(&env.deps, &manager, &ravi.id).await.unwrap();
+    assert_eq!((profile.points_balance, profile.lifetime_points), (earned + adjusted, earned));
+
+    let public = Call::public(Route::PublicTransactions).key(&t.live).query("email", "ravi@example.com");
+    let reply = public.send(&env.deps).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let entries = reply.body["data"]["transactions"].as_array().expect("transactions");
+    let adjusted_entries: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["type"] == json!("adjustment"))
+        .map(|e| e["description"].as_str().expect("the reason"))
+        .collect();
+    assert_eq!(adjusted_entries.len(), 5, "{}", reply.text);
+    assert!(adjusted_entries.iter().all(|d| d.starts_with("Goodwill ")));
+}
