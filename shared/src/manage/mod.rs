@@ -48,7 +48,9 @@ impl<'a> Change<'a> {
         request: &R,
     ) -> Result<Self, ApiError> {
         let body = serde_json::to_string(request).map_err(|_| ApiError::Internal)?;
-        let hash = hex::encode(Sha256::digest(format!("{route}\n{body}").as_bytes()));
+        // The person is part of what was asked: another person's request under the same
+        // key is a conflict, never a replay of someone else's answer.
+        let hash = hex::encode(Sha256::digest(format!("{route}\n{}\n{body}", actor.who).as_bytes()));
         Ok(Change { actor, route, key, hash })
     }
 

@@ -264,6 +264,12 @@ async fn a_double_submission_applies_once_and_a_reused_key_with_another_request_
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].request_key.as_deref(), Some("adjust-click-1"));
 
+    let colleague = Actor::new(t.slug.clone(), "someone-else@spice-garden.example", Role::Manager);
+    let theirs = manage::adjust_points(&env.deps, &colleague, &adj, Some(&key)).await;
+    assert!(
+        matches!(theirs, Err(ApiError::IdempotencyConflict(_))),
+        "another person's key is not a replay: {theirs:?}"
+    );
     let other = Adjustment { points: 900, ..adj.clone() };
     let reused = manage::adjust_points(&env.deps, &manager, &other, Some(&key)).await;
     assert!(matches!(reused, Err(ApiError::IdempotencyConflict(_))), "{reused:?}");
