@@ -39,13 +39,34 @@ pub async fn partner(deps: &Deps, req: &Request, scope: Scope, channels: &[Chann
     if slug != record.tenant.as_str() {
         return Err(ApiError::Unauthorized);
     }
-    authorise(record, scope, channels)
+    let caller = authorise(record, scope, channels)?;
+    note_use(deps, &caller).await;
+    Ok(caller)
 }
 
 /// Public dialect: the key alone names the tenant.
 pub async fn public(deps: &Deps, req: &Request, scope: Scope, channels: &[Channel]) -> Result<Caller, ApiError> {
     let record = key_record(deps, req).await?;
-    authorise(record, scope, channels)
+    let caller = authorise(record, scope, channels)?;
+    note_use(deps, &caller).await;
+    Ok(caller)
+}
+
+/// Writes the key's "last used" day when this process has not written it within the
+/// interval ([`Deps::with_key_use_notes`]). Never fails the request: a failed note is
+/// logged and tried again after the interval.
+pub async fn note_use(deps: &Deps, caller: &Caller) {
+    let Some(uses) = &deps.key_uses else {
+        return;
+    };
+    if uses.get(&caller.key_id).is_some() {
+        return;
+    }
+    // Marked before the write: concurrent requests of this process write once.
+    uses.insert(caller.key_id.clone(), ());
+    if let Err(err) = deps.store.touch_key(&caller.key_id, deps.now().date_naive()).await {
+        tracing::warn!(key_id = %caller.key_id, error = %err, "could not note the key's use");
+    }
 }
 
 fn authorise(record: KeyRecord, scope: Scope, channels: &[Channel]) -> Result<Caller, ApiError> {

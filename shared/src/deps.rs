@@ -20,6 +20,9 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 /// How long a program's rules are served from memory by default: a rule change applies
 /// within this time.
 pub const PROGRAM_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How often one process writes a key's "last used" day: at most once per key per this
+/// interval, so a busy key costs one small write an hour, not one per request.
+pub const KEY_USE_WRITE_INTERVAL: Duration = Duration::from_secs(3_600);
 /// The longest lifetime a setting may ask for: beyond it a revoked key would live on for
 /// hours, which no one means to configure.
 const MAX_CACHE_SECONDS: u64 = 3_600;
@@ -174,6 +177,10 @@ pub struct Deps {
     /// edge's limits) is refused. `None` (locally, and on stages without it) checks
     /// nothing.
     pub edge_secret: Option<String>,
+    /// When this process last wrote each key's "last used" day (by key id); `None`
+    /// writes none (what [`Deps::new`] starts with: tests that compare the table
+    /// before and after a request see only the request's own writes).
+    pub key_uses: Option<TtlCache<String, ()>>,
 }
 
 /// The header the edge adds to every request it forwards to the API.
@@ -189,12 +196,20 @@ impl Deps {
             keys: TtlCache::new(KEY_CACHE_TTL),
             programs: TtlCache::new(PROGRAM_CACHE_TTL),
             edge_secret: None,
+            key_uses: None,
         }
     }
 
     /// Requests must carry the edge's `secret` in [`EDGE_HEADER`].
     pub fn with_edge_secret(mut self, secret: Option<String>) -> Self {
         self.edge_secret = secret.filter(|s| !s.is_empty());
+        self
+    }
+
+    /// Notes each key's "last used" day, at most once per key per `interval` in this
+    /// process ([`KEY_USE_WRITE_INTERVAL`] in the functions).
+    pub fn with_key_use_notes(mut self, interval: Duration) -> Self {
+        self.key_uses = Some(TtlCache::new(interval));
         self
     }
 
@@ -242,7 +257,8 @@ impl Deps {
         Ok(Deps::new(Store::from_config(&config), Arc::new(SystemClock))
             .with_sms(sms)
             .with_cache_lifetimes(lifetimes)
-            .with_edge_secret(var("LOYALTY_EDGE_SECRET")))
+            .with_edge_secret(var("LOYALTY_EDGE_SECRET"))
+            .with_key_use_notes(KEY_USE_WRITE_INTERVAL))
     }
 
     pub fn now(&self) -> DateTime<Utc> {

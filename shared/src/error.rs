@@ -29,6 +29,9 @@ pub enum ApiError {
     /// the API's own address is not the one to call.
     #[error("Call the API at its published address")]
     OffEdge,
+    /// A person whose role does not allow the operation (management API).
+    #[error("The {} role may not do this", role.as_str())]
+    Role { role: crate::actor::Role, need: crate::actor::Permission },
     #[error("{0}")]
     BadRequest(String),
     #[error("Request body too large (at most {0} bytes)")]
@@ -81,7 +84,9 @@ impl ApiError {
     pub fn status(&self, dialect: Dialect) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::OffEdge => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::OffEdge | ApiError::Role { .. } => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -102,7 +107,9 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::OffEdge => "forbidden",
+            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::OffEdge | ApiError::Role { .. } => {
+                "forbidden"
+            }
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::NotFound(_) => "not_found",

@@ -38,6 +38,8 @@
 //! - [`domain`]: values that parse at the edge (mobile, email, money, codes, slugs).
 //! - [`program`]: a tenant's rules and the point math.
 //! - [`keys`], [`auth`]: API keys, scopes and who is calling.
+//! - [`actor`], [`manage`]: the people of a tenant (owner, manager, viewer) and what the
+//!   management API does for them (keys, rewards, members, adjustments, the audit log).
 //! - [`engine`]: what each endpoint does, dialect-neutral, sandbox-aware.
 //! - [`store`]: the one place that talks to DynamoDB.
 //! - [`endpoint`]: the one order every route runs in (authenticate, parse, claim, run,
@@ -50,6 +52,7 @@
 //! Operator actions (tenants, keys, coupons, demo data) live in the `loyalty-admin`
 //! crate, outside the runtime: no function links them.
 
+pub mod actor;
 pub mod auth;
 pub mod deps;
 pub mod domain;
@@ -60,6 +63,7 @@ pub mod http;
 pub mod idempotency;
 pub mod keys;
 pub mod lambda;
+pub mod manage;
 pub mod model;
 pub mod partner;
 pub mod program;

@@ -254,7 +254,7 @@ pub struct RedemptionOutcome {
 }
 
 /// An entry of the rewards catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reward {
     pub public_id: String,
     pub name: String,

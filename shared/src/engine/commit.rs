@@ -93,6 +93,7 @@ pub(crate) fn change(customer: CustomerWrite) -> Mutation {
         new_codes: vec![],
         completion: None,
         outcome_ref: None,
+        admin: None,
     }
 }
 
@@ -119,6 +120,7 @@ pub(crate) fn mutation_error(err: MutationError) -> ApiError {
             ApiError::Conflict("reference already used".into())
         }
         MutationError::ClaimLost => claim_lost(),
+        MutationError::AdminDone(_) => ApiError::IdempotencyConflict("This Idempotency-Key was used already".into()),
         MutationError::OtpRejected => ApiError::Otp("OTP is no longer valid; request a new one".into()),
     }
 }

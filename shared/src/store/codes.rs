@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 
+use super::audit::{AdminRecord, AdminWriteError};
 use super::client::{condition_held, write_not_applied, write_sent, write_token, Store, StoreError};
 use super::item_key::{Attrs, ItemKey, GSI1PK, GSI1SK};
 use super::items::{attr, decode, encode, value, CodeItem, CodeUse, Expr};
@@ -80,6 +81,19 @@ impl Store {
             .send()
             .await;
         condition_held(result)
+    }
+
+    /// Writes a new code with its audit entry in one transaction;
+    /// [`AdminWriteError::Refused`] if the code's text is taken.
+    pub async fn put_code_audited(
+        &self,
+        tenant: &TenantSlug,
+        coupon: &Coupon,
+        admin: &AdminRecord,
+    ) -> Result<(), AdminWriteError> {
+        let item = encode(&ItemKey::code(tenant, &coupon.code), &CodeItem::new(tenant, coupon))?;
+        let put = super::transact::put_new(&self.table, item, false)?;
+        self.admin_transact(tenant, vec![put], admin).await
     }
 
     pub async fn get_code(&self, tenant: &TenantSlug, code: &Code) -> Result<Option<Coupon>, StoreError> {

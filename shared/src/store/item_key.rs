@@ -23,6 +23,7 @@ pub(crate) const GSI1SK: &str = "GSI1SK";
 pub(crate) const REWARD_PREFIX: &str = "REWARD#";
 pub(crate) const LEDGER_PREFIX: &str = "TXN#";
 pub(crate) const CODE_INDEX_PREFIX: &str = "CODE#";
+pub(crate) const AUDIT_PREFIX: &str = "AUDIT#";
 
 /// What an idempotency record is for: the tenant, the API key's mode and the route
 /// scope the client's `Idempotency-Key`.
@@ -121,6 +122,15 @@ impl ItemKey {
     pub fn key_id(id: &str) -> Self {
         Self::new(format!("KEYID#{id}"), "KEYID")
     }
+    /// One entry of a tenant's audit log: newest first by its sort key.
+    pub fn audit_entry(t: &TenantSlug, at: &AuditCursor) -> Self {
+        Self::new(audit_partition(t), at.sort_key())
+    }
+    /// A management write's `Idempotency-Key`, under its route: written in the change's
+    /// own transaction, so a second submission applies nothing.
+    pub fn admin_request(t: &TenantSlug, route: &str, key: &IdempotencyKey) -> Self {
+        Self::new(format!("TENANT#{t}#ADMINREQ#{route}#{key}"), "ADMINREQ")
+    }
     /// The item `warm_up` reads (it never exists).
     pub fn warm_up() -> Self {
         Self::new("WARMUP".into(), "WARMUP")
@@ -174,6 +184,35 @@ pub(crate) fn key_index_sk(key_id: &str) -> String {
     format!("KEY#{key_id}")
 }
 
+/// A tenant's audit log partition.
+pub(crate) fn audit_partition(t: &TenantSlug) -> String {
+    format!("TENANT#{t}#AUDIT")
+}
+
+/// Where an audit entry sits in its tenant's log: its time in epoch milliseconds
+/// (zero-padded, so text order is time order), then its id (two entries in one
+/// millisecond both stay).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AuditCursor {
+    pub at_ms: i64,
+    pub id: uuid::Uuid,
+}
+
+impl AuditCursor {
+    pub fn sort_key(&self) -> String {
+        format!("{AUDIT_PREFIX}{:019}#{}", self.at_ms.max(0), self.id)
+    }
+
+    /// The cursor of an audit sort key; `None` for any other text.
+    pub fn from_sort_key(sk: &str) -> Option<Self> {
+        let (at, id) = sk.strip_prefix(AUDIT_PREFIX)?.split_once('#')?;
+        if at.len() != 19 || !at.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(AuditCursor { at_ms: at.parse().ok()?, id: uuid::Uuid::parse_str(id).ok()? })
+    }
+}
+
 /// Where a ledger entry sits in its member's partition: the member's version after the
 /// change (zero-padded), then the entry's place within that change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -215,6 +254,22 @@ mod tests {
     }
 
     #[test]
+    fn audit_keys_order_by_time_and_parse_back() {
+        let at = |ms: i64| AuditCursor { at_ms: ms, id: uuid::Uuid::nil() };
+        assert!(at(999).sort_key() < at(1_000).sort_key());
+        let c = AuditCursor { at_ms: 1_700_000_000_000, id: uuid::Uuid::new_v4() };
+        assert_eq!(AuditCursor::from_sort_key(&c.sort_key()), Some(c));
+        for bad in [
+            "AUDIT#",
+            "AUDIT#12#x",
+            "TXN#000000000001#00",
+            "AUDIT#000000000000000000x#00000000-0000-0000-0000-000000000000",
+        ] {
+            assert_eq!(AuditCursor::from_sort_key(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn code_index_keys_order_by_expiry_and_the_range_starts_after_now() {
         let code = |c: &str| Code::parse(c).unwrap();
         let sk = |ms: i64, c: &str| code_index_sk(ms, &code(c));
@@ -243,6 +298,8 @@ mod tests {
             ItemKey::otp(&t, &Mobile::parse("9876543210").unwrap()),
             ItemKey::sms_count(&t, &SmsWindow::Day(chrono::NaiveDate::MIN)),
             ItemKey::otp_misses(&t, &Mobile::parse("9876543210").unwrap(), chrono::NaiveDate::MIN),
+            ItemKey::audit_entry(&t, &AuditCursor { at_ms: 1, id: uuid::Uuid::nil() }),
+            ItemKey::admin_request(&t, "admin-adjust", &IdempotencyKey::parse("k-1").unwrap()),
         ] {
             assert!(key.pk == "TENANT#acme" || key.pk.starts_with("TENANT#acme#"), "{key}");
         }

@@ -729,6 +729,10 @@ pub(crate) struct ApiKeyItem {
     pub created_at: DateTime<Utc>,
     #[serde(with = "opt_text", default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The day (UTC) a request last authenticated with the key, written at most once an
+    /// hour per key and process, on the `KEYID` item only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_on: Option<NaiveDate>,
     #[serde(rename = "GSI1PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub index_pk: Option<String>,
     #[serde(rename = "GSI1SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
@@ -754,6 +758,7 @@ impl ApiKeyItem {
             label: r.label.clone(),
             created_at: r.created_at,
             revoked_at: None,
+            last_used_on: None,
             index_pk: indexed.then(|| tenant_keys_index(&r.tenant)),
             index_sk: indexed.then(|| key_index_sk(&r.key_id)),
         }
@@ -782,6 +787,62 @@ pub(crate) struct KeyRevocation {
     pub status: KeyStatus,
     #[serde(with = "text")]
     pub revoked_at: DateTime<Utc>,
+}
+
+/// What changing a key's scopes writes.
+#[derive(Serialize)]
+pub(crate) struct KeyScopes<'a> {
+    pub scopes: &'a [Scope],
+}
+
+/// What noting a key's use writes.
+#[derive(Serialize)]
+pub(crate) struct KeyLastUsed {
+    pub last_used_on: NaiveDate,
+}
+
+// ---- management: the audit log and its requests ----
+
+/// `TENANT#{t}#AUDIT` / `AUDIT#{at_ms}#{id}`: one change, written in the change's own
+/// transaction and never updated.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct AuditItem {
+    #[serde(with = "text")]
+    pub id: uuid::Uuid,
+    #[serde(with = "text")]
+    pub at: DateTime<Utc>,
+    pub who: String,
+    pub role: crate::actor::Role,
+    pub action: String,
+    pub target: String,
+    /// JSON text of the thing before the change, where one existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// JSON text of the thing after the change, where one remains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// The `Idempotency-Key` the change was submitted with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
+}
+
+impl StoredItem for AuditItem {
+    const KIND: &'static str = "audit entry";
+}
+
+/// `TENANT#{t}#ADMINREQ#{route}#{key}` / `ADMINREQ`: a management write done under an
+/// `Idempotency-Key`, what it was asked (a hash) and what it answered (JSON text).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct AdminRequestItem {
+    pub request_hash: String,
+    pub result: String,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+    pub expires_at_epoch: i64,
+}
+
+impl StoredItem for AdminRequestItem {
+    const KIND: &'static str = "management request";
 }
 
 #[cfg(test)]

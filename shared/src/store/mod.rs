@@ -8,9 +8,12 @@
 //!   of the others but `client` (the table, `StoreError`);
 //! - `transact` sends a `TransactWriteItems` and reads why it was cancelled;
 //! - the operations (`customers`, `codes`, `ledger`, `mutation`, `idempotency`, `otp`, `otp_quota`,
-//!   `programs`, `purchases`, `rewards`, `api_keys`, `table`) use those, never each other.
+//!   `programs`, `purchases`, `rewards`, `api_keys`, `table`) use those, never each other,
+//!   but for `audit`: the audit entry and request item every management change writes
+//!   in its own transaction.
 
 mod api_keys;
+mod audit;
 mod client;
 mod codes;
 mod customers;
@@ -27,12 +30,17 @@ mod rewards;
 mod table;
 mod transact;
 
+pub use api_keys::KeyInfo;
+pub use audit::{
+    decode_audit_cursor, encode_audit_cursor, AdminRecord, AdminRequest, AdminWriteError, AuditEntry, AuditPage,
+    DoneRequest,
+};
 pub use client::{
     Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
 };
 pub use codes::ConsumeError;
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
-pub use item_key::{IdempotencyScope, LedgerCursor, SmsWindow};
+pub use item_key::{AuditCursor, IdempotencyScope, LedgerCursor, SmsWindow};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
 pub use mutation::{
     CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, OutcomeReference, PurchaseWrite, RedemptionRecord,

@@ -5,11 +5,12 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 
+use super::audit::{admin_items, AdminRecord, DoneRequest};
 use super::client::{Store, StoreError};
 use super::item_key::{ItemKey, LedgerCursor};
 use super::items::{
-    attr, decode, encode, value, CodeItem, Expr, LedgerEntryItem, LookupItem, ProfileBalance, ProfileItem,
-    PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem, SaleReferenceItem,
+    attr, decode, encode, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem, ProfileBalance,
+    ProfileItem, PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem, SaleReferenceItem,
 };
 use super::transact::{completion_item, condition_failed, put_new, update, Completion, TransactError};
 use crate::domain::{CustomerId, Mobile, Reference, TenantSlug};
@@ -96,6 +97,8 @@ pub struct Mutation {
     pub completion: Option<Completion>,
     /// The refund's or redemption's own reference, if the request named one.
     pub outcome_ref: Option<OutcomeReference>,
+    /// A management change's audit entry and request item, if it is one.
+    pub admin: Option<AdminRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +120,9 @@ pub enum MutationError {
     OtpRejected,
     /// DynamoDB reported a transaction conflict: retry after a pause.
     Conflict,
+    /// The management request's `Idempotency-Key` was used already: nothing was
+    /// written.
+    AdminDone(DoneRequest),
     Store(StoreError),
 }
 
@@ -132,6 +138,8 @@ enum Role {
     Purchase,
     Otp,
     OutcomeRef,
+    Audit,
+    AdminRequest,
 }
 
 fn sale_item(sale: &SaleRecord) -> SaleReferenceItem {
@@ -285,6 +293,12 @@ impl Store {
         if let Some(outcome_ref) = &m.outcome_ref {
             push(outcome_ref_put(table, tenant, outcome_ref), Role::OutcomeRef)?;
         }
+        if let Some(admin) = &m.admin {
+            let n = admin_items(table, tenant, admin).map_err(MutationError::Store)?;
+            for (i, item) in n.into_iter().enumerate() {
+                push(Ok(item), if i == 0 { Role::Audit } else { Role::AdminRequest })?;
+            }
+        }
 
         let reasons = match self.transact(items).await {
             Ok(()) => return Ok(()),
@@ -316,6 +330,15 @@ impl Store {
             };
             return Err(MutationError::OutcomeReferenceTaken(Box::new(recorded)));
         }
+        if let Some(reason) = failed(|r| matches!(r, Role::AdminRequest)) {
+            return match reason.item() {
+                Some(old) => {
+                    let old = decode::<AdminRequestItem>(old).map_err(MutationError::Store)?;
+                    Err(MutationError::AdminDone(DoneRequest { request_hash: old.request_hash, result: old.result }))
+                }
+                None => Err(MutationError::Conflict),
+            };
+        }
         if failed(|r| matches!(r, Role::Claim)).is_some() {
             return Err(MutationError::ClaimLost);
         }
@@ -334,7 +357,7 @@ impl Store {
         if failed(|r| matches!(r, Role::Code)).is_some() {
             return Err(MutationError::CodeTaken);
         }
-        if failed(|r| matches!(r, Role::Entry)).is_some() {
+        if failed(|r| matches!(r, Role::Entry | Role::Audit)).is_some() {
             return Err(MutationError::Conflict);
         }
         if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {

@@ -3,6 +3,9 @@
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::audit::{AdminRecord, AdminWriteError};
 use super::client::{Store, StoreError};
 use super::item_key::{tenant_partition, ItemKey, PK, REWARD_PREFIX, SK};
 use super::items::{decode, encode, value, RewardItem};
@@ -52,5 +55,25 @@ impl Store {
             .await
             .map_err(|e| StoreError::Unavailable(DisplayErrorContext(&e).to_string()))?;
         Ok(())
+    }
+
+    /// Writes a reward with its audit entry in one transaction: a new one (`existing ==
+    /// false`: no reward with that id may exist) or a change to one that exists.
+    pub async fn put_reward_audited(
+        &self,
+        tenant: &TenantSlug,
+        reward: &Reward,
+        existing: bool,
+        admin: &AdminRecord,
+    ) -> Result<(), AdminWriteError> {
+        let item = encode(&ItemKey::reward(tenant, &reward.public_id), &RewardItem::from(reward))?;
+        let condition = if existing { "attribute_exists(PK)" } else { "attribute_not_exists(PK)" };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.admin_transact(tenant, vec![TransactWriteItem::builder().put(put).build()], admin).await
     }
 }

@@ -989,7 +989,7 @@ mod lost_answers {
         let env = TestEnv::new().await;
         let t = env.tenant("spice-garden").await;
         env.seed_member(&t, MOBILE, "Ravi Kumar", "34").await;
-        let (deps, lose) = losing(&env, &env.deps, "PutItem");
+        let (deps, lose) = losing(&env, &env.deps, "TransactWriteItems");
         let spec = loyalty_admin::CouponSpec {
             mobile: Mobile::parse(MOBILE).unwrap(),
             value: Some(loyalty::domain::Money::parse("200").unwrap()),

@@ -645,6 +645,7 @@ async fn the_record_and_the_effect_commit_together_or_not_at_all() {
                 body: "{}".into(),
             }),
             outcome_ref: None,
+            admin: None,
         }
     };
     let before = env.scan().await;

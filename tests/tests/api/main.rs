@@ -21,6 +21,7 @@ mod idempotency;
 mod isolation;
 mod layout;
 mod limits;
+mod manage;
 mod matrix;
 mod public;
 mod races;

@@ -1,17 +1,21 @@
 //! Operator actions behind `loyalty-admin`: tenants, keys, coupons and the demo program.
 //! They go through the same store and engine as the API, so the CLI writes no item of
-//! its own making.
+//! its own making. The changes the management API also makes (keys, rewards, coupons)
+//! go through its operations ([`loyalty::manage`]) as the operator
+//! ([`Actor::operator`]): each writes its audit entry in its own transaction.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use loyalty::actor::Actor;
 use loyalty::auth::Caller;
 use loyalty::deps::Deps;
 use loyalty::domain::{Code, Email, Mobile, Money, TenantSlug};
 use loyalty::engine::{self, MemberRef, NewMember, Sale};
 use loyalty::error::ApiError;
-use loyalty::keys::{generate_key, Channel, KeyMode, KeyRecord, KeyStatus, Scope};
-use loyalty::model::{end_of_local_day, CodeKind, CodeStatus, Coupon, Reward};
+use loyalty::keys::{Channel, KeyMode, KeyRecord, KeyStatus, Scope};
+use loyalty::manage::{self, NewKeySpec};
+use loyalty::model::{CodeKind, CodeStatus, Coupon, Reward};
 use loyalty::program::{default_program, tier, BillItem, CategoryBonus, Program};
 use loyalty::store::StoreError;
 
@@ -32,6 +36,15 @@ pub async fn create_tenant(deps: &Deps, slug: &TenantSlug, program: &Program) ->
     let program = program.clone().normalised();
     program.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
     Ok(deps.store.put_program(slug, &program, false, deps.now()).await?)
+}
+
+/// A management operation's refusal as the CLI words it.
+fn refused(e: ApiError) -> AdminError {
+    match e {
+        ApiError::BadRequest(m) | ApiError::Conflict(m) => AdminError::Invalid(m),
+        ApiError::NotFound(what) => AdminError::NotFound(format!("{what} not found")),
+        other => AdminError::Api(other),
+    }
 }
 
 async fn require_program(deps: &Deps, slug: &TenantSlug) -> Result<Program, AdminError> {
@@ -57,20 +70,29 @@ pub async fn issue_key(
     if scopes.is_empty() {
         return Err(AdminError::Invalid("a key needs at least one scope".into()));
     }
-    let new = generate_key(mode);
-    let record = KeyRecord {
-        key_id: new.key_id,
-        hash: new.hash,
-        tenant: tenant.clone(),
-        mode,
-        channel,
-        scopes,
-        status: KeyStatus::Active,
-        label,
-        created_at: deps.now(),
-    };
-    deps.store.put_key(&record).await?;
-    Ok(IssuedKey { plain: new.plain, record })
+    let actor = Actor::operator(tenant.clone());
+    let spec = NewKeySpec { mode, channel, scopes, label };
+    let issued = manage::issue_key(deps, &actor, &spec, None).await.map_err(refused)?;
+    let plain = issued.secret.ok_or(AdminError::Api(ApiError::Internal))?;
+    let record = deps
+        .store
+        .get_key_info(&issued.key.key_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("key {} missing after issuing it", issued.key.key_id)))?
+        .record;
+    Ok(IssuedKey { plain, record })
+}
+
+/// Revokes a key by its id, as the operator of its tenant (audited there).
+pub async fn revoke_key(deps: &Deps, key_id: &str) -> Result<KeyRecord, AdminError> {
+    let info =
+        deps.store.get_key_info(key_id).await?.ok_or_else(|| AdminError::NotFound(format!("no key {key_id}")))?;
+    if info.record.status != KeyStatus::Active {
+        return Ok(info.record);
+    }
+    let actor = Actor::operator(info.record.tenant.clone());
+    manage::revoke_key(deps, &actor, key_id, None).await.map_err(refused)?;
+    Ok(KeyRecord { status: KeyStatus::Revoked, ..info.record })
 }
 
 pub struct CouponSpec {
@@ -84,7 +106,7 @@ pub struct CouponSpec {
 
 /// Issues a coupon to a member. A past expiry is allowed (to exercise the expired path).
 pub async fn issue_coupon(deps: &Deps, tenant: &TenantSlug, spec: CouponSpec) -> Result<Coupon, AdminError> {
-    let program = require_program(deps, tenant).await?;
+    require_program(deps, tenant).await?;
     let customer_id = deps
         .store
         .customer_id_by_mobile(tenant, &spec.mobile)
@@ -96,32 +118,25 @@ pub async fn issue_coupon(deps: &Deps, tenant: &TenantSlug, spec: CouponSpec) ->
         (None, Some(_)) => return Err(AdminError::Invalid("percent must be 1 to 100".into())),
         _ => return Err(AdminError::Invalid("give exactly one of value or percent".into())),
     };
-    let explicit = spec.code.is_some();
-    for _ in 0..5 {
-        let coupon = Coupon {
-            coupon_id: uuid::Uuid::new_v4(),
-            code: spec.code.clone().unwrap_or_else(|| Code::generate("COUP")),
-            customer_id: Some(customer_id),
-            kind,
-            value_minor,
-            discount_percent,
-            source: spec.source.clone(),
-            reward_id: None,
-            reward_name: None,
-            status: CodeStatus::Active,
-            expires_at: end_of_local_day(spec.expires, program.utc_offset_minutes),
-            expiry_date: spec.expires,
-            created_at: deps.now(),
-            used_at: None,
-        };
-        if deps.store.put_code(tenant, &coupon).await? {
-            return Ok(coupon);
-        }
-        if explicit {
-            return Err(AdminError::Invalid(format!("code {} already exists", coupon.code)));
-        }
-    }
-    Err(AdminError::Invalid("could not find a free code; try again".into()))
+    let actor = Actor::operator(tenant.clone());
+    let member = manage::CouponSpec {
+        customer_id,
+        value_minor: value_minor_of(kind, value_minor),
+        percent: discount_percent,
+        expires: spec.expires,
+        code: spec.code,
+        source: spec.source,
+    };
+    let issued = manage::issue_coupon(deps, &actor, &member, None).await.map_err(refused)?;
+    let code = Code::parse(&issued.code).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    deps.store
+        .get_code(tenant, &code)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("coupon {code} missing after issuing it")))
+}
+
+fn value_minor_of(kind: CodeKind, value_minor: i64) -> Option<i64> {
+    (kind == CodeKind::Fixed).then_some(value_minor)
 }
 
 /// Adds a reward to the catalog, or replaces the one with the same public id.
@@ -133,36 +148,23 @@ pub async fn add_reward(deps: &Deps, tenant: &TenantSlug, reward: &Reward) -> Re
         description: loyalty::domain::nfc(reward.description.trim()),
         ..reward.clone()
     };
-    let id_ok = (1..=64).contains(&reward.public_id.len())
-        && reward.public_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !id_ok {
-        return Err(AdminError::Invalid("reward id must be 1 to 64 letters, digits, '-' or '_'".into()));
+    let actor = Actor::operator(tenant.clone());
+    let reward = manage::validate_reward(reward).map_err(refused)?;
+    if deps.store.get_reward(tenant, &reward.public_id).await?.is_some() {
+        manage::edit_reward(deps, &actor, &reward, None).await.map_err(refused)?;
+    } else {
+        manage::add_reward(deps, &actor, &reward, None).await.map_err(refused)?;
     }
-    if reward.points_cost <= 0 {
-        return Err(AdminError::Invalid("points cost must be positive".into()));
-    }
-    match reward.kind {
-        CodeKind::Percent if !matches!(reward.discount_percent, Some(1..=100)) => {
-            return Err(AdminError::Invalid("a discount reward needs a percent from 1 to 100".into()))
-        }
-        CodeKind::Fixed if reward.value_minor <= 0 => {
-            return Err(AdminError::Invalid("a voucher reward needs a value".into()))
-        }
-        _ => {}
-    }
-    Ok(deps.store.put_reward(tenant, reward).await?)
+    Ok(())
 }
 
 /// Takes a reward out of the catalog; vouchers already issued for it stay valid.
 pub async fn archive_reward(deps: &Deps, tenant: &TenantSlug, public_id: &str) -> Result<Reward, AdminError> {
-    let mut reward = deps
-        .store
-        .get_reward(tenant, public_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no reward {public_id}")))?;
-    reward.active = false;
-    deps.store.put_reward(tenant, &reward).await?;
-    Ok(reward)
+    let actor = Actor::operator(tenant.clone());
+    manage::archive_reward(deps, &actor, public_id, None).await.map_err(|e| match e {
+        ApiError::NotFound(_) => AdminError::NotFound(format!("no reward {public_id}")),
+        other => refused(other),
+    })
 }
 
 pub const DEMO_TENANT: &str = "spice-garden";

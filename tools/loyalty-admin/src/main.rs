@@ -330,11 +330,7 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
             });
         }
         Command::Key { command: KeyCommand::Revoke { key_id } } => {
-            let record = deps
-                .store
-                .revoke_key(&key_id, deps.now())
-                .await?
-                .ok_or_else(|| AdminError::NotFound(format!("no key {key_id}")))?;
+            let record = admin::revoke_key(deps, &key_id).await?;
             print(as_json, key_json(&record), || {
                 format!("revoked {key_id} (warm functions stop accepting it within their key cache lifetime, 5 s by default)")
             });
