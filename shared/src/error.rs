@@ -25,6 +25,10 @@ pub enum ApiError {
     /// A key of a channel the route does not serve (a till's key on reward redemption).
     #[error("API key channel {0} may not call this route")]
     ForbiddenChannel(Channel),
+    /// A valid console session that names no tenant or no single role (`{0}` says
+    /// which): the pool holds a person set up by hand.
+    #[error("This sign-in has {0}: ask the program's owner")]
+    StaffForbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
     #[error("Request body too large (at most {0} bytes)")]
@@ -77,7 +81,9 @@ impl ApiError {
     pub fn status(&self, dialect: Dialect) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::StaffForbidden(_) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -98,7 +104,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) => "forbidden",
+            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::StaffForbidden(_) => "forbidden",
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::NotFound(_) => "not_found",
