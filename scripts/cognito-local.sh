@@ -5,7 +5,10 @@
 # .local/cognito-PORT/.cognito (kept across restarts; delete the folder to start over).
 # Log in .local/cognito-PORT.log, PID in .local/cognito-PORT.pid. `start` does nothing
 # when cognito-local already answers on the port; `stop` stops only the process this
-# script started (by its PID file). Its tokens always name port 9229 in their issuer.
+# script started (by its PID file). Its tokens name `http://localhost:9229/<poolId>` as
+# their issuer whatever port it listens on: this script pins that in its config (by
+# default cognito-local would write http://HOST:PORT), so the functions' issuer
+# setting and the JWKS URL (the real port) are two settings, as in AWS.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -27,7 +30,18 @@ start() {
   fi
   [ -x "$COGNITO_BIN" ] || die "cognito-local is not installed: run scripts/install.sh"
   command -v node >/dev/null 2>&1 || die "node is not installed"
-  mkdir -p "$data"
+  mkdir -p "$data/.cognito"
+  python3 - "$data/.cognito/config.json" "$COGNITO_ISSUER_DOMAIN" <<'PY'
+import json, os, sys
+path, domain = sys.argv[1], sys.argv[2]
+config = {}
+if os.path.exists(path):
+    with open(path) as f:
+        config = json.load(f)
+config.setdefault("TokenConfig", {})["IssuerDomain"] = domain
+with open(path, "w") as f:
+    json.dump(config, f, indent=2)
+PY
   pushd "$data" >/dev/null
   bg_start "$name" "$log" env PORT="$port" HOST=127.0.0.1 "$COGNITO_BIN"
   popd >/dev/null

@@ -18,6 +18,8 @@ COGNITO_NPM_PACKAGE="cognito-local@5.3.0"
 COGNITO_HOME="$LOYALTY_CACHE/cognito-local-5.3.0"
 COGNITO_BIN="$COGNITO_HOME/node_modules/.bin/cognito-local"
 COGNITO_PORT="${COGNITO_PORT:-9229}"
+# The issuer's scheme, host and port in every token (scripts/cognito-local.sh pins it).
+COGNITO_ISSUER_DOMAIN="http://localhost:9229"
 export LOYALTY_ROOT LOYALTY_CACHE DYNAMODB_PORT COGNITO_PORT
 
 case ":$PATH:" in

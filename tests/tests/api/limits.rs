@@ -76,10 +76,12 @@ async fn key_labels_slugs_and_program_fields_are_validated_by_the_engine() {
     let env = TestEnv::new().await;
     let t = env.tenant("spice-garden").await;
     for label in ["Till\u{202E}1", "Till\u{200B}1", "Till\n1"] {
-        let refused = admin::issue_key(&env.deps, &t.slug, KeyMode::Live, Channel::Pos, vec![Scope::ReadCustomers], label).await;
+        let refused =
+            admin::issue_key(&env.deps, &t.slug, KeyMode::Live, Channel::Pos, vec![Scope::ReadCustomers], label).await;
         assert!(matches!(refused, Err(admin::AdminError::Invalid(_))), "{label:?}");
     }
-    let issued = admin::issue_key(&env.deps, &t.slug, KeyMode::Live, Channel::Pos, vec![Scope::ReadCustomers], " Till 1 ").await;
+    let issued =
+        admin::issue_key(&env.deps, &t.slug, KeyMode::Live, Channel::Pos, vec![Scope::ReadCustomers], " Till 1 ").await;
     assert_eq!(issued.expect("a plain label").record.label, "Till 1");
 
     for slug in ["spice\u{200B}garden", "spice\u{202E}garden"] {

@@ -25,5 +25,6 @@ mod matrix;
 mod public;
 mod races;
 mod sandbox;
+mod sessions;
 mod soak;
 mod till;

@@ -32,6 +32,20 @@ pub async fn client() -> Client {
     Client::new(&config)
 }
 
+/// A client for the user pools service at `endpoint` (cognito-local), with dummy
+/// credentials: for tests.
+pub fn client_at(endpoint: &str) -> Client {
+    let config = aws_sdk_cognitoidentityprovider::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_cognitoidentityprovider::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    Client::from_conf(config)
+}
+
 fn sdk<E, R>(e: aws_sdk_cognitoidentityprovider::error::SdkError<E, R>) -> AdminError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

@@ -1,0 +1,102 @@
+//! Console sign-in on cognito-local: the project's own code creates the pool, the app
+//! client, the groups and a tenant's people; a person signs in with USER_PASSWORD_AUTH
+//! (answering NEW_PASSWORD_REQUIRED after a temporary password) and the functions'
+//! verifier (`loyalty::session`, JWKS over HTTP) accepts the ID token with its tenant
+//! and role.
+//!
+//! Runs when `LOYALTY_TEST_COGNITO` names a running cognito-local (scripts/check starts
+//! one and sets it); without it these tests say so and pass.
+
+use chrono::Utc;
+use loyalty::domain::{Email, TenantSlug};
+use loyalty::session::{Role, SessionConfig, Sessions};
+use loyalty::ApiError;
+use loyalty_admin::identity;
+
+pub const COGNITO_VAR: &str = "LOYALTY_TEST_COGNITO";
+
+fn cognito_endpoint() -> Option<String> {
+    let endpoint = std::env::var(COGNITO_VAR).ok().map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+    if endpoint.is_none() {
+        eprintln!("{COGNITO_VAR} is not set: skipping the cognito-local sign-in test (scripts/check runs it)");
+    }
+    endpoint
+}
+
+fn sessions(endpoint: &str, pool: &identity::PoolIds) -> Sessions {
+    let (issuer, jwks) = identity::issuer_and_jwks(Some(endpoint), "us-east-1", &pool.pool_id);
+    let config = SessionConfig::parse(Some(&issuer), Some(&jwks), Some(&pool.client_id), None).unwrap().unwrap();
+    Sessions::over_http(config).unwrap()
+}
+
+#[tokio::test]
+async fn an_owner_signs_in_on_cognito_local_and_the_verifier_yields_tenant_and_role() {
+    let Some(endpoint) = cognito_endpoint() else { return };
+    let client = identity::client_at(&endpoint);
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let pool = identity::init_pool(&client, &format!("test-{run}")).await.unwrap();
+    // Safe to repeat.
+    assert_eq!(identity::init_pool(&client, &format!("test-{run}")).await.unwrap(), pool);
+
+    let tenant = TenantSlug::parse("acme-hotels").unwrap();
+    let email = Email::parse(&format!("owner-{}@acme.example", &run[..8])).unwrap();
+    let owner = identity::add_user(&client, &pool.pool_id, &tenant, &email, Role::Owner).await.unwrap();
+
+    // The temporary password forces a new one.
+    let refused = identity::sign_in(&client, &pool.client_id, email.as_str(), &owner.temporary_password, None).await;
+    assert!(refused.is_err(), "a temporary password must not sign in without a new one");
+    let new_password = identity::generate_password();
+    let token =
+        identity::sign_in(&client, &pool.client_id, email.as_str(), &owner.temporary_password, Some(&new_password))
+            .await
+            .unwrap();
+
+    let verifier = sessions(&endpoint, &pool);
+    let staff = verifier.verify(&token, Utc::now()).await.unwrap();
+    assert_eq!(staff.tenant, tenant);
+    assert_eq!(staff.role, Role::Owner);
+    assert_eq!(staff.email, email.as_str());
+    assert!(!staff.sub.is_empty());
+
+    // The same token, 16 minutes on: cognito-local's tokens live a day, the session 15 minutes.
+    let later = Utc::now() + chrono::Duration::minutes(16);
+    assert_eq!(verifier.verify(&token, later).await, Err(ApiError::Unauthorized));
+
+    // The new password now signs in directly; a wrong one does not.
+    let again = identity::sign_in(&client, &pool.client_id, email.as_str(), &new_password, None).await.unwrap();
+    assert_eq!(verifier.verify(&again, Utc::now()).await.unwrap().role, Role::Owner);
+    assert!(identity::sign_in(&client, &pool.client_id, email.as_str(), "Wrong-password-1", None).await.is_err());
+
+    // A viewer of the same tenant is a viewer.
+    let viewer_email = Email::parse(&format!("viewer-{}@acme.example", &run[..8])).unwrap();
+    let viewer = identity::add_user(&client, &pool.pool_id, &tenant, &viewer_email, Role::Viewer).await.unwrap();
+    let viewer_token = identity::sign_in(
+        &client,
+        &pool.client_id,
+        viewer_email.as_str(),
+        &viewer.temporary_password,
+        Some(&identity::generate_password()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(verifier.verify(&viewer_token, Utc::now()).await.unwrap().role, Role::Viewer);
+
+    // The operator's reset: a new temporary password, which again forces a new one.
+    let reset = identity::reset_password(&client, &pool.pool_id, &email).await.unwrap();
+    assert!(identity::sign_in(&client, &pool.client_id, email.as_str(), &new_password, None).await.is_err());
+    assert!(identity::sign_in(&client, &pool.client_id, email.as_str(), &reset, None).await.is_err());
+    let after_reset =
+        identity::sign_in(&client, &pool.client_id, email.as_str(), &reset, Some(&identity::generate_password()))
+            .await
+            .unwrap();
+    assert!(verifier.verify(&after_reset, Utc::now()).await.is_ok());
+
+    // Another pool's verifier (another stage) refuses this pool's tokens.
+    let other = identity::init_pool(&client, &format!("test-other-{run}")).await.unwrap();
+    let other_verifier = sessions(&endpoint, &other);
+    assert_eq!(other_verifier.verify(&token, Utc::now()).await, Err(ApiError::Unauthorized));
+
+    // A removed person cannot sign in.
+    identity::remove_user(&client, &pool.pool_id, &viewer_email).await.unwrap();
+    assert!(identity::sign_in(&client, &pool.client_id, viewer_email.as_str(), "Whatever-1x", None).await.is_err());
+}
