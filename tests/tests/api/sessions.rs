@@ -91,6 +91,11 @@ async fn an_owner_signs_in_on_cognito_local_and_the_verifier_yields_tenant_and_r
             .unwrap();
     assert!(verifier.verify(&after_reset, Utc::now()).await.is_ok());
 
+    // A permanent password (the local demo owner's) signs in without a challenge.
+    identity::set_password(&client, &pool.pool_id, &email, "Demo-owner-pass-1", true).await.unwrap();
+    let demo = identity::sign_in(&client, &pool.client_id, email.as_str(), "Demo-owner-pass-1", None).await.unwrap();
+    assert_eq!(verifier.verify(&demo, Utc::now()).await.unwrap().tenant, tenant);
+
     // Another pool's verifier (another stage) refuses this pool's tokens.
     let other = identity::init_pool(&client, &format!("test-other-{run}")).await.unwrap();
     let other_verifier = sessions(&endpoint, &other);
