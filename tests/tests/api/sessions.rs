@@ -105,3 +105,73 @@ async fn an_owner_signs_in_on_cognito_local_and_the_verifier_yields_tenant_and_r
     identity::remove_user(&client, &pool.pool_id, &viewer_email).await.unwrap();
     assert!(identity::sign_in(&client, &pool.client_id, viewer_email.as_str(), "Whatever-1x", None).await.is_err());
 }
+
+/// One resource's block of the SAM template: from `  Name:` to the next resource.
+fn resource<'a>(template: &'a str, name: &str) -> &'a str {
+    let start = template.find(&format!("\n  {name}:\n")).unwrap_or_else(|| panic!("no resource {name}")) + 1;
+    let block = &template[start..];
+    let mut end = block.len();
+    let mut offset = 0;
+    for (i, line) in block.split_inclusive('\n').enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let starts_next = !line.trim().is_empty() && indent <= 2 && !line.trim_start().starts_with('#');
+        if i > 0 && starts_next {
+            end = offset;
+            break;
+        }
+        offset += line.len();
+    }
+    &block[..end]
+}
+
+/// The YAML list under `key:` in a block (its `- item` lines).
+fn list(block: &str, key: &str) -> Vec<String> {
+    let mut lines = block.lines().skip_while(|l| l.trim() != format!("{key}:")).skip(1);
+    let mut items = Vec::new();
+    for line in lines.by_ref() {
+        match line.trim().strip_prefix("- ") {
+            Some(item) => items.push(item.trim().to_owned()),
+            None => break,
+        }
+    }
+    items
+}
+
+/// The template's pool: the tenant attribute is immutable and the console's client can
+/// read but not write it; ID tokens live 15 minutes; the HTTP API's JWT authorizer
+/// takes this pool's tokens for this client only.
+#[test]
+fn the_tenant_attribute_is_immutable_and_not_writable_by_the_console_client() {
+    let template = std::fs::read_to_string(super::layout::repo().join("infra/template.yaml")).unwrap();
+
+    let pool = resource(&template, "UserPool");
+    assert!(pool.contains("Type: AWS::Cognito::UserPool\n"), "{pool}");
+    let tenant = pool.split("- Name: tenant").nth(1).expect("a custom attribute `tenant` in the pool's schema");
+    let tenant: String =
+        tenant.lines().take_while(|l| !l.trim_start().starts_with("- ")).collect::<Vec<_>>().join("\n");
+    assert!(tenant.contains("Mutable: false"), "custom:tenant must be immutable: {tenant}");
+    assert!(pool.contains("AllowAdminCreateUserOnly: true"), "only the operator creates people");
+
+    let client = resource(&template, "ConsoleClient");
+    assert!(client.contains("GenerateSecret: false"));
+    let writable = list(client, "WriteAttributes");
+    assert!(!writable.is_empty(), "WriteAttributes must be explicit (the default is every attribute)");
+    assert!(
+        !writable.iter().any(|a| a.contains("tenant")),
+        "the console client must not write the tenant: {writable:?}"
+    );
+    assert!(list(client, "ReadAttributes").contains(&"custom:tenant".to_owned()));
+    let flows = list(client, "ExplicitAuthFlows");
+    assert_eq!(flows, ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]);
+    assert!(client.contains("IdTokenValidity: 15") && client.contains("IdToken: minutes"));
+
+    for (resource_name, group) in [("OwnerGroup", "owner"), ("ManagerGroup", "manager"), ("ViewerGroup", "viewer")] {
+        assert!(resource(&template, resource_name).contains(&format!("GroupName: {group}")), "{group}");
+        assert!(Role::parse(group).is_some());
+    }
+
+    let api = resource(&template, "Api");
+    let authorizer = api.split("ConsoleAuthorizer:").nth(1).expect("a JWT authorizer on the HTTP API");
+    assert!(authorizer.contains("amazonaws.com/${UserPool}"), "issuer: this stage's pool");
+    assert_eq!(list(authorizer, "audience"), ["!Ref ConsoleClient"]);
+}
