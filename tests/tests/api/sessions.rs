@@ -104,6 +104,12 @@ async fn an_owner_signs_in_on_cognito_local_and_the_verifier_yields_tenant_and_r
     // A removed person cannot sign in.
     identity::remove_user(&client, &pool.pool_id, &viewer_email).await.unwrap();
     assert!(identity::sign_in(&client, &pool.client_id, viewer_email.as_str(), "Whatever-1x", None).await.is_err());
+
+    // cognito-local keeps its pools across runs: leave none behind.
+    for pool_id in [&pool.pool_id, &other.pool_id] {
+        identity::delete_pool(&client, pool_id).await.unwrap();
+    }
+    assert_eq!(identity::find_pool(&client, &format!("test-{run}")).await.unwrap(), None);
 }
 
 /// One resource's block of the SAM template: from `  Name:` to the next resource.

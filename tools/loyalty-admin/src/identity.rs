@@ -93,9 +93,7 @@ pub fn issuer_and_jwks(endpoint: Option<&str>, region: &str, pool_id: &str) -> (
 /// REFRESH_TOKEN_AUTH; may read but not write `custom:tenant`) and the role groups.
 /// Safe to repeat: what exists is kept.
 pub async fn init_pool(client: &Client, name: &str) -> Result<PoolIds, AdminError> {
-    let pools = client.list_user_pools().max_results(60).send().await.map_err(sdk)?;
-    let existing = pools.user_pools().iter().find(|p| p.name() == Some(name)).and_then(|p| p.id().map(str::to_owned));
-    let pool_id = match existing {
+    let pool_id = match find_pool(client, name).await? {
         Some(id) => id,
         None => {
             let tenant = SchemaAttributeType::builder()
@@ -168,6 +166,27 @@ pub async fn init_pool(client: &Client, name: &str) -> Result<PoolIds, AdminErro
         }
     }
     Ok(PoolIds { pool_id, client_id })
+}
+
+/// The id of the pool named `name`, through every page of pools.
+pub async fn find_pool(client: &Client, name: &str) -> Result<Option<String>, AdminError> {
+    let mut next = None;
+    loop {
+        let page = client.list_user_pools().max_results(60).set_next_token(next).send().await.map_err(sdk)?;
+        if let Some(id) = page.user_pools().iter().find(|p| p.name() == Some(name)).and_then(|p| p.id()) {
+            return Ok(Some(id.to_owned()));
+        }
+        match page.next_token() {
+            Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// Deletes a pool and everyone in it (tests clean up after themselves with it).
+pub async fn delete_pool(client: &Client, pool_id: &str) -> Result<(), AdminError> {
+    client.delete_user_pool().user_pool_id(pool_id).send().await.map_err(sdk)?;
+    Ok(())
 }
 
 /// A password that meets Cognito's default policy (upper and lower case, digits, a
