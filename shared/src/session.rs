@@ -160,7 +160,7 @@ pub struct HttpJwks {
 impl HttpJwks {
     pub fn new() -> Result<Self, String> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
+            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
             .map_err(|e| format!("no TLS root certificates: {e}"))?
             .https_or_http()
             .enable_http1()
