@@ -485,6 +485,25 @@ mod tests {
         assert_eq!(source.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
+    struct DownJwks;
+
+    impl JwksSource for DownJwks {
+        fn fetch<'a>(
+            &'a self,
+            _url: &'a str,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<JwkSet, String>> + Send + 'a>> {
+            Box::pin(async { Err("connection refused".to_owned()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_jwks_is_503_not_401() {
+        let config = SessionConfig::parse(Some(ISSUER), None, Some(CLIENT), None).unwrap().unwrap();
+        let sessions = Sessions::new(config, Arc::new(DownJwks));
+        let result = sessions.verify(&sign(&claims(), &key_a()), now()).await;
+        assert_eq!(result, Err(ApiError::Unavailable));
+    }
+
     #[tokio::test]
     async fn bearer_header_is_required() {
         let (sessions, _) = sessions();
