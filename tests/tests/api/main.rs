@@ -26,5 +26,6 @@ mod matrix;
 mod public;
 mod races;
 mod sandbox;
+mod sessions;
 mod soak;
 mod till;

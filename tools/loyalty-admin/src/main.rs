@@ -10,15 +10,16 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 use loyalty::deps::SystemClock;
-use loyalty::domain::{Code, Mobile, Money, TenantSlug};
+use loyalty::domain::{Code, Email, Mobile, Money, TenantSlug};
 use loyalty::keys::{Channel, KeyMode, KeyRecord, KeyStatus, Scope};
 use loyalty::model::{CodeKind, Reward};
 use loyalty::partner::CouponBody;
 use loyalty::program::default_program;
 use loyalty::public::RewardEntry;
+use loyalty::session::Role;
 use loyalty::store::Store;
 use loyalty::Deps;
-use loyalty_admin::{self as admin, AdminError, CouponSpec};
+use loyalty_admin::{self as admin, identity, AdminError, CouponSpec};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -30,6 +31,10 @@ struct Cli {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// The console's user pool (default: $LOYALTY_USER_POOL_ID), for `user` and
+    /// `tenant create --owner-email`.
+    #[arg(long, global = true)]
+    pool_id: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,6 +65,59 @@ enum Command {
     },
     /// Create the demo tenant `spice-garden` if missing and issue fresh keys.
     SeedDemo,
+    /// The console's people (a Cognito user pool; cognito-local through
+    /// AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The user pool itself.
+    Cognito {
+        #[command(subcommand)]
+        command: CognitoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person of a tenant with one role; prints a temporary password once (the
+    /// first sign-in must choose a new one).
+    Add {
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
+        #[arg(long, value_parser = Email::parse)]
+        email: Email,
+        /// `owner` (everything, API keys included), `manager` (rewards, members, point
+        /// adjustments) or `viewer` (reads, changes nothing).
+        #[arg(long, value_parser = role)]
+        role: Role,
+        /// Make the printed password permanent (the local demo owner only).
+        #[arg(long, hide = true)]
+        permanent: bool,
+    },
+    /// A new temporary password for a person who forgot theirs, printed once; signs
+    /// them out everywhere.
+    ResetPassword {
+        #[arg(long, value_parser = Email::parse)]
+        email: Email,
+    },
+    /// Remove a person: signs them out everywhere and deletes them.
+    Remove {
+        #[arg(long, value_parser = Email::parse)]
+        email: Email,
+    },
+}
+
+#[derive(Subcommand)]
+enum CognitoCommand {
+    /// Create the user pool (email sign-in, the immutable attribute `tenant`), the
+    /// console's app client and the groups owner/manager/viewer, when missing (for
+    /// cognito-local; in AWS the SAM template creates them). Prints the ids, issuer and
+    /// JWKS URL.
+    Init {
+        #[arg(long, default_value = "loyalty-local")]
+        pool_name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -71,6 +129,10 @@ enum TenantCommand {
         slug: TenantSlug,
         #[arg(long)]
         name: String,
+        /// Also add this person as the tenant's first owner (prints a temporary
+        /// password once).
+        #[arg(long, value_parser = Email::parse)]
+        owner_email: Option<Email>,
     },
 }
 
@@ -224,6 +286,10 @@ fn scope(s: &str) -> Result<Scope, String> {
     Scope::parse(s).ok_or_else(|| format!("unknown scope {s} (read:customers, write:transactions)"))
 }
 
+fn role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s} (owner, manager, viewer)"))
+}
+
 fn date(s: &str) -> Result<NaiveDate, String> {
     s.parse().map_err(|_| "expected YYYY-MM-DD".to_owned())
 }
@@ -242,7 +308,8 @@ async fn main() -> ExitCode {
         store = store.with_table(table);
     }
     let deps = Deps::new(store, Arc::new(SystemClock));
-    match run(&deps, cli.command, cli.json).await {
+    let pool_id = cli.pool_id.or_else(|| std::env::var("LOYALTY_USER_POOL_ID").ok()).filter(|p| !p.is_empty());
+    match run(&deps, cli.command, cli.json, pool_id.as_deref()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -276,7 +343,21 @@ fn key_json(k: &KeyRecord) -> serde_json::Value {
     })
 }
 
-async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminError> {
+fn require_pool(pool_id: Option<&str>) -> Result<&str, AdminError> {
+    pool_id.ok_or_else(|| AdminError::Invalid("no user pool: pass --pool-id or set LOYALTY_USER_POOL_ID".into()))
+}
+
+fn print_new_user(as_json: bool, user: &identity::NewUser) -> Result<(), AdminError> {
+    print(as_json, serde_json::to_value(user).map_err(invalid)?, || {
+        format!(
+            "added {} ({}, {})\ntemporary password: {}\n(shown once: the first sign-in must choose a new one)",
+            user.email, user.tenant, user.role, user.temporary_password
+        )
+    });
+    Ok(())
+}
+
+async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>) -> Result<(), AdminError> {
     match command {
         Command::Init => {
             let created = deps.store.create_table_if_missing().await?;
@@ -289,7 +370,12 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                 }
             });
         }
-        Command::Tenant { command: TenantCommand::Create { slug: tenant, name } } => {
+        Command::Tenant { command: TenantCommand::Create { slug: tenant, name, owner_email } } => {
+            // The pool is checked before the tenant is written.
+            let owner_pool = match &owner_email {
+                Some(_) => Some(require_pool(pool_id)?),
+                None => None,
+            };
             let created = admin::create_tenant(deps, &tenant, &default_program(&name)).await?;
             print(as_json, json!({ "tenant": tenant.as_str(), "created": created }), || {
                 if created {
@@ -298,6 +384,10 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
                     format!("tenant {tenant} already exists (left unchanged)")
                 }
             });
+            if let (Some(email), Some(pool)) = (owner_email, owner_pool) {
+                let user = identity::add_user(&identity::client().await, pool, &tenant, &email, Role::Owner).await?;
+                print_new_user(as_json, &user)?;
+            }
         }
         Command::Key { command: KeyCommand::Issue { tenant, mode, channel, scopes, label } } => {
             let issued = admin::issue_key(deps, &tenant, mode.into(), channel.into(), scopes, &label).await?;
@@ -383,6 +473,48 @@ async fn run(deps: &Deps, command: Command, as_json: bool) -> Result<(), AdminEr
         Command::Reward { command: RewardCommand::Archive { tenant, id } } => {
             let reward = admin::archive_reward(deps, &tenant, &id).await?;
             print(as_json, reward_json(&reward), || format!("archived reward {id}"));
+        }
+        Command::User { command: UserCommand::Add { tenant, email, role, permanent } } => {
+            let pool = require_pool(pool_id)?;
+            let client = identity::client().await;
+            // A tenant's people belong to a tenant that exists.
+            if deps.store.get_program(&tenant).await?.is_none() {
+                return Err(AdminError::NotFound(format!("no tenant {tenant}")));
+            }
+            let mut user = identity::add_user(&client, pool, &tenant, &email, role).await?;
+            if permanent {
+                identity::set_password(&client, pool, &email, &user.temporary_password, true).await?;
+            }
+            if permanent && !as_json {
+                user.temporary_password = format!("{} (permanent)", user.temporary_password);
+            }
+            print_new_user(as_json, &user)?;
+        }
+        Command::User { command: UserCommand::ResetPassword { email } } => {
+            let pool = require_pool(pool_id)?;
+            let password = identity::reset_password(&identity::client().await, pool, &email).await?;
+            print(as_json, json!({ "email": email.as_str(), "temporary_password": password }), || {
+                format!(
+                    "{email}: temporary password {password}\n(shown once: the next sign-in must choose a new one; signed out everywhere)"
+                )
+            });
+        }
+        Command::User { command: UserCommand::Remove { email } } => {
+            let pool = require_pool(pool_id)?;
+            identity::remove_user(&identity::client().await, pool, &email).await?;
+            print(as_json, json!({ "email": email.as_str(), "removed": true }), || format!("removed {email}"));
+        }
+        Command::Cognito { command: CognitoCommand::Init { pool_name } } => {
+            let ids = identity::init_pool(&identity::client().await, &pool_name).await?;
+            let endpoint = std::env::var("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER").ok();
+            let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
+            let (issuer, jwks_url) = identity::issuer_and_jwks(endpoint.as_deref(), &region, &ids.pool_id);
+            let value = json!({
+                "pool_id": ids.pool_id, "client_id": ids.client_id, "issuer": issuer, "jwks_url": jwks_url,
+            });
+            print(as_json, value, || {
+                format!("user pool: {}\napp client: {}\nissuer: {issuer}\nJWKS: {jwks_url}", ids.pool_id, ids.client_id)
+            });
         }
         Command::SeedDemo => {
             deps.store.create_table_if_missing().await?;

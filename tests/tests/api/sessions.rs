@@ -1,0 +1,183 @@
+//! Console sign-in on cognito-local: the project's own code creates the pool, the app
+//! client, the groups and a tenant's people; a person signs in with USER_PASSWORD_AUTH
+//! (answering NEW_PASSWORD_REQUIRED after a temporary password) and the functions'
+//! verifier (`loyalty::session`, JWKS over HTTP) accepts the ID token with its tenant
+//! and role.
+//!
+//! Runs when `LOYALTY_TEST_COGNITO` names a running cognito-local (scripts/check starts
+//! one and sets it); without it these tests say so and pass.
+
+use chrono::Utc;
+use loyalty::domain::{Email, TenantSlug};
+use loyalty::session::{Role, SessionConfig, Sessions};
+use loyalty::ApiError;
+use loyalty_admin::identity;
+
+pub const COGNITO_VAR: &str = "LOYALTY_TEST_COGNITO";
+
+fn cognito_endpoint() -> Option<String> {
+    let endpoint = std::env::var(COGNITO_VAR).ok().map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+    if endpoint.is_none() {
+        eprintln!("{COGNITO_VAR} is not set: skipping the cognito-local sign-in test (scripts/check runs it)");
+    }
+    endpoint
+}
+
+fn sessions(endpoint: &str, pool: &identity::PoolIds) -> Sessions {
+    let (issuer, jwks) = identity::issuer_and_jwks(Some(endpoint), "us-east-1", &pool.pool_id);
+    let config = SessionConfig::parse(Some(&issuer), Some(&jwks), Some(&pool.client_id), None).unwrap().unwrap();
+    Sessions::over_http(config).unwrap()
+}
+
+#[tokio::test]
+async fn an_owner_signs_in_on_cognito_local_and_the_verifier_yields_tenant_and_role() {
+    let Some(endpoint) = cognito_endpoint() else { return };
+    let client = identity::client_at(&endpoint);
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let pool = identity::init_pool(&client, &format!("test-{run}")).await.unwrap();
+    // Safe to repeat.
+    assert_eq!(identity::init_pool(&client, &format!("test-{run}")).await.unwrap(), pool);
+
+    let tenant = TenantSlug::parse("acme-hotels").unwrap();
+    let email = Email::parse(&format!("owner-{}@acme.example", &run[..8])).unwrap();
+    let owner = identity::add_user(&client, &pool.pool_id, &tenant, &email, Role::Owner).await.unwrap();
+
+    // The temporary password forces a new one.
+    let refused = identity::sign_in(&client, &pool.client_id, email.as_str(), &owner.temporary_password, None).await;
+    assert!(refused.is_err(), "a temporary password must not sign in without a new one");
+    let new_password = identity::generate_password();
+    let token =
+        identity::sign_in(&client, &pool.client_id, email.as_str(), &owner.temporary_password, Some(&new_password))
+            .await
+            .unwrap();
+
+    let verifier = sessions(&endpoint, &pool);
+    let staff = verifier.verify(&token, Utc::now()).await.unwrap();
+    assert_eq!(staff.tenant, tenant);
+    assert_eq!(staff.role, Role::Owner);
+    assert_eq!(staff.email, email.as_str());
+    assert!(!staff.sub.is_empty());
+
+    // The same token, 16 minutes on: cognito-local's tokens live a day, the session 15 minutes.
+    let later = Utc::now() + chrono::Duration::minutes(16);
+    assert_eq!(verifier.verify(&token, later).await, Err(ApiError::Unauthorized));
+
+    // The new password now signs in directly; a wrong one does not.
+    let again = identity::sign_in(&client, &pool.client_id, email.as_str(), &new_password, None).await.unwrap();
+    assert_eq!(verifier.verify(&again, Utc::now()).await.unwrap().role, Role::Owner);
+    assert!(identity::sign_in(&client, &pool.client_id, email.as_str(), "Wrong-password-1", None).await.is_err());
+
+    // A viewer of the same tenant is a viewer.
+    let viewer_email = Email::parse(&format!("viewer-{}@acme.example", &run[..8])).unwrap();
+    let viewer = identity::add_user(&client, &pool.pool_id, &tenant, &viewer_email, Role::Viewer).await.unwrap();
+    let viewer_token = identity::sign_in(
+        &client,
+        &pool.client_id,
+        viewer_email.as_str(),
+        &viewer.temporary_password,
+        Some(&identity::generate_password()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(verifier.verify(&viewer_token, Utc::now()).await.unwrap().role, Role::Viewer);
+
+    // The operator's reset: a new temporary password, which again forces a new one.
+    let reset = identity::reset_password(&client, &pool.pool_id, &email).await.unwrap();
+    assert!(identity::sign_in(&client, &pool.client_id, email.as_str(), &new_password, None).await.is_err());
+    assert!(identity::sign_in(&client, &pool.client_id, email.as_str(), &reset, None).await.is_err());
+    let after_reset =
+        identity::sign_in(&client, &pool.client_id, email.as_str(), &reset, Some(&identity::generate_password()))
+            .await
+            .unwrap();
+    assert!(verifier.verify(&after_reset, Utc::now()).await.is_ok());
+
+    // A permanent password (the local demo owner's) signs in without a challenge.
+    identity::set_password(&client, &pool.pool_id, &email, "Demo-owner-pass-1", true).await.unwrap();
+    let demo = identity::sign_in(&client, &pool.client_id, email.as_str(), "Demo-owner-pass-1", None).await.unwrap();
+    assert_eq!(verifier.verify(&demo, Utc::now()).await.unwrap().tenant, tenant);
+
+    // Another pool's verifier (another stage) refuses this pool's tokens.
+    let other = identity::init_pool(&client, &format!("test-other-{run}")).await.unwrap();
+    let other_verifier = sessions(&endpoint, &other);
+    assert_eq!(other_verifier.verify(&token, Utc::now()).await, Err(ApiError::Unauthorized));
+
+    // A removed person cannot sign in.
+    identity::remove_user(&client, &pool.pool_id, &viewer_email).await.unwrap();
+    assert!(identity::sign_in(&client, &pool.client_id, viewer_email.as_str(), "Whatever-1x", None).await.is_err());
+
+    // cognito-local keeps its pools across runs: leave none behind.
+    for pool_id in [&pool.pool_id, &other.pool_id] {
+        identity::delete_pool(&client, pool_id).await.unwrap();
+    }
+    assert_eq!(identity::find_pool(&client, &format!("test-{run}")).await.unwrap(), None);
+}
+
+/// One resource's block of the SAM template: from `  Name:` to the next resource.
+fn resource<'a>(template: &'a str, name: &str) -> &'a str {
+    let start = template.find(&format!("\n  {name}:\n")).unwrap_or_else(|| panic!("no resource {name}")) + 1;
+    let block = &template[start..];
+    let mut end = block.len();
+    let mut offset = 0;
+    for (i, line) in block.split_inclusive('\n').enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let starts_next = !line.trim().is_empty() && indent <= 2 && !line.trim_start().starts_with('#');
+        if i > 0 && starts_next {
+            end = offset;
+            break;
+        }
+        offset += line.len();
+    }
+    &block[..end]
+}
+
+/// The YAML list under `key:` in a block (its `- item` lines).
+fn list(block: &str, key: &str) -> Vec<String> {
+    let mut lines = block.lines().skip_while(|l| l.trim() != format!("{key}:")).skip(1);
+    let mut items = Vec::new();
+    for line in lines.by_ref() {
+        match line.trim().strip_prefix("- ") {
+            Some(item) => items.push(item.trim().to_owned()),
+            None => break,
+        }
+    }
+    items
+}
+
+/// The template's pool: the tenant attribute is immutable and the console's client can
+/// read but not write it; ID tokens live 15 minutes; the HTTP API's JWT authorizer
+/// takes this pool's tokens for this client only.
+#[test]
+fn the_tenant_attribute_is_immutable_and_not_writable_by_the_console_client() {
+    let template = std::fs::read_to_string(super::layout::repo().join("infra/template.yaml")).unwrap();
+
+    let pool = resource(&template, "UserPool");
+    assert!(pool.contains("Type: AWS::Cognito::UserPool\n"), "{pool}");
+    let tenant = pool.split("- Name: tenant").nth(1).expect("a custom attribute `tenant` in the pool's schema");
+    let tenant: String =
+        tenant.lines().take_while(|l| !l.trim_start().starts_with("- ")).collect::<Vec<_>>().join("\n");
+    assert!(tenant.contains("Mutable: false"), "custom:tenant must be immutable: {tenant}");
+    assert!(pool.contains("AllowAdminCreateUserOnly: true"), "only the operator creates people");
+
+    let client = resource(&template, "ConsoleClient");
+    assert!(client.contains("GenerateSecret: false"));
+    let writable = list(client, "WriteAttributes");
+    assert!(!writable.is_empty(), "WriteAttributes must be explicit (the default is every attribute)");
+    assert!(
+        !writable.iter().any(|a| a.contains("tenant")),
+        "the console client must not write the tenant: {writable:?}"
+    );
+    assert!(list(client, "ReadAttributes").contains(&"custom:tenant".to_owned()));
+    let flows = list(client, "ExplicitAuthFlows");
+    assert_eq!(flows, ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]);
+    assert!(client.contains("IdTokenValidity: 15") && client.contains("IdToken: minutes"));
+
+    for (resource_name, group) in [("OwnerGroup", "owner"), ("ManagerGroup", "manager"), ("ViewerGroup", "viewer")] {
+        assert!(resource(&template, resource_name).contains(&format!("GroupName: {group}")), "{group}");
+        assert!(Role::parse(group).is_some());
+    }
+
+    let api = resource(&template, "Api");
+    let authorizer = api.split("ConsoleAuthorizer:").nth(1).expect("a JWT authorizer on the HTTP API");
+    assert!(authorizer.contains("amazonaws.com/${UserPool}"), "issuer: this stage's pool");
+    assert_eq!(list(authorizer, "audience"), ["!Ref ConsoleClient"]);
+}
