@@ -39,6 +39,7 @@ pub use mutation::{
     RefundRecord, SaleRecord,
 };
 pub use otp::OtpRecord;
+pub use programs::TenantEntry;
 pub use transact::Completion;
 
 #[cfg(test)]

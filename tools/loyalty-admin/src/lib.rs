@@ -4,5 +4,6 @@
 //! them.
 
 pub mod admin;
+pub mod settings;
 
 pub use admin::*;
