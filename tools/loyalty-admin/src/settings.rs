@@ -39,12 +39,13 @@ pub struct ProgramChange {
     pub redemption_rate: Option<u32>,
     /// Every tier, lowest first, as JSON: `[{"name":"Silver","min_lifetime_points":0,
     /// "multiplier_milli":1000,"priority_service":false,"color":"#C0C0C0"}, ...]`.
+    // `::std::vec::Vec`: one JSON value, not clap's repeated values.
     #[arg(long, value_parser = tiers)]
-    pub tiers: Option<Vec<Tier>>,
+    pub tiers: Option<::std::vec::Vec<Tier>>,
     /// Every category bonus as JSON: `[{"category":"beverages","multiplier_milli":2000}]`
     /// (`[]` for none).
     #[arg(long, value_parser = bonuses)]
-    pub category_bonuses: Option<Vec<CategoryBonus>>,
+    pub category_bonuses: Option<::std::vec::Vec<CategoryBonus>>,
     /// The program's offset from UTC in minutes (IST = 330).
     #[arg(long, allow_hyphen_values = true)]
     pub utc_offset_minutes: Option<i32>,
