@@ -115,10 +115,7 @@ pub async fn set_program(
         )));
     }
     if let Some(latest) = versions.latest().effective_from.filter(|latest| from <= *latest) {
-        return Err(AdminError::Invalid(format!(
-            "a version is in force from {}: effective_from must be later",
-            text(latest)
-        )));
+        return Err(AdminError::Invalid(format!("a version starts at {}: effective_from must be later", text(latest))));
     }
     let rules = change.apply(versions.at(from));
     rules.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
