@@ -12,7 +12,7 @@ use crate::domain::TenantSlug;
 use crate::error::ApiError;
 use crate::http::path_param;
 use crate::keys::{Channel, KeyMode, KeyRecord, KeyStatus, PresentedKey, Scope};
-use crate::program::Program;
+use crate::program::{Program, ProgramVersions};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -108,13 +108,18 @@ async fn key_record(deps: &Deps, req: &Request) -> Result<KeyRecord, ApiError> {
     Ok(record)
 }
 
-/// The caller's program, from memory when fresh. A tenant without a program has no
-/// usable keys: 401 like any other bad key.
+/// The caller's program in force now.
 pub async fn program(deps: &Deps, tenant: &TenantSlug) -> Result<Arc<Program>, ApiError> {
-    if let Some(program) = deps.programs.get(&tenant.as_str().to_owned()) {
-        return Ok(program);
+    Ok(program_versions(deps, tenant).await?.at(deps.now()).clone())
+}
+
+/// Every version of the caller's program, from memory when fresh, else one Query. A
+/// tenant without a program has no usable keys: 401 like any other bad key.
+pub async fn program_versions(deps: &Deps, tenant: &TenantSlug) -> Result<Arc<ProgramVersions>, ApiError> {
+    if let Some(versions) = deps.programs.get(&tenant.as_str().to_owned()) {
+        return Ok(versions);
     }
-    let program = Arc::new(deps.store.get_program(tenant).await?.ok_or(ApiError::Unauthorized)?);
-    deps.programs.insert(tenant.as_str().to_owned(), program.clone());
-    Ok(program)
+    let versions = Arc::new(deps.store.get_program_versions(tenant).await?.ok_or(ApiError::Unauthorized)?);
+    deps.programs.insert(tenant.as_str().to_owned(), versions.clone());
+    Ok(versions)
 }

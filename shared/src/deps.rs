@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::keys::{KeyHash, KeyRecord};
-use crate::program::Program;
+use crate::program::ProgramVersions;
 use crate::session::{SessionConfig, SessionConfigError, Sessions, Staff};
 use crate::sms::{LocalSms, SmsSender, SmsSetting, SmsSettingError};
 use crate::store::Store;
@@ -176,7 +176,8 @@ pub struct Deps {
     /// Key records by hash; `None` remembers a key that does not exist, so a stream of
     /// made-up keys costs one read per key, not one per request.
     pub keys: TtlCache<KeyHash, Option<KeyRecord>>,
-    pub programs: TtlCache<String, Arc<Program>>,
+    /// Every version of a tenant's program (one Query on a miss).
+    pub programs: TtlCache<String, Arc<ProgramVersions>>,
     /// The value the stage's CloudFront distribution sends in [`EDGE_HEADER`] to the
     /// API: when set, a request without it (one sent to the API's own address, past the
     /// edge's limits) is refused. `None` (locally, and on stages without it) checks

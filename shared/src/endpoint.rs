@@ -14,6 +14,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 
@@ -68,9 +69,14 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The caller's program (from memory when fresh).
+    /// The caller's program in force now (from memory when fresh).
     pub async fn program(&self) -> Result<Arc<Program>, ApiError> {
         auth::program(self.deps, &self.caller.tenant).await
+    }
+
+    /// The caller's program in force at `at` (a late bill's sale time).
+    pub async fn program_at(&self, at: DateTime<Utc>) -> Result<Arc<Program>, ApiError> {
+        Ok(auth::program_versions(self.deps, &self.caller.tenant).await?.at(at).clone())
     }
 
     pub fn sandbox(&self) -> bool {
@@ -100,6 +106,12 @@ pub trait Write {
 
     /// The request's body, parsed (see [`crate::requests::parse`]).
     fn parse(req: &Request) -> Result<Self::Input, ApiError>;
+
+    /// Checks of the parsed input against the time `now` (a sale time's bounds): a 400,
+    /// before the `Idempotency-Key` is claimed.
+    fn check(_input: &Self::Input, _now: DateTime<Utc>) -> Result<(), ApiError> {
+        Ok(())
+    }
 
     /// Whether this request claims its `Idempotency-Key`: one that writes nothing (a
     /// preview) has nothing to make idempotent.
@@ -148,6 +160,7 @@ async fn run_write<W: Write>(deps: &Deps, req: &Request) -> Result<Response<Body
     through_edge(deps, req)?;
     let caller = W::ROUTE.authenticate(deps, req).await?;
     let input = W::parse(req)?;
+    W::check(&input, deps.now())?;
     let claim = match W::claims(&input) {
         false => None,
         true => match idempotency::begin(deps, &caller, req, W::ROUTE.name).await? {

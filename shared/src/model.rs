@@ -160,7 +160,10 @@ pub struct LedgerEntry {
     pub reference: Option<String>,
     pub description: Option<String>,
     pub balance_after: i64,
+    /// When it was written: history's order.
     pub created_at: DateTime<Utc>,
+    /// A late bill's sale time, when the request gave one.
+    pub sold_at: Option<DateTime<Utc>>,
 }
 
 /// A member as the outcome of a sale saw them, kept with the outcome so a replay answers
@@ -303,6 +306,8 @@ pub struct Purchase {
     pub points_redeemed: i64,
     pub reference: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// A late bill's sale time, when the request gave one.
+    pub sold_at: Option<DateTime<Utc>>,
     pub refunded_minor: i64,
     /// Earned points taken back by refunds so far.
     pub earn_reversed: i64,
@@ -354,6 +359,7 @@ mod purchase_tests {
             points_redeemed: 100,
             reference: None,
             created_at: Utc::now(),
+            sold_at: None,
             refunded_minor: 0,
             earn_reversed: 0,
             redeem_restored: 0,

@@ -8,6 +8,9 @@
 //! floating point: all factors are integers (rates and multipliers in thousandths) and
 //! the arithmetic is done in `i128`, which cannot overflow for capped amounts.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{check_identifier, nfc, Milli, MINOR_PER_UNIT};
@@ -315,6 +318,52 @@ pub fn tier(name: &str, min: i64, multiplier_milli: u32, priority: bool, color: 
     }
 }
 
+/// A tenant's program over time: each version is in force from its `effective_from`
+/// until the next one's. A change is a new version; none is ever rewritten, so a sale is
+/// priced by the version in force at its sale time, whenever it is posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramVersions {
+    /// In force from the beginning, whatever its date.
+    oldest: ProgramVersion,
+    /// Later versions, oldest first.
+    newer: Vec<ProgramVersion>,
+}
+
+/// One version of a program's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramVersion {
+    /// `None`: the rules the tenant was created with, in force from the beginning.
+    pub effective_from: Option<DateTime<Utc>>,
+    pub rules: Arc<Program>,
+}
+
+impl ProgramVersions {
+    /// The versions in any order; `None` when there are none (no such tenant).
+    pub fn new(mut versions: Vec<ProgramVersion>) -> Option<Self> {
+        versions.sort_by_key(|v| v.effective_from);
+        let mut versions = versions.into_iter();
+        let oldest = versions.next()?;
+        Some(ProgramVersions { oldest, newer: versions.collect() })
+    }
+
+    /// The rules in force at `at`: the newest version effective at or before it (the
+    /// oldest version for an instant before every version).
+    pub fn at(&self, at: DateTime<Utc>) -> &Arc<Program> {
+        let in_force = self.newer.iter().rev().find(|v| v.effective_from.is_none_or(|from| from <= at));
+        &in_force.unwrap_or(&self.oldest).rules
+    }
+
+    /// Every version, oldest first.
+    pub fn versions(&self) -> impl Iterator<Item = &ProgramVersion> {
+        std::iter::once(&self.oldest).chain(&self.newer)
+    }
+
+    /// The newest version, in force or scheduled.
+    pub fn latest(&self) -> &ProgramVersion {
+        self.newer.last().unwrap_or(&self.oldest)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,5 +509,25 @@ mod tests {
         let mut p = program();
         p.name = " Jose\u{301} ".into();
         assert_eq!(p.normalised().name, "Jos\u{e9}");
+    }
+
+    #[test]
+    fn a_sale_is_priced_by_the_version_in_force_at_its_time() {
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc);
+        let rate = |earn_rate_milli| Arc::new(Program { earn_rate_milli, ..program() });
+        let versions = ProgramVersions::new(vec![
+            ProgramVersion { effective_from: Some(at("2026-04-01T00:00:00Z")), rules: rate(200_000) },
+            ProgramVersion { effective_from: None, rules: rate(100_000) },
+            ProgramVersion { effective_from: Some(at("2026-05-01T00:00:00Z")), rules: rate(300_000) },
+        ])
+        .unwrap();
+        assert_eq!(versions.at(at("2020-01-01T00:00:00Z")).earn_rate_milli, 100_000);
+        assert_eq!(versions.at(at("2026-03-31T23:59:59.999Z")).earn_rate_milli, 100_000);
+        assert_eq!(versions.at(at("2026-04-01T00:00:00Z")).earn_rate_milli, 200_000, "in force from its instant");
+        assert_eq!(versions.at(at("2026-06-01T00:00:00Z")).earn_rate_milli, 300_000);
+        assert_eq!(versions.latest().rules.earn_rate_milli, 300_000);
+        let froms: Vec<_> = versions.versions().map(|v| v.effective_from).collect();
+        assert_eq!(froms, vec![None, Some(at("2026-04-01T00:00:00Z")), Some(at("2026-05-01T00:00:00Z"))]);
+        assert_eq!(ProgramVersions::new(vec![]), None);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::marker::PhantomData;
 
+use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::de::DeserializeOwned;
 
@@ -37,6 +38,11 @@ where
         requests::parse::<D::Request, _>(req)
     }
 
+    /// A sale time (`sold_at` / `soldAt`) within its bounds of now.
+    fn check(sale: &Sale, now: DateTime<Utc>) -> Result<(), ApiError> {
+        sale.check_sold_at(now)
+    }
+
     /// A preview writes nothing, so it has nothing to make idempotent.
     fn claims(sale: &Sale) -> bool {
         !sale.preview
@@ -47,7 +53,8 @@ where
         sale: &Sale,
         idem: Option<&Replayable<'_, SaleResult>>,
     ) -> Result<SaleResult, ApiError> {
-        let program = cx.program().await?;
+        // A late bill earns by the rules in force at its sale time.
+        let program = cx.program_at(sale.priced_at(cx.deps.now())).await?;
         engine::record_sale(cx.deps, &cx.caller, &program, sale, idem).await
     }
 

@@ -120,6 +120,7 @@ pub async fn refund(
             description: Some(format!("Refund of sale {}", purchase.txn_id)),
             balance_after: after.points_balance,
             created_at: now,
+            sold_at: None,
         };
         let mutation = Mutation {
             entries: vec![entry],

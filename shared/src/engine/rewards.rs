@@ -123,6 +123,7 @@ pub async fn redeem_reward(
             description: Some(format!("Redeemed {}", reward.name)),
             balance_after: after.points_balance,
             created_at: now,
+            sold_at: None,
         };
         let mutation = Mutation {
             entries: vec![entry],

@@ -39,6 +39,43 @@ pub struct Sale {
     /// Points to spend on this bill (0 for none), with the member's one-time code.
     pub redeem_points: i64,
     pub otp: Option<String>,
+    /// When the sale happened, for a bill posted late; `None` is now.
+    pub sold_at: Option<SoldAt>,
+}
+
+/// A sale time as the request gave it, with the field that named it (`sold_at` or
+/// `soldAt`), so a refusal names it in the caller's dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoldAt {
+    pub at: DateTime<Utc>,
+    pub field: &'static str,
+}
+
+/// How far ahead of the server's clock a sale time may be (a till's clock skew).
+pub const SOLD_AT_MAX_AHEAD: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+/// How late a bill may be posted.
+pub const SOLD_AT_MAX_BEHIND: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+impl Sale {
+    /// The sale time, if given, is at most [`SOLD_AT_MAX_AHEAD`] after `now` and at most
+    /// [`SOLD_AT_MAX_BEHIND`] before it; otherwise a 400 naming the field.
+    pub fn check_sold_at(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let Some(SoldAt { at, field }) = self.sold_at else {
+            return Ok(());
+        };
+        if at > now + SOLD_AT_MAX_AHEAD {
+            return Err(ApiError::bad_request(format!("{field} must not be more than 5 minutes in the future")));
+        }
+        if at < now - SOLD_AT_MAX_BEHIND {
+            return Err(ApiError::bad_request(format!("{field} must not be more than 30 days in the past")));
+        }
+        Ok(())
+    }
+
+    /// The time the sale is priced at: its sale time, else `now`.
+    pub fn priced_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.sold_at.map_or(now, |s| s.at)
+    }
 }
 
 pub struct SaleResult {
@@ -213,6 +250,7 @@ impl Bill {
     ) -> Mutation {
         let outcome = &result.outcome;
         let customer_id = written_member(&customer);
+        let sold_at = sale.sold_at.map(|s| s.at);
         let mut entries = Vec::new();
         if sale.redeem_points > 0 {
             entries.push(LedgerEntry {
@@ -226,6 +264,7 @@ impl Bill {
                 description: Some("Points redeemed on a bill".into()),
                 balance_after: after_redeem,
                 created_at: now,
+                sold_at,
             });
         }
         entries.push(LedgerEntry {
@@ -239,6 +278,7 @@ impl Bill {
             description: sale.description.clone(),
             balance_after: outcome.new_balance,
             created_at: now,
+            sold_at,
         });
         Mutation {
             entries,
@@ -256,6 +296,7 @@ impl Bill {
                 points_redeemed: sale.redeem_points,
                 reference: sale.reference.clone(),
                 created_at: now,
+                sold_at,
                 refunded_minor: 0,
                 earn_reversed: 0,
                 redeem_restored: 0,

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request};
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -230,6 +231,20 @@ impl<'de> Deserialize<'de> for EmailField {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let Text::<254>(text) = Text::deserialize(d)?;
         text.map(|e| Email::parse(&e).map_err(de::Error::custom)).transpose().map(EmailField)
+    }
+}
+
+/// An instant as RFC 3339 text with its offset (`2026-03-15T12:00:00+05:30`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Instant(pub Option<DateTime<Utc>>);
+
+impl<'de> Deserialize<'de> for Instant {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let Text::<64>(text) = Text::deserialize(d)?;
+        let Some(text) = text else { return Ok(Instant(None)) };
+        DateTime::parse_from_rfc3339(&text)
+            .map(|at| Instant(Some(at.to_utc())))
+            .map_err(|_| de::Error::custom("must be an RFC 3339 date and time such as 2026-03-15T12:00:00+05:30"))
     }
 }
 

@@ -2,9 +2,9 @@
 
 use serde::Deserialize;
 
-use super::{required, Amount, EmailField, Flag, List, MobileField, Points, Text, TextOrNumber};
+use super::{required, Amount, EmailField, Flag, Instant, List, MobileField, Points, Text, TextOrNumber};
 use crate::domain::{check_identifier, Code, CustomerId, Mobile};
-use crate::engine::{MemberRef, NewMember, Sale, SaleKey};
+use crate::engine::{MemberRef, NewMember, Sale, SaleKey, SoldAt};
 use crate::error::ApiError;
 use crate::program::BillItem;
 
@@ -25,6 +25,8 @@ pub struct BillRequest {
     pub preview: Flag,
     pub redeem_points: Points,
     pub otp: TextOrNumber<12>,
+    /// When the sale happened, for a bill posted late (RFC 3339).
+    pub sold_at: Instant,
 }
 
 /// One line of a bill.
@@ -67,6 +69,7 @@ impl TryFrom<BillRequest> for Sale {
             preview: b.preview.0.unwrap_or(false),
             redeem_points: b.redeem_points.0,
             otp: b.otp.0,
+            sold_at: b.sold_at.0.map(|at| SoldAt { at, field: "sold_at" }),
         })
     }
 }

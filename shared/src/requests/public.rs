@@ -3,9 +3,9 @@
 use serde::Deserialize;
 
 use super::partner::RefundOf;
-use super::{required, Amount, EmailField, Flag, Text, TextOrNumber};
+use super::{required, Amount, EmailField, Flag, Instant, Text, TextOrNumber};
 use crate::domain::Email;
-use crate::engine::{MemberRef, NewMember, Sale, SaleKey};
+use crate::engine::{MemberRef, NewMember, Sale, SaleKey, SoldAt};
 use crate::error::ApiError;
 
 /// `POST /earn`: an unknown email is enrolled.
@@ -18,6 +18,9 @@ pub struct EarnRequest {
     pub description: Text<500>,
     pub name: Text<100>,
     pub preview: Flag,
+    /// When the sale happened, for an order posted late (RFC 3339).
+    #[serde(rename = "soldAt")]
+    pub sold_at: Instant,
 }
 
 impl TryFrom<EarnRequest> for Sale {
@@ -36,6 +39,7 @@ impl TryFrom<EarnRequest> for Sale {
             preview: r.preview.0.unwrap_or(false),
             redeem_points: 0,
             otp: None,
+            sold_at: r.sold_at.0.map(|at| SoldAt { at, field: "soldAt" }),
         })
     }
 }

@@ -78,6 +78,7 @@ fn sale() -> Sale {
         preview: false,
         redeem_points: 0,
         otp: None,
+        sold_at: None,
     }
 }
 

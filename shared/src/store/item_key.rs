@@ -24,6 +24,11 @@ pub(crate) const REWARD_PREFIX: &str = "REWARD#";
 pub(crate) const LEDGER_PREFIX: &str = "TXN#";
 pub(crate) const CODE_INDEX_PREFIX: &str = "CODE#";
 pub(crate) const AUDIT_PREFIX: &str = "AUDIT#";
+/// A tenant's program items: the rules it was created with (`PROGRAM`) and each later
+/// version (`PROGRAM#{effective_from}`), read with one Query.
+pub(crate) const PROGRAM_PREFIX: &str = "PROGRAM";
+/// The partition listing every tenant.
+pub(crate) const TENANTS_PK: &str = "TENANTS";
 
 /// What an idempotency record is for: the tenant, the API key's mode and the route
 /// scope the client's `Idempotency-Key`.
@@ -69,6 +74,18 @@ impl ItemKey {
 
     pub fn program(t: &TenantSlug) -> Self {
         Self::new(tenant_pk(t), "PROGRAM")
+    }
+    /// A program version in force from `from`: RFC 3339 in UTC with milliseconds, fixed
+    /// width, so that text order is time order (and after the `PROGRAM` item).
+    pub fn program_version(t: &TenantSlug, from: chrono::DateTime<chrono::Utc>) -> Self {
+        Self::new(
+            tenant_pk(t),
+            format!("{PROGRAM_PREFIX}#{}", from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        )
+    }
+    /// A tenant's line in the list of tenants (`TENANTS`).
+    pub fn tenant_index(t: &TenantSlug) -> Self {
+        Self::new(TENANTS_PK.to_owned(), tenant_pk(t))
     }
     pub fn reward(t: &TenantSlug, public_id: &str) -> Self {
         Self::new(tenant_pk(t), format!("{REWARD_PREFIX}{public_id}"))
@@ -289,6 +306,7 @@ mod tests {
         let id = CustomerId::new_random();
         for key in [
             ItemKey::program(&t),
+            ItemKey::program_version(&t, chrono::DateTime::UNIX_EPOCH),
             ItemKey::reward(&t, "r1"),
             ItemKey::profile(&t, &id),
             ItemKey::code(&t, &Code::parse("COUP-1").unwrap()),
@@ -303,5 +321,18 @@ mod tests {
         ] {
             assert!(key.pk == "TENANT#acme" || key.pk.starts_with("TENANT#acme#"), "{key}");
         }
+    }
+
+    #[test]
+    fn program_versions_sort_by_time_after_the_first_rules() {
+        let t = TenantSlug::parse("acme").unwrap();
+        let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        let v = |text: &str| ItemKey::program_version(&t, at(text)).sk;
+        assert_eq!(v("2026-04-01T05:30:00+05:30"), "PROGRAM#2026-04-01T00:00:00.000Z");
+        assert!(ItemKey::program(&t).sk < v("0001-01-01T00:00:00Z"));
+        assert!(v("2026-04-01T00:00:00.999Z") < v("2026-04-01T00:00:01Z"));
+        assert!(v("2026-12-31T23:59:59Z") < v("2027-01-01T00:00:00Z"));
+        assert!(v("2026-04-01T00:00:00Z").starts_with(PROGRAM_PREFIX) && !REWARD_PREFIX.starts_with(PROGRAM_PREFIX));
+        assert_eq!(ItemKey::tenant_index(&t), ItemKey { pk: "TENANTS".into(), sk: "TENANT#acme".into() });
     }
 }

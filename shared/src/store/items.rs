@@ -42,6 +42,7 @@ pub(crate) mod attr {
     pub const USED_BY: &str = "used_by";
     pub const SEND_TOKEN: &str = "send_token";
     pub const ATTEMPT_TOKENS: &str = "attempt_tokens";
+    pub const CREATED_AT: &str = "created_at";
 }
 
 /// A storage struct and the name its errors give it.
@@ -392,6 +393,8 @@ pub(crate) struct LedgerEntryItem {
     pub balance_after: i64,
     #[serde(with = "text")]
     pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_text")]
+    pub sold_at: Option<DateTime<Utc>>,
 }
 
 impl StoredItem for LedgerEntryItem {
@@ -411,6 +414,7 @@ impl From<&LedgerEntry> for LedgerEntryItem {
             description: e.description.clone(),
             balance_after: e.balance_after,
             created_at: e.created_at,
+            sold_at: e.sold_at,
         }
     }
 }
@@ -428,6 +432,7 @@ impl From<LedgerEntryItem> for LedgerEntry {
             description: e.description,
             balance_after: e.balance_after,
             created_at: e.created_at,
+            sold_at: e.sold_at,
         }
     }
 }
@@ -499,6 +504,8 @@ pub(crate) struct PurchaseItem {
     pub reference: Option<String>,
     #[serde(with = "text")]
     pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_text")]
+    pub sold_at: Option<DateTime<Utc>>,
     pub refunded_minor: i64,
     pub earn_reversed: i64,
     pub redeem_restored: i64,
@@ -519,6 +526,7 @@ impl From<&Purchase> for PurchaseItem {
             points_redeemed: p.points_redeemed,
             reference: p.reference.clone(),
             created_at: p.created_at,
+            sold_at: p.sold_at,
             refunded_minor: p.refunded_minor,
             earn_reversed: p.earn_reversed,
             redeem_restored: p.redeem_restored,
@@ -537,6 +545,7 @@ impl From<PurchaseItem> for Purchase {
             points_redeemed: p.points_redeemed,
             reference: p.reference,
             created_at: p.created_at,
+            sold_at: p.sold_at,
             refunded_minor: p.refunded_minor,
             earn_reversed: p.earn_reversed,
             redeem_restored: p.redeem_restored,
@@ -654,6 +663,54 @@ pub(crate) struct ProgramItem {
 
 impl StoredItem for ProgramItem {
     const KIND: &'static str = "program";
+}
+
+/// `TENANT#{t}` / `PROGRAM#{effective_from}`: a later version of the rules, never
+/// rewritten.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ProgramVersionItem {
+    #[serde(with = "text")]
+    pub tenant: TenantSlug,
+    #[serde(with = "text")]
+    pub effective_from: DateTime<Utc>,
+    #[serde(with = "json_text")]
+    pub rules: Program,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl StoredItem for ProgramVersionItem {
+    const KIND: &'static str = "program version";
+}
+
+/// `TENANTS` / `TENANT#{t}`: one line per tenant, so jobs and the operator list
+/// programs without a scan.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct TenantIndexItem {
+    #[serde(with = "text")]
+    pub tenant: TenantSlug,
+    pub name: String,
+    #[serde(with = "text")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl StoredItem for TenantIndexItem {
+    const KIND: &'static str = "tenant index";
+}
+
+impl TenantIndexItem {
+    /// An instant as this item stores it.
+    pub fn time(at: DateTime<Utc>) -> String {
+        at.to_text()
+    }
+}
+
+/// What listing a tenant again rewrites (its first listing's `created_at` is kept).
+#[derive(Serialize)]
+pub(crate) struct TenantIndexName<'a> {
+    #[serde(with = "text")]
+    pub tenant: TenantSlug,
+    pub name: &'a str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

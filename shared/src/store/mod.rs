@@ -47,6 +47,7 @@ pub use mutation::{
     RefundRecord, SaleRecord,
 };
 pub use otp::OtpRecord;
+pub use programs::TenantEntry;
 pub use transact::Completion;
 
 #[cfg(test)]

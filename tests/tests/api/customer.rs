@@ -322,6 +322,9 @@ async fn the_lookup_reads_only_unexpired_codes_however_many_have_expired() {
     let client =
         aws_sdk_dynamodb::Client::from_conf(env.client.config().to_builder().interceptor(reads.clone()).build());
     let deps = Deps::new(Store::new(client, env.table.clone()), env.clock.clone());
+    // A warm function's program (its cold read is a Query too, of the program's versions).
+    let versions = env.store.get_program_versions(&t.slug).await.unwrap().unwrap();
+    deps.programs.insert(t.slug().to_owned(), std::sync::Arc::new(versions));
 
     let reply = Call::customer(t.slug()).key(&t.live).query("mobile", "9876543210").send(&deps).await;
 

@@ -630,6 +630,7 @@ async fn the_record_and_the_effect_commit_together_or_not_at_all() {
             description: Some("store-level test".into()),
             balance_after: after.points_balance,
             created_at: env.now(),
+            sold_at: None,
         };
         Mutation {
             customer: CustomerWrite::Update { expected_version: member.version, after },

@@ -20,6 +20,7 @@ mod faults;
 mod idempotency;
 mod isolation;
 mod layout;
+mod lifecycle;
 mod limits;
 mod manage;
 mod matrix;

@@ -344,6 +344,7 @@ async fn seed_member(deps: &Deps, caller: &Caller, i: usize, run: &str) -> Resul
         preview: false,
         redeem_points: 0,
         otp: None,
+        sold_at: None,
     };
     let result =
         engine::record_sale(deps, caller, &program, &sale, None).await.map_err(|e| parse_err("seed bill", e))?;

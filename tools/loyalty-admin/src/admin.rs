@@ -31,11 +31,18 @@ pub enum AdminError {
     Api(#[from] ApiError),
 }
 
-/// Creates a tenant with `program` (or the default rules). `false` if it existed.
+/// Creates a tenant with `program` (or the default rules) and lists it in the tenant
+/// index. `false` if it existed (its rules left alone; listed if it was not).
 pub async fn create_tenant(deps: &Deps, slug: &TenantSlug, program: &Program) -> Result<bool, AdminError> {
     let program = program.clone().normalised();
     program.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
-    Ok(deps.store.put_program(slug, &program, false, deps.now()).await?)
+    let created = deps.store.put_program(slug, &program, false, deps.now()).await?;
+    let name = match created {
+        true => program.name,
+        false => require_program(deps, slug).await?.name,
+    };
+    deps.store.put_tenant_index(slug, &name, deps.now()).await?;
+    Ok(created)
 }
 
 /// A management operation's refusal as the CLI words it.
@@ -47,8 +54,10 @@ fn refused(e: ApiError) -> AdminError {
     }
 }
 
+/// The tenant's rules in force now.
 async fn require_program(deps: &Deps, slug: &TenantSlug) -> Result<Program, AdminError> {
-    deps.store.get_program(slug).await?.ok_or_else(|| AdminError::NotFound(format!("no tenant {slug}")))
+    let versions = crate::settings::program_versions(deps, slug).await?;
+    Ok(versions.at(deps.now()).as_ref().clone())
 }
 
 /// A new key, shown once: the plain text is returned and never stored.
@@ -282,6 +291,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
             preview: false,
             redeem_points: 0,
             otp: None,
+            sold_at: None,
         };
         engine::record_sale(deps, &caller, &program, &sale, None).await?;
     }
@@ -296,6 +306,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         preview: false,
         redeem_points: 0,
         otp: None,
+        sold_at: None,
     };
     engine::record_sale(deps, &caller, &program, &order, None).await?;
 

@@ -5,5 +5,6 @@
 
 pub mod admin;
 pub mod identity;
+pub mod settings;
 
 pub use admin::*;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
-use loyalty::deps::SystemClock;
+use loyalty::deps::{CacheLifetimes, SystemClock};
 use loyalty::domain::{Code, Email, Mobile, Money, TenantSlug};
 use loyalty::keys::{Channel, KeyMode, KeyRecord, KeyStatus, Scope};
 use loyalty::model::{CodeKind, Reward};
@@ -19,6 +19,7 @@ use loyalty::public::RewardEntry;
 use loyalty::session::Role;
 use loyalty::store::Store;
 use loyalty::Deps;
+use loyalty_admin::settings::{self, ProgramChange};
 use loyalty_admin::{self as admin, identity, AdminError, CouponSpec};
 use serde_json::json;
 
@@ -62,6 +63,11 @@ enum Command {
     Reward {
         #[command(subcommand)]
         command: RewardCommand,
+    },
+    /// A tenant's program rules and their versions over time.
+    Program {
+        #[command(subcommand)]
+        command: ProgramCommand,
     },
     /// Create the demo tenant `spice-garden` if missing and issue fresh keys.
     SeedDemo,
@@ -121,6 +127,23 @@ enum CognitoCommand {
 }
 
 #[derive(Subcommand)]
+enum ProgramCommand {
+    /// The rules in force now and every version, oldest first.
+    Show {
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
+    },
+    /// Add a version of the rules in force from `--effective-from` (never rewriting an
+    /// earlier one): the rules in force then, with the ones given here changed.
+    Set {
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
+        #[command(flatten)]
+        change: ProgramChange,
+    },
+}
+
+#[derive(Subcommand)]
 enum TenantCommand {
     /// Create a tenant with the default rules (100 points per unit, 100 points = 1 off,
     /// Silver/Gold/Platinum).
@@ -134,6 +157,8 @@ enum TenantCommand {
         #[arg(long, value_parser = Email::parse)]
         owner_email: Option<Email>,
     },
+    /// Every tenant, from the tenant index.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -307,7 +332,15 @@ async fn main() -> ExitCode {
     if let Some(table) = &cli.table {
         store = store.with_table(table);
     }
-    let deps = Deps::new(store, Arc::new(SystemClock));
+    // The functions' program cache lifetime, so a change's default start waits it out.
+    let lifetimes = match CacheLifetimes::parse(None, std::env::var("LOYALTY_PROGRAM_CACHE_SECONDS").ok().as_deref()) {
+        Ok(lifetimes) => lifetimes,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let deps = Deps::new(store, Arc::new(SystemClock)).with_cache_lifetimes(lifetimes);
     let pool_id = cli.pool_id.or_else(|| std::env::var("LOYALTY_USER_POOL_ID").ok()).filter(|p| !p.is_empty());
     match run(&deps, cli.command, cli.json, pool_id.as_deref()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -388,6 +421,23 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
                 let user = identity::add_user(&identity::client().await, pool, &tenant, &email, Role::Owner).await?;
                 print_new_user(as_json, &user)?;
             }
+        }
+        Command::Tenant { command: TenantCommand::List } => {
+            let tenants = settings::list_tenants(deps).await?;
+            print(as_json, json!(tenants.iter().map(settings::tenant_json).collect::<Vec<_>>()), || {
+                tenants.iter().map(|t| format!("{}  {}", t.tenant, t.name)).collect::<Vec<_>>().join("\n")
+            });
+        }
+        Command::Program { command: ProgramCommand::Show { tenant } } => {
+            let versions = settings::program_versions(deps, &tenant).await?;
+            let value = settings::versions_json(&tenant, &versions, deps.now());
+            print(as_json, value.clone(), || serde_json::to_string_pretty(&value).unwrap_or_default());
+        }
+        Command::Program { command: ProgramCommand::Set { tenant, change } } => {
+            let version = settings::set_program(deps, &tenant, &change).await?;
+            let mut value = settings::version_json(&version);
+            value["tenant"] = json!(tenant.as_str());
+            print(as_json, value.clone(), || serde_json::to_string_pretty(&value).unwrap_or_default());
         }
         Command::Key { command: KeyCommand::Issue { tenant, mode, channel, scopes, label } } => {
             let issued = admin::issue_key(deps, &tenant, mode.into(), channel.into(), scopes, &label).await?;
@@ -562,6 +612,56 @@ mod tests {
                 panic!("key issue");
             };
             assert_eq!(Channel::from(parsed), channel);
+        }
+    }
+
+    #[test]
+    fn program_set_reads_every_rule() {
+        let cli = Cli::try_parse_from([
+            "loyalty-admin",
+            "program",
+            "set",
+            "--tenant",
+            "acme",
+            "--earn-rate",
+            "2.5",
+            "--redemption-rate",
+            "50",
+            "--voucher-validity-days",
+            "60",
+            "--utc-offset-minutes",
+            "-300",
+            "--name",
+            "Acme",
+            "--points-name",
+            "Stars",
+            "--tiers",
+            r#"[{"name":"Base","min_lifetime_points":0,"multiplier_milli":1000,"priority_service":false}]"#,
+            "--category-bonuses",
+            "[]",
+            "--otp-sms-per-hour",
+            "5",
+            "--otp-sms-per-day",
+            "50",
+            "--otp-wrong-guesses-per-day",
+            "3",
+            "--effective-from",
+            "2026-04-01T00:00:00+05:30",
+        ])
+        .unwrap();
+        let Command::Program { command: ProgramCommand::Set { change, .. } } = cli.command else {
+            panic!("program set");
+        };
+        assert_eq!(
+            (change.earn_rate, change.redemption_rate, change.voucher_validity_days),
+            (Some(2_500), Some(50), Some(60))
+        );
+        assert_eq!(change.utc_offset_minutes, Some(-300));
+        assert_eq!(change.tiers.map(|t| t.len()), Some(1));
+        assert_eq!(change.effective_from.map(|t| t.to_rfc3339()), Some("2026-03-31T18:30:00+00:00".into()));
+        for bad in [["--earn-rate", "1.2345"], ["--tiers", "gold"], ["--effective-from", "tomorrow"]] {
+            let args = ["loyalty-admin", "program", "set", "--tenant", "acme"].into_iter().chain(bad);
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
         }
     }
 }

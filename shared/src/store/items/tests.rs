@@ -120,6 +120,10 @@ fn expression_names_are_attributes_of_the_items() {
     for a in [attr::STATE, attr::TOKEN, attr::LEASE_UNTIL_MS, attr::EXPIRES_AT_MS, TTL_ATTRIBUTE] {
         assert!(claim.contains(&a.to_owned()), "{a}");
     }
+    let listed =
+        names(&TenantIndexItem { tenant: TenantSlug::parse("acme").unwrap(), name: "A".into(), created_at: now() });
+    let renamed = names(&TenantIndexName { tenant: TenantSlug::parse("acme").unwrap(), name: "B" });
+    assert!(renamed.iter().all(|n| listed.contains(n)) && listed.contains(&attr::CREATED_AT.to_owned()));
     let done = names(&IdempotencyDone { state: ClaimState::Done, status_code: 200, response: "{}" });
     assert!(done.iter().all(|n| ["state", "status_code", "response"].contains(&n.as_str())));
     let profile =

@@ -1,0 +1,202 @@
+//! Program settings over time: `loyalty-admin program show|set` and `tenant list`.
+//!
+//! A change is a new version of the rules, in force from a stated instant, never an edit
+//! of an old one: a sale (a late bill too) is priced by the version in force at its sale
+//! time. A new version starts from the rules in force at its instant, changes what the
+//! operator named, and is validated whole by [`Program::validate`]. It must start after
+//! every version already written (history only grows) and not in the past; by default
+//! it starts once every warm function's program cache has expired
+//! ([`loyalty::deps::CacheLifetimes::programs`]), so no function applies old rules
+//! after the new ones are in force.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde_json::{json, Value};
+
+use loyalty::deps::Deps;
+use loyalty::domain::TenantSlug;
+use loyalty::program::{CategoryBonus, Program, ProgramVersion, ProgramVersions, Tier};
+use loyalty::store::TenantEntry;
+
+use crate::admin::AdminError;
+
+/// The rules `program set` may change; every one left out keeps its value. The
+/// currency is not among them: amounts already recorded are in it.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ProgramChange {
+    /// The program's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// What members call their points.
+    #[arg(long)]
+    pub points_name: Option<String>,
+    /// Points earned per currency unit, up to three decimals (`100`, `2.5`).
+    #[arg(long, value_parser = earn_rate_milli)]
+    pub earn_rate: Option<u32>,
+    /// Points that buy one currency unit off.
+    #[arg(long)]
+    pub redemption_rate: Option<u32>,
+    /// Every tier, lowest first, as JSON: `[{"name":"Silver","min_lifetime_points":0,
+    /// "multiplier_milli":1000,"priority_service":false,"color":"#C0C0C0"}, ...]`.
+    // `::std::vec::Vec`: one JSON value, not clap's repeated values.
+    #[arg(long, value_parser = tiers)]
+    pub tiers: Option<::std::vec::Vec<Tier>>,
+    /// Every category bonus as JSON: `[{"category":"beverages","multiplier_milli":2000}]`
+    /// (`[]` for none).
+    #[arg(long, value_parser = bonuses)]
+    pub category_bonuses: Option<::std::vec::Vec<CategoryBonus>>,
+    /// The program's offset from UTC in minutes (IST = 330).
+    #[arg(long, allow_hyphen_values = true)]
+    pub utc_offset_minutes: Option<i32>,
+    /// Days a reward's voucher stays valid.
+    #[arg(long)]
+    pub voucher_validity_days: Option<u32>,
+    #[arg(long)]
+    pub otp_sms_per_hour: Option<u32>,
+    #[arg(long)]
+    pub otp_sms_per_day: Option<u32>,
+    #[arg(long)]
+    pub otp_wrong_guesses_per_day: Option<u32>,
+    /// When the new version is in force (RFC 3339); default: now plus the program
+    /// cache's lifetime (`LOYALTY_PROGRAM_CACHE_SECONDS`, 60 s unless set).
+    #[arg(long, value_parser = instant)]
+    pub effective_from: Option<DateTime<Utc>>,
+}
+
+impl ProgramChange {
+    /// `base` with this change's rules.
+    pub fn apply(&self, base: &Program) -> Program {
+        let mut p = base.clone();
+        let set = |field: &mut u32, v: Option<u32>| *field = v.unwrap_or(*field);
+        if let Some(v) = &self.name {
+            p.name = v.clone();
+        }
+        if let Some(v) = &self.points_name {
+            p.points_name = v.clone();
+        }
+        if let Some(v) = &self.tiers {
+            p.tiers = v.clone();
+        }
+        if let Some(v) = &self.category_bonuses {
+            p.category_bonuses = v.clone();
+        }
+        p.utc_offset_minutes = self.utc_offset_minutes.unwrap_or(p.utc_offset_minutes);
+        set(&mut p.earn_rate_milli, self.earn_rate);
+        set(&mut p.redemption_rate, self.redemption_rate);
+        set(&mut p.voucher_validity_days, self.voucher_validity_days);
+        set(&mut p.otp_sms_per_hour, self.otp_sms_per_hour);
+        set(&mut p.otp_sms_per_day, self.otp_sms_per_day);
+        set(&mut p.otp_wrong_guesses_per_day, self.otp_wrong_guesses_per_day);
+        p.normalised()
+    }
+}
+
+/// Every version of a tenant's program.
+pub async fn program_versions(deps: &Deps, tenant: &TenantSlug) -> Result<ProgramVersions, AdminError> {
+    deps.store.get_program_versions(tenant).await?.ok_or_else(|| AdminError::NotFound(format!("no tenant {tenant}")))
+}
+
+/// Adds a version of the tenant's program (see the module's rules) and returns it.
+pub async fn set_program(
+    deps: &Deps,
+    tenant: &TenantSlug,
+    change: &ProgramChange,
+) -> Result<ProgramVersion, AdminError> {
+    let versions = program_versions(deps, tenant).await?;
+    let now = deps.now();
+    let lifetime = chrono::TimeDelta::from_std(deps.cache_lifetimes().programs).unwrap_or(chrono::TimeDelta::zero());
+    // Stored with milliseconds: the instant written is the instant read back.
+    let from = change.effective_from.unwrap_or(now + lifetime).trunc_subsecs(3);
+    if from < now.trunc_subsecs(3) {
+        return Err(AdminError::Invalid(format!(
+            "effective_from {} is in the past: a change never rewrites history",
+            text(from)
+        )));
+    }
+    if let Some(latest) = versions.latest().effective_from.filter(|latest| from <= *latest) {
+        return Err(AdminError::Invalid(format!("a version starts at {}: effective_from must be later", text(latest))));
+    }
+    let rules = change.apply(versions.at(from));
+    rules.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
+    if !deps.store.put_program_version(tenant, from, &rules, now).await? {
+        return Err(AdminError::Invalid(format!("a version from {} exists", text(from))));
+    }
+    deps.store.put_tenant_index(tenant, &rules.name, now).await?;
+    Ok(ProgramVersion { effective_from: Some(from), rules: Arc::new(rules) })
+}
+
+/// Every tenant, from the tenant index (one Query, never a scan).
+pub async fn list_tenants(deps: &Deps) -> Result<Vec<TenantEntry>, AdminError> {
+    Ok(deps.store.list_tenants().await?)
+}
+
+/// A version as `program show` prints it: `effective_from` is `null` for the rules the
+/// tenant was created with.
+pub fn version_json(v: &ProgramVersion) -> Value {
+    json!({
+        "effective_from": v.effective_from.map(text),
+        "rules": serde_json::to_value(v.rules.as_ref()).unwrap_or_default(),
+    })
+}
+
+/// `program show --json`: the version in force now and every version, oldest first.
+pub fn versions_json(tenant: &TenantSlug, versions: &ProgramVersions, now: DateTime<Utc>) -> Value {
+    let current = versions.versions().filter(|v| v.effective_from.is_none_or(|from| from <= now)).last();
+    json!({
+        "tenant": tenant.as_str(),
+        "current": current.map(version_json),
+        "versions": versions.versions().map(version_json).collect::<Vec<_>>(),
+    })
+}
+
+pub fn tenant_json(t: &TenantEntry) -> Value {
+    json!({ "tenant": t.tenant.as_str(), "name": t.name, "created_at": text(t.created_at) })
+}
+
+fn text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Points per unit with up to three decimals, as thousandths.
+fn earn_rate_milli(s: &str) -> Result<u32, String> {
+    let bad = || format!("expected points per currency unit with at most three decimals, not {s:?}");
+    let (whole, frac) = s.trim().split_once('.').unwrap_or((s.trim(), ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 3 {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let frac: u64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
+    let milli = whole.checked_mul(1000).and_then(|w| w.checked_add(frac)).ok_or_else(bad)?;
+    u32::try_from(milli).map_err(|_| bad())
+}
+
+fn tiers(s: &str) -> Result<Vec<Tier>, String> {
+    serde_json::from_str(s).map_err(|e| format!("tiers must be a JSON list of tiers: {e}"))
+}
+
+fn bonuses(s: &str) -> Result<Vec<CategoryBonus>, String> {
+    serde_json::from_str(s).map_err(|e| format!("category bonuses must be a JSON list: {e}"))
+}
+
+fn instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.to_utc())
+        .map_err(|_| "expected an RFC 3339 date and time such as 2026-04-01T00:00:00+05:30".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn earn_rates_are_read_exactly() {
+        assert_eq!(earn_rate_milli("100"), Ok(100_000));
+        assert_eq!(earn_rate_milli("2.5"), Ok(2_500));
+        assert_eq!(earn_rate_milli("0.001"), Ok(1));
+        for bad in ["", "1.2345", "-1", "1e3", "abc", ".5", "99999999999"] {
+            assert!(earn_rate_milli(bad).is_err(), "{bad}");
+        }
+    }
+}
