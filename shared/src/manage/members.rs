@@ -209,6 +209,7 @@ pub async fn adjust_points(
             description: Some(reason.clone()),
             balance_after: balance,
             created_at: now,
+            sold_at: None,
         };
         let result = Adjusted {
             customer_id: id.to_string(),
