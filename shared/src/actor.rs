@@ -23,6 +23,9 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Manager, Role::Viewer];
+
+    /// Also the name of the person's Cognito group.
     pub fn as_str(self) -> &'static str {
         self.into()
     }

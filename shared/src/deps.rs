@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::keys::{KeyHash, KeyRecord};
 use crate::program::ProgramVersions;
+#[cfg(feature = "console")]
 use crate::session::{SessionConfig, SessionConfigError, Sessions, Staff};
 use crate::sms::{LocalSms, SmsSender, SmsSetting, SmsSettingError};
 use crate::store::Store;
@@ -161,8 +162,10 @@ fn seconds(name: &'static str, value: Option<&str>, default: Duration) -> Result
 pub enum ConfigError {
     #[error(transparent)]
     Sms(#[from] SmsSettingError),
+    #[cfg(feature = "console")]
     #[error(transparent)]
     Session(#[from] SessionConfigError),
+    #[cfg(feature = "console")]
     #[error("the session verifier cannot start: {0}")]
     SessionClient(String),
     #[error("{name} must be whole seconds from 0 to 3600, not {value:?}")]
@@ -190,6 +193,7 @@ pub struct Deps {
     /// The console's session verifier (with its cached JWKS), when the function is
     /// configured with a user pool (`LOYALTY_SESSION_ISSUER`); `None` refuses every
     /// session.
+    #[cfg(feature = "console")]
     pub sessions: Option<Arc<Sessions>>,
 }
 
@@ -207,6 +211,7 @@ impl Deps {
             programs: TtlCache::new(PROGRAM_CACHE_TTL),
             edge_secret: None,
             key_uses: None,
+            #[cfg(feature = "console")]
             sessions: None,
         }
     }
@@ -236,6 +241,7 @@ impl Deps {
         CacheLifetimes { keys: self.keys.ttl, programs: self.programs.ttl }
     }
 
+    #[cfg(feature = "console")]
     pub fn with_sessions(mut self, sessions: Arc<Sessions>) -> Self {
         self.sessions = Some(sessions);
         self
@@ -243,6 +249,7 @@ impl Deps {
 
     /// The console session of a request (`Authorization: Bearer`), verified; 401 when
     /// none or when the function takes no sessions.
+    #[cfg(feature = "console")]
     pub async fn staff(&self, headers: &http::HeaderMap) -> Result<Staff, crate::ApiError> {
         match &self.sessions {
             Some(sessions) => sessions.from_headers(headers, self.now()).await,
@@ -280,14 +287,20 @@ impl Deps {
                 Arc::new(LocalSms { outbox: std::env::var_os("LOYALTY_SMS_OUTBOX").map(Into::into) })
             }
         };
-        let mut deps = Deps::new(Store::from_config(&config), Arc::new(SystemClock))
+        let deps = Deps::new(Store::from_config(&config), Arc::new(SystemClock))
             .with_sms(sms)
             .with_cache_lifetimes(lifetimes)
             .with_edge_secret(var("LOYALTY_EDGE_SECRET"))
             .with_key_use_notes(KEY_USE_WRITE_INTERVAL);
-        if let Some(session) = SessionConfig::from_env()? {
-            deps = deps.with_sessions(Arc::new(Sessions::over_http(session).map_err(ConfigError::SessionClient)?));
-        }
+        // Only a function built with the console feature (a management route) verifies
+        // sessions; the dialects' functions do not link the verifier.
+        #[cfg(feature = "console")]
+        let deps = match SessionConfig::from_env()? {
+            Some(session) => {
+                deps.with_sessions(Arc::new(Sessions::over_http(session).map_err(ConfigError::SessionClient)?))
+            }
+            None => deps,
+        };
         Ok(deps)
     }
 

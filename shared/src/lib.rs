@@ -71,6 +71,7 @@ pub mod program;
 pub mod public;
 pub mod requests;
 pub mod routes;
+#[cfg(feature = "console")]
 pub mod session;
 pub mod sms;
 pub mod store;

@@ -39,33 +39,9 @@ const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
 /// A pool's JWKS is a few kilobytes; more is not a JWKS.
 const JWKS_MAX_BYTES: usize = 256 * 1024;
 
-/// What a staff member may do, from their one group in `cognito:groups`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Everything, API keys included.
-    Owner,
-    /// Rewards, members, point adjustments.
-    Manager,
-    /// Reads everything but secrets, changes nothing.
-    Viewer,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Owner, Role::Manager, Role::Viewer];
-
-    /// The Cognito group name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Manager => "manager",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+/// What a staff member may do, from their one group in `cognito:groups` (the group is
+/// the role's name).
+pub use crate::actor::Role;
 
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
