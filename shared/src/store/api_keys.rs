@@ -139,6 +139,11 @@ impl Store {
 
     /// A tenant's keys with their revocation time and last use, from GSI1 (no scan).
     pub async fn list_key_infos(&self, tenant: &TenantSlug) -> Result<Vec<KeyInfo>, StoreError> {
+        Ok(self.key_items(tenant).await?.into_iter().map(KeyInfo::from).collect())
+    }
+
+    /// A tenant's key items, from GSI1 (no scan).
+    async fn key_items(&self, tenant: &TenantSlug) -> Result<Vec<ApiKeyItem>, StoreError> {
         let mut keys = Vec::new();
         let mut pages = self
             .client
@@ -151,7 +156,7 @@ impl Store {
             .items()
             .send();
         while let Some(attrs) = pages.next().await {
-            keys.push(decode::<ApiKeyItem>(&attrs.map_err(StoreError::from_sdk)?)?.into());
+            keys.push(decode::<ApiKeyItem>(&attrs.map_err(StoreError::from_sdk)?)?);
         }
         Ok(keys)
     }
@@ -180,21 +185,7 @@ impl Store {
     }
 
     pub async fn list_keys(&self, tenant: &TenantSlug) -> Result<Vec<KeyRecord>, StoreError> {
-        let mut keys = Vec::new();
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression(format!("{GSI1PK} = :pk"))
-            .expression_attribute_values(":pk", value(tenant_keys_index(tenant))?)
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(attrs) = pages.next().await {
-            keys.push(decode::<ApiKeyItem>(&attrs.map_err(StoreError::from_sdk)?)?.into());
-        }
-        Ok(keys)
+        Ok(self.key_items(tenant).await?.into_iter().map(KeyRecord::from).collect())
     }
 
     /// Marks a key revoked in both its items. `None` if no key has that id.
