@@ -1,4 +1,4 @@
-//! The management engine (issue 12, item 3) against DynamoDB Local: API keys, rewards,
+//! The management engine against DynamoDB Local: API keys, rewards,
 //! members, point adjustments, coupons and the audit log, each as an `Actor` of one
 //! tenant with one role. Every change writes its audit entry in its own transaction;
 //! an `Idempotency-Key` makes a double submission apply once; an actor of another
