@@ -65,16 +65,7 @@ impl Store {
     /// The key with this hash. Strongly consistent: a key revoked a moment ago is seen
     /// as revoked on the next cache miss, whatever the replication lag.
     pub async fn get_key(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(ItemKey::api_key(hash).attrs()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.item().map(|attrs| decode::<ApiKeyItem>(attrs).map(KeyRecord::from)).transpose()
+        Ok(self.read::<ApiKeyItem>(&ItemKey::api_key(hash)).await?.map(KeyRecord::from))
     }
 
     pub async fn put_key(&self, record: &KeyRecord) -> Result<(), StoreError> {
@@ -125,16 +116,7 @@ impl Store {
 
     /// A key by its id, read consistently; `None` if no key has that id.
     pub async fn get_key_info(&self, key_id: &str) -> Result<Option<KeyInfo>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(ItemKey::key_id(key_id).attrs()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.item().map(|attrs| decode::<ApiKeyItem>(attrs).map(KeyInfo::from)).transpose()
+        Ok(self.read::<ApiKeyItem>(&ItemKey::key_id(key_id)).await?.map(KeyInfo::from))
     }
 
     /// A tenant's keys with their revocation time and last use, from GSI1 (no scan).

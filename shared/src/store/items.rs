@@ -69,6 +69,22 @@ pub(crate) fn decode<T: StoredItem>(attrs: &Attrs) -> Result<T, StoreError> {
     })
 }
 
+impl super::client::Store {
+    /// The item under `key` as `T`, read strongly consistent; `None` if there is none.
+    pub(crate) async fn read<T: StoredItem>(&self, key: &ItemKey) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.attrs()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.item().map(decode::<T>).transpose()
+    }
+}
+
 /// A value as an attribute, for expressions.
 pub(crate) fn value<T: Serialize>(v: T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(v).map_err(|e| StoreError::Corrupt(format!("expression value: {e}")))
