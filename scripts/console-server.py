@@ -92,7 +92,7 @@ class ConsoleHandler(BaseHTTPRequestHandler):
         except (OSError, http.client.HTTPException) as e:
             self.log_error("%s %s: %s (%s) does not answer: %s", self.command, self.path, name,
                            upstream.geturl(), e)
-            return self._json(502, "bad_gateway", f"{name} does not answer ({upstream.geturl()}).")
+            return self._json(502, "bad_gateway", f"{name[0].upper()}{name[1:]} does not answer ({upstream.geturl()}).")
         finally:
             conn.close()
         self.send_response(response.status, response.reason)

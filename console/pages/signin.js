@@ -13,6 +13,12 @@ function explain(error) {
   return MESSAGES[error.type] || error.message || "Sign-in failed.";
 }
 
+// cognito-local answers a wrong password with InvalidPasswordException; Cognito with
+// NotAuthorizedException. At sign-in both mean the same.
+function explainSignIn(error) {
+  return error.type === "InvalidPasswordException" ? MESSAGES.NotAuthorizedException : explain(error);
+}
+
 export function render(main, { notice, onSignedIn }) {
   const form = h("form", { novalidate: true, "aria-labelledby": "page-heading" },
     field({ label: "Email", name: "email", type: "email", autocomplete: "username", required: true }),
@@ -31,7 +37,7 @@ export function render(main, { notice, onSignedIn }) {
         if (result.challenge) chooseNewPassword(main, result, onSignedIn);
         else onSignedIn();
       } catch (error) {
-        showError(form, { message: explain(error) });
+        showError(form, { message: explainSignIn(error) });
       }
     });
   });
