@@ -62,10 +62,11 @@ class Api:
     def call(self, method, path, headers=None, body=None, base=None):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request((base or self.run["api_url"]) + path, data=data, method=method)
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
+        headers = dict(headers or {})
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            headers.setdefault("Content-Type", "application/json")
+        for k, v in headers.items():
+            req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, timeout=60) as r:
                 return r.status, json.loads(r.read() or b"null")
