@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the checks need, into $LOYALTY_CACHE (default
 # ~/.cache/loyalty), never into the repo: Java 17 and curl (Debian packages, when
-# missing), DynamoDB Local and cognito-local (from npm), and a Python venv with cargo-lambda and cfn-lint.
+# missing), Chromium (Debian's package, for the browser tests; as root only), DynamoDB
+# Local and cognito-local (from npm), and a Python venv with cargo-lambda, cfn-lint,
+# schemathesis, Playwright and pytest.
 # Idempotent: prints nothing when everything is already there.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -11,7 +13,9 @@ set -euo pipefail
 PY_REQUIREMENTS="cargo-lambda==1.9.2
 ziglang==0.17.1
 cfn-lint==1.58.0
-schemathesis==4.32.5"
+schemathesis==4.32.5
+playwright==1.65.2
+pytest==9.2.0"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || die "$1 is required but not installed ($2)"
@@ -26,6 +30,20 @@ install_debian_tools() {
     say "installing curl"
     apt_install curl ca-certificates
   fi
+}
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not
+# reachable from CI). Installing it needs root; without root it is skipped, and only
+# scripts/browser will miss it.
+install_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    warn "Chromium (/usr/bin/chromium) is missing and this is not root: skipped; the browser tests (scripts/browser) need it: apt-get install chromium"
+    return 0
+  fi
+  say "installing Chromium (Debian's chromium, about 300 MB) for the browser tests"
+  apt_install chromium
+  [ -x /usr/bin/chromium ] || die "apt-get install chromium did not provide /usr/bin/chromium"
 }
 
 install_dynamodb_local() {
@@ -74,6 +92,7 @@ install_python_tools() {
   local stamp="$LOYALTY_VENV/.loyalty-requirements"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$PY_REQUIREMENTS" ] &&
     [ -x "$LOYALTY_VENV/bin/cargo-lambda" ] && [ -x "$LOYALTY_VENV/bin/cfn-lint" ] &&
+    [ -x "$LOYALTY_VENV/bin/pytest" ] && [ -x "$LOYALTY_VENV/bin/playwright" ] &&
     "$LOYALTY_VENV/bin/python" -c '' 2>/dev/null; then
     return 0
   fi
@@ -103,6 +122,7 @@ install_python_tools() {
 
 need cargo "the Rust toolchain"
 install_debian_tools
+install_chromium
 install_dynamodb_local
 install_cognito_local
 install_python_tools

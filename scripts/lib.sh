@@ -149,6 +149,36 @@ bg_stop() {
   rm -f "$LOCAL_DIR/$name.pid"
 }
 
+# console_config FILE POOL_ID CLIENT_ID: writes the console's config.json for the local
+# stack (same-origin API, cognito-local behind the console server's /cognito/).
+console_config() {
+  python3 - "$1" "$2" "$3" "$AWS_REGION" <<'PY'
+import json, sys
+path, pool, client, region = sys.argv[1:5]
+with open(path, "w") as f:
+    json.dump({"apiBase": "", "cognitoEndpoint": "/cognito/", "region": region,
+               "userPoolId": pool, "clientId": client, "stage": "local"}, f, indent=2)
+PY
+}
+
+# console_start NAME PORT CONFIG API_PORT: serves the console on PORT in the background
+# (scripts/console-server.py: the files, CONFIG as /config.json, /api and /v1 forwarded
+# to 127.0.0.1:API_PORT, /cognito/ to cognito-local on $COGNITO_PORT), log in
+# .local/NAME.log, stopped with `bg_stop NAME console-server`; waits until it answers.
+console_start() {
+  local name=$1 port=$2 config=$3 api_port=$4 _
+  bg_start "$name" "$LOCAL_DIR/$name.log" python3 "$LOYALTY_ROOT/scripts/console-server.py" --port "$port" \
+    --config "$config" --api "http://127.0.0.1:$api_port" --cognito "http://127.0.0.1:$COGNITO_PORT"
+  for _ in $(seq 1 50); do
+    curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/config.json" && return 0
+    kill -0 "$BG_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  printf 'error: the console server did not answer on port %s; end of .local/%s.log:\n' "$port" "$name" >&2
+  tail -n 20 "$LOCAL_DIR/$name.log" >&2
+  return 1
+}
+
 # Functions and routes of the `cargo lambda watch` router in the workspace Cargo.toml.
 # routes TENANT: one line per route, "METHOD FUNCTION PATH", path parameters filled in
 # (any parameter whose name contains "tenant" gets TENANT, others "ready-check").

@@ -1,0 +1,90 @@
+// The management API: JSON in and out, the ID token as a bearer, an Idempotency-Key on
+// every POST and PUT. Errors arrive as ApiError (status, code, message, field).
+import { idToken } from "./session.js";
+
+let base = "";
+let onSessionEnded = () => {};
+
+export function configure(cfg, sessionEnded) {
+  base = (cfg.apiBase || "").replace(/\/$/, "");
+  onSessionEnded = sessionEnded;
+}
+
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field || null;
+  }
+}
+
+/** A fresh Idempotency-Key: one per opened form or confirmation, reused by its resubmissions. */
+export function newIdempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export async function request(method, path, { body, idempotencyKey, query } = {}) {
+  const token = await idToken();
+  if (!token) {
+    onSessionEnded();
+    throw new ApiError(401, "unauthorized", "Your session has ended. Sign in again.");
+  }
+  const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+  let url = base + path;
+  if (query) {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== "") params.set(k, v);
+    const qs = params.toString();
+    if (qs) url += `?${qs}`;
+  }
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, "network", "The server cannot be reached. Check the connection and try again.");
+  }
+  const data = await response.json().catch(() => null);
+  if (response.status === 401) {
+    onSessionEnded();
+    throw new ApiError(401, "unauthorized", "Your session has ended. Sign in again.");
+  }
+  if (!response.ok) {
+    const e = (data && data.error) || {};
+    const message = e.message || `The server answered ${response.status}.`;
+    const withId = e.request_id ? `${message} (request ${e.request_id})` : message;
+    throw new ApiError(response.status, e.code || "error", withId, e.field);
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  keys: () => request("GET", "/v1/admin/keys"),
+  issueKey: (body, idempotencyKey) => request("POST", "/v1/admin/keys", { body, idempotencyKey }),
+  keyScopes: (id, scopes, idempotencyKey) =>
+    request("POST", `/v1/admin/keys/${enc(id)}/scopes`, { body: { scopes }, idempotencyKey }),
+  revokeKey: (id, idempotencyKey) => request("POST", `/v1/admin/keys/${enc(id)}/revoke`, { body: {}, idempotencyKey }),
+  rotateKey: (id, idempotencyKey) => request("POST", `/v1/admin/keys/${enc(id)}/rotate`, { body: {}, idempotencyKey }),
+
+  rewards: () => request("GET", "/v1/admin/rewards"),
+  addReward: (body, idempotencyKey) => request("POST", "/v1/admin/rewards", { body, idempotencyKey }),
+  editReward: (id, body, idempotencyKey) => request("PUT", `/v1/admin/rewards/${enc(id)}`, { body, idempotencyKey }),
+  archiveReward: (id, idempotencyKey) =>
+    request("POST", `/v1/admin/rewards/${enc(id)}/archive`, { body: {}, idempotencyKey }),
+
+  findMembers: (q) => request("GET", "/v1/admin/members", { query: { q } }),
+  member: (id) => request("GET", `/v1/admin/members/${enc(id)}`),
+  history: (id, cursor) =>
+    request("GET", `/v1/admin/members/${enc(id)}/history`, { query: { limit: 20, cursor } }),
+  adjust: (id, body, idempotencyKey) =>
+    request("POST", `/v1/admin/members/${enc(id)}/adjustments`, { body, idempotencyKey }),
+  issueCoupon: (id, body, idempotencyKey) =>
+    request("POST", `/v1/admin/members/${enc(id)}/coupons`, { body, idempotencyKey }),
+
+  audit: (cursor) => request("GET", "/v1/admin/audit", { query: { limit: 20, cursor } }),
+};

@@ -1,0 +1,120 @@
+// The console's shell: reads config.json, shows who is signed in (email, tenant, role),
+// the navigation, and one page per hash route. A session that ends (401) returns to
+// sign-in; a viewer sees no API keys page and no change buttons (the server refuses anyway).
+import * as session from "./session.js";
+import * as apiClient from "./api.js";
+import { h } from "./ui.js";
+import * as signin from "./pages/signin.js";
+import * as members from "./pages/members.js";
+import * as rewards from "./pages/rewards.js";
+import * as keys from "./pages/keys.js";
+import * as audit from "./pages/audit.js";
+
+const ROUTES = {
+  members: { page: members, title: "Members" },
+  rewards: { page: rewards, title: "Rewards" },
+  "settings/api-keys": { page: keys, title: "Settings > API Keys", owner: true },
+  audit: { page: audit, title: "Audit log" },
+};
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const who = document.getElementById("who");
+let pendingNotice = null;
+
+function parseRoute() {
+  const path = location.hash.replace(/^#\/?/, "");
+  if (path.startsWith("settings/api-keys")) return { name: "settings/api-keys", params: [] };
+  const [name, ...params] = path.split("/");
+  return { name, params };
+}
+
+function showShell(person) {
+  nav.hidden = !person;
+  who.hidden = !person;
+  if (!person) return;
+  document.getElementById("who-text").textContent = `${person.email} · ${person.tenant} · ${person.role}`;
+  nav.querySelectorAll("[data-owner-only]").forEach((li) => {
+    li.hidden = person.role !== "owner";
+  });
+}
+
+function markCurrent(name) {
+  nav.querySelectorAll("a").forEach((a) => {
+    const current = a.getAttribute("href") === `#/${name}`;
+    if (current) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  });
+}
+
+async function route() {
+  const person = session.person();
+  showShell(person);
+  if (!person) {
+    document.title = "Sign in · Loyalty console";
+    markCurrent("");
+    const notice = pendingNotice;
+    pendingNotice = null;
+    signin.render(main, {
+      notice,
+      onSignedIn: () => {
+        if (!location.hash || location.hash === "#/sign-in") location.hash = "#/members";
+        else route();
+      },
+    });
+    return;
+  }
+  let { name, params } = parseRoute();
+  if (!ROUTES[name]) {
+    location.replace("#/members");
+    return;
+  }
+  const r = ROUTES[name];
+  document.title = `${r.title} · Loyalty console`;
+  markCurrent(name);
+  if (r.owner && person.role !== "owner") {
+    main.replaceChildren(
+      h("h1", { tabindex: "-1", id: "page-heading" }, "Not available"),
+      h("p", {}, "API keys are managed by the program's owner. Your role (" + person.role + ") cannot see them."));
+    main.querySelector("h1").focus();
+    return;
+  }
+  main.replaceChildren(h("p", {}, "Loading…"));
+  const rendering = r.page.render(main, { role: person.role, params });
+  const heading = main.querySelector("#page-heading");
+  if (heading) heading.focus();
+  await rendering;
+}
+
+function sessionEnded() {
+  if (!session.person()) return;
+  session.drop();
+  pendingNotice = "Your session has ended. Sign in again.";
+  route();
+}
+
+async function start() {
+  let config;
+  try {
+    const response = await fetch("config.json", { cache: "no-store" });
+    if (!response.ok) throw new Error(`config.json answered ${response.status}`);
+    config = await response.json();
+  } catch (error) {
+    main.replaceChildren(h("h1", {}, "The console is not configured"),
+      h("p", { role: "alert" }, `It could not read config.json (${error.message}).`));
+    return;
+  }
+  session.configure(config);
+  apiClient.configure(config, sessionEnded);
+  session.resume();
+  document.getElementById("sign-out").addEventListener("click", async () => {
+    await session.signOut();
+    pendingNotice = "You are signed out.";
+    history.replaceState(null, "", "#/sign-in");
+    route();
+  });
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+start();

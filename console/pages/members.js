@@ -1,0 +1,240 @@
+// Members: find by mobile, email or customer id; a profile with balance, tier and codes;
+// history with "Older" pages; "Adjust points" (confirmed first) and "Issue coupon".
+import { api, newIdempotencyKey } from "../api.js";
+import { h, field, showError, clearErrors, busy, notify, confirmDialog, formatDate, formatNumber, pageHeading } from "../ui.js";
+
+export async function render(main, { role, params }) {
+  const canChange = role === "owner" || role === "manager";
+  if (params[0]) return profile(main, decodeURIComponent(params[0]), canChange);
+  return search(main);
+}
+
+function search(main) {
+  const results = h("div", { "aria-live": "polite" });
+  const form = h("form", { role: "search", novalidate: true, "aria-label": "Find a member" },
+    field({ label: "Mobile, email or customer id", name: "q", type: "search", required: true }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Find member")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const q = form.elements.q.value.trim();
+    if (!q) return showError(form, { field: "q", message: "Enter a mobile number, an email address or a customer id." });
+    clearErrors(form);
+    busy(form, async () => {
+      try {
+        const { members } = await api.findMembers(q);
+        results.replaceChildren(members.length
+          ? h("ul", { class: "results" }, members.map((m) =>
+            h("li", {},
+              h("a", { href: `#/members/${encodeURIComponent(m.customer_id)}` }, m.name || m.customer_id),
+              ` ${m.mobile || ""} ${m.email || ""} · ${formatNumber(m.points_balance)} points · ${m.tier || "no tier"}`)))
+          : h("p", {}, `No member matches “${q}”.`));
+      } catch (error) {
+        showError(form, error);
+      }
+    });
+  });
+  main.replaceChildren(pageHeading("Members"), form, results);
+}
+
+async function profile(main, customerId, canChange) {
+  const status = h("div", { class: "status-area" });
+  main.replaceChildren(
+    h("p", {}, h("a", { href: "#/members" }, "Back to search")),
+    pageHeading("Member"),
+    status);
+  let member;
+  try {
+    member = await api.member(customerId);
+  } catch (error) {
+    notify(status, error.status === 404 ? "No such member." : error.message, "error");
+    return;
+  }
+  main.querySelector("#page-heading").textContent = member.name || member.customer_id;
+
+  const summary = h("section", { "aria-labelledby": "summary-h" });
+  const codes = h("section", { "aria-labelledby": "codes-h" });
+  const history = h("section", { "aria-labelledby": "history-h" });
+
+  function showSummary(m) {
+    summary.replaceChildren(
+      h("h2", { id: "summary-h", class: "visually-hidden" }, "Profile"),
+      h("dl", { class: "facts" },
+        fact("Customer id", m.customer_id),
+        fact("Mobile", m.mobile || "—"),
+        fact("Email", m.email || "—"),
+        fact("Points balance", formatNumber(m.points_balance)),
+        fact("Tier", m.tier || "—"),
+        fact("Lifetime points", formatNumber(m.lifetime_points)),
+        fact("Segment", m.segment || "—"),
+        fact("Member since", formatDate(m.created_at))));
+    codes.replaceChildren(h("h2", { id: "codes-h" }, "Codes"),
+      m.codes && m.codes.length
+        ? h("div", { class: "table-wrap" }, h("table", {},
+          h("thead", {}, h("tr", {}, ["Code", "Value", "Source", "Status", "Expires"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, m.codes.map((c) => h("tr", {},
+            h("td", {}, h("code", {}, c.code)),
+            h("td", {}, c.discount_percent ? `${c.discount_percent}% off` : `${formatMinor(c.value_minor)} off`),
+            h("td", {}, c.source || "—"),
+            h("td", {}, c.status),
+            h("td", {}, c.expiry_date || formatDate(c.expires_at)))))))
+        : h("p", {}, "No codes."));
+  }
+  showSummary(member);
+
+  const rows = h("tbody", {});
+  const older = h("button", { type: "button", class: "secondary", hidden: true }, "Older");
+  history.append(h("h2", { id: "history-h" }, "History"),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("caption", { class: "visually-hidden" }, "Points history, newest first"),
+      h("thead", {}, h("tr", {}, ["When", "Type", "Points", "Balance after", "Reference"].map((t) => h("th", { scope: "col" }, t)))),
+      rows)),
+    h("div", { class: "actions" }, older));
+  let cursor = null;
+  async function loadHistory(reset) {
+    if (reset) {
+      cursor = null;
+      rows.replaceChildren();
+    }
+    try {
+      const page = await api.history(customerId, cursor);
+      for (const e of page.entries) {
+        rows.append(h("tr", {},
+          h("td", {}, formatDate(e.created_at)),
+          h("td", {}, e.type),
+          h("td", { class: "num" }, e.points > 0 ? `+${formatNumber(e.points)}` : formatNumber(e.points)),
+          h("td", { class: "num" }, formatNumber(e.balance_after)),
+          h("td", {}, e.description || e.reference || "—")));
+      }
+      if (!rows.children.length) rows.append(h("tr", {}, h("td", { colspan: 5 }, "No history yet.")));
+      cursor = page.next_cursor;
+      older.hidden = !cursor;
+    } catch (error) {
+      notify(status, error.message, "error");
+    }
+  }
+  older.addEventListener("click", () => loadHistory(false));
+
+  async function reload() {
+    try {
+      member = await api.member(customerId);
+      showSummary(member);
+    } catch (error) {
+      notify(status, error.message, "error");
+    }
+    await loadHistory(true);
+  }
+
+  main.append(summary, codes);
+  if (canChange) main.append(adjustForm(customerId, status, reload), couponForm(customerId, status, reload));
+  main.append(history);
+  await loadHistory(true);
+}
+
+function fact(term, value) {
+  return h("div", {}, h("dt", {}, term), h("dd", {}, value));
+}
+
+function formatMinor(minor) {
+  if (minor === null || minor === undefined) return "—";
+  return (Number(minor) / 100).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function adjustForm(customerId, status, reload) {
+  let key = newIdempotencyKey();
+  const form = h("form", { novalidate: true, "aria-labelledby": "adjust-h" },
+    h("h2", { id: "adjust-h" }, "Adjust points"),
+    field({ label: "Points", name: "points", type: "number", step: 1, inputmode: "numeric", required: true,
+      hint: "A whole number: positive adds points, negative takes them away. The balance never goes below zero." }),
+    field({ label: "Reason", name: "reason", type: "textarea", maxlength: 500, required: true, rows: 2,
+      hint: "Required. Shown in the member's history and the audit log." }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Adjust points")));
+  form.addEventListener("input", () => {
+    // A changed form is another request: a fresh key, so it is not refused as a replay.
+    key = newIdempotencyKey();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const raw = form.elements.points.value.trim();
+    const points = Number(raw);
+    const reason = form.elements.reason.value.trim();
+    if (!raw || !Number.isInteger(points) || points === 0) {
+      return showError(form, { field: "points", message: "Enter a whole number of points other than zero." });
+    }
+    if (!reason) return showError(form, { field: "reason", message: "Enter the reason for the adjustment." });
+    const sign = points > 0 ? `Add ${formatNumber(points)} points` : `Take away ${formatNumber(-points)} points`;
+    const ok = await confirmDialog({
+      title: "Adjust points?",
+      body: [`${sign} (member ${customerId}).`, `Reason: ${reason}`],
+      confirmLabel: "Apply adjustment",
+    });
+    if (!ok) return;
+    await busy(form, async () => {
+      try {
+        const result = await api.adjust(customerId, { points, reason }, key);
+        key = newIdempotencyKey();
+        form.reset();
+        notify(status, `Points adjusted: balance ${formatNumber(result.balance_before)} → ${formatNumber(result.balance_after)}.`);
+        await reload();
+      } catch (error) {
+        showError(form, error);
+      }
+    });
+  });
+  return form;
+}
+
+function couponForm(customerId, status, reload) {
+  let key = newIdempotencyKey();
+  const amount = field({ label: "Amount off", name: "value_minor", type: "number", min: "0.01", step: "0.01",
+    hint: "In the program's currency, for example 200.00." });
+  const percent = field({ label: "Percent off", name: "percent", type: "number", min: 1, max: 100, step: 1 });
+  percent.hidden = true;
+  const kind = field({ label: "Kind of coupon", name: "kind", options: [["amount", "An amount off"], ["percent", "A percentage off"]] });
+  const form = h("form", { novalidate: true, "aria-labelledby": "coupon-h" },
+    h("h2", { id: "coupon-h" }, "Issue coupon"),
+    kind, amount, percent,
+    field({ label: "Expires on", name: "expires", type: "date", required: true,
+      hint: "The last day it can be used, in the program's time zone." }),
+    field({ label: "Code (optional)", name: "code", hint: "Leave empty for a generated code.", autocomplete: "off" }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Issue coupon")));
+  const showKind = () => {
+    const isPercent = form.elements.kind.value === "percent";
+    percent.hidden = !isPercent;
+    amount.hidden = isPercent;
+  };
+  form.elements.kind.addEventListener("change", showKind);
+  form.addEventListener("reset", () => setTimeout(showKind));
+  form.addEventListener("input", () => {
+    key = newIdempotencyKey();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const body = { expires: form.elements.expires.value };
+    if (form.elements.kind.value === "percent") {
+      const p = Number(form.elements.percent.value);
+      if (!Number.isInteger(p) || p < 1 || p > 100) return showError(form, { field: "percent", message: "Enter a whole percentage from 1 to 100." });
+      body.percent = p;
+    } else {
+      const v = Math.round(Number(form.elements.value_minor.value) * 100);
+      if (!Number.isFinite(v) || v <= 0) return showError(form, { field: "value_minor", message: "Enter an amount greater than zero." });
+      body.value_minor = v;
+    }
+    if (!body.expires) return showError(form, { field: "expires", message: "Enter the day the coupon expires." });
+    const code = form.elements.code.value.trim();
+    if (code) body.code = code;
+    busy(form, async () => {
+      try {
+        const coupon = await api.issueCoupon(customerId, body, key);
+        key = newIdempotencyKey();
+        form.reset();
+        notify(status, `Coupon ${coupon.code} issued.`);
+        await reload();
+      } catch (error) {
+        showError(form, error);
+      }
+    });
+  });
+  return form;
+}
