@@ -247,19 +247,29 @@ pub async fn adjust_points(
             reason: reason.clone(),
             created_at: now,
         };
+        /// The member's balance; after the change, also the change and its reason.
         #[derive(Serialize)]
-        struct Balance {
+        struct Balance<'a> {
             points_balance: i64,
             lifetime_points: i64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            points: Option<i64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reason: Option<&'a str>,
         }
-        let admin = change_.record(
-            now,
-            "member.adjust",
-            id.to_string(),
-            json(&Balance { points_balance: before.points_balance, lifetime_points: before.lifetime_points }),
-            json(&Balance { points_balance: balance, lifetime_points: after.lifetime_points }),
-            &result,
-        )?;
+        let was = Balance {
+            points_balance: before.points_balance,
+            lifetime_points: before.lifetime_points,
+            points: None,
+            reason: None,
+        };
+        let is = Balance {
+            points_balance: balance,
+            lifetime_points: after.lifetime_points,
+            points: Some(adj.points),
+            reason: Some(&reason),
+        };
+        let admin = change_.record(now, "member.adjust", id.to_string(), json(&was), json(&is), &result)?;
         let mutation = Mutation {
             entries: vec![entry],
             admin: Some(admin),
