@@ -62,6 +62,7 @@ pub mod domain;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+pub mod expiry;
 pub mod http;
 pub mod idempotency;
 pub mod keys;

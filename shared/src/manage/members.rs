@@ -16,6 +16,7 @@ use crate::domain::{Code, CustomerId, IdempotencyKey};
 use crate::engine::commit::{change, commit, mutation_error, Attempt, Refused};
 use crate::engine::{HistoryPage, MemberRef};
 use crate::error::ApiError;
+use crate::expiry::ExpiryClock;
 use crate::keys::KeyMode;
 use crate::model::{end_of_local_day, CodeKind, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry};
 use crate::program::Program;
@@ -210,18 +211,29 @@ pub async fn adjust_points(
         return Ok(done);
     }
     let (id, reason, change_) = (adj.customer_id, &reason, &change_);
+    // The rules in force now: whether points expire.
+    let rules = &crate::auth::program(deps, &actor.tenant).await?;
     let attempt = move || async move {
         let before = deps.store.get_customer(&actor.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
         let now = deps.now();
-        let balance = before
+        // What was due expires first; points added count as earned this month, points
+        // taken leave the oldest months first.
+        let clock = ExpiryClock::new(rules, now);
+        let mut after = before.clone();
+        let expired = crate::engine::expiry::settle(&clock, &mut after, now);
+        let was_balance = after.points_balance;
+        let balance = after
             .points_balance
             .checked_add(adj.points)
             .ok_or_else(|| ApiError::bad_request("the adjustment is out of range"))?;
         if balance < 0 {
-            return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: -adj.points });
+            return Err(ApiError::InsufficientPoints { balance: after.points_balance, needed: -adj.points });
         }
-        let mut after = before.clone();
-        after.points_balance = balance;
+        if adj.points > 0 {
+            clock.add(&mut after, adj.points, now);
+        } else {
+            clock.remove(&mut after, -adj.points, None);
+        }
         after.version += 1;
         let txn_id = uuid::Uuid::new_v4();
         let entry = LedgerEntry {
@@ -241,7 +253,7 @@ pub async fn adjust_points(
             customer_id: id.to_string(),
             txn_id,
             points: adj.points,
-            balance_before: before.points_balance,
+            balance_before: was_balance,
             balance_after: balance,
             lifetime_points: after.lifetime_points,
             reason: reason.clone(),
@@ -258,7 +270,7 @@ pub async fn adjust_points(
             reason: Option<&'a str>,
         }
         let was = Balance {
-            points_balance: before.points_balance,
+            points_balance: was_balance,
             lifetime_points: before.lifetime_points,
             points: None,
             reason: None,
@@ -267,11 +279,11 @@ pub async fn adjust_points(
             points_balance: balance,
             lifetime_points: after.lifetime_points,
             points: Some(adj.points),
-            reason: Some(&reason),
+            reason: Some(reason.as_str()),
         };
         let admin = change_.record(now, "member.adjust", id.to_string(), json(&was), json(&is), &result)?;
         let mutation = Mutation {
-            entries: vec![entry],
+            entries: expired.into_iter().chain([entry]).collect(),
             admin: Some(admin),
             ..change(CustomerWrite::Update { expected_version: before.version, after })
         };
