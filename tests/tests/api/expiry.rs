@@ -175,3 +175,28 @@ async fn a_balance_from_before_expiry_counts_as_earned_in_the_month_of_the_next_
     let (balance, buckets) = assert_exact(&env, &id).await;
     assert_eq!((balance, buckets), (1_100, months(&[("2026-03", 1_100)])));
 }
+
+#[tokio::test]
+async fn a_late_bill_of_a_month_already_past_earns_and_expires_at_once() {
+    let env = TestEnv::new().await;
+    let one_month = Program { points_expiry_months: Some(1), ..admin::demo_program() };
+    let t = env.tenant_with("spice-garden", &one_month).await;
+    env.clock.set(instant("2026-02-20T12:00:00+05:30"));
+    let id = bill(&env, &t, 10, "FEB").await["customer"]["customer_id"].as_str().unwrap().to_owned();
+    // On 1 March a bill sold on 31 January arrives: January's points were good until
+    // the end of February, so they are recorded and expire in the same write.
+    env.clock.set(instant("2026-03-01T10:00:00+05:30"));
+    let late = env
+        .bill(&t, json!({ "mobile": MOBILE, "amount": 5, "external_ref": "JAN-LATE", "sold_at": "2026-01-31T20:00:00+05:30" }))
+        .await;
+    late.assert_ok(&json!({ "points_earned": 500, "new_balance": 1_000 }));
+    let kinds: Vec<(String, i64, i64)> = env
+        .ledger(&id)
+        .await
+        .iter()
+        .map(|e| (attr(e, "type").unwrap().to_owned(), attr_n(e, "points"), attr_n(e, "balance_after")))
+        .collect();
+    assert_eq!(kinds, vec![("earn".into(), 1_000, 1_000), ("earn".into(), 500, 1_500), ("expire".into(), -500, 1_000)]);
+    let (balance, buckets) = assert_exact(&env, &id).await;
+    assert_eq!((balance, buckets), (1_000, months(&[("2026-02", 1_000)])));
+}
