@@ -93,7 +93,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roles_allow_what_the_issue_says() {
+    fn each_role_allows_what_it_may_do() {
         use Permission::*;
         let table = [
             (Role::Owner, [true, true, true]),

@@ -7,7 +7,11 @@
 //!   request refused as malformed costs no write, and a `400` always comes before a
 //!   `409`.
 //!
-//! Both first refuse a request that came past the stage's edge (`through_edge`),
+//! - a management route ([`Manage`], the console's API): authenticate the person's
+//!   session, parse, run (the engine checks the role and makes changes idempotent),
+//!   answer JSON.
+//!
+//! All first refuse a request that came past the stage's edge (`through_edge`),
 //! and run within the request budget and answer errors in the route's dialect
 //! ([`crate::http::respond`]).
 
@@ -58,6 +62,8 @@ impl Route {
         match self.dialect {
             Dialect::Partner => auth::partner(deps, req, self.scope, self.channels).await,
             Dialect::Public => auth::public(deps, req, self.scope, self.channels).await,
+            // No API key opens a management route (those are [`Manage`]).
+            Dialect::Admin => Err(ApiError::Unauthorized),
         }
     }
 }
@@ -179,6 +185,51 @@ async fn run_write<W: Write>(deps: &Deps, req: &Request) -> Result<Response<Body
     idempotency::finish(deps, claim.as_ref(), work).await
 }
 
+/// A management route (`/v1/admin/...`, the console's API): the status of a success, how it parses a request and its engine call. The order lives
+/// here once: the edge check, the session (a Cognito ID token, never an API key: the
+/// tenant and the role come only from its claims), the `Idempotency-Key` header, the
+/// parse, the run, a JSON answer. Every error is in the [`Dialect::Admin`] body. The
+/// engine ([`crate::manage`]) checks the role and makes a change idempotent in the
+/// change's own transaction.
+#[cfg(feature = "console")]
+pub trait Manage {
+    /// `201 Created` for a route that makes something.
+    const STATUS: http::StatusCode = http::StatusCode::OK;
+    type Input: Send + Sync;
+    type Output: serde::Serialize + Send + Sync;
+
+    /// The request's path, query and body, parsed (see [`crate::requests::admin`]).
+    fn parse(req: &Request) -> Result<Self::Input, ApiError>;
+
+    fn run(cx: &Console<'_>, input: Self::Input) -> impl Future<Output = Result<Self::Output, ApiError>> + Send;
+}
+
+/// What a management route's run sees: the dependencies, the signed-in person as an
+/// [`Actor`](crate::actor::Actor), and the request's `Idempotency-Key`.
+#[cfg(feature = "console")]
+pub struct Console<'a> {
+    pub deps: &'a Deps,
+    pub actor: crate::actor::Actor,
+    pub idem: Option<crate::domain::IdempotencyKey>,
+}
+
+/// Answers a management route.
+#[cfg(feature = "console")]
+pub async fn manage<M: Manage>(deps: &Deps, req: Request) -> Response<Body> {
+    respond(Dialect::Admin, &req, run_manage::<M>(deps, &req)).await
+}
+
+#[cfg(feature = "console")]
+async fn run_manage<M: Manage>(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    through_edge(deps, req)?;
+    let staff = deps.staff(req.headers()).await?;
+    let idem = crate::requests::admin::idempotency_key(req)?;
+    let input = M::parse(req)?;
+    let cx = Console { deps, actor: staff.actor(), idem };
+    let output = M::run(&cx, input).await?;
+    Ok(crate::http::json(M::STATUS, &output))
+}
+
 /// Where the stage has an edge secret, the request must have come through the edge
 /// (which adds it), not to the API's own address past the edge's limits. Compared as
 /// SHA-256 digests, so the time taken says nothing of how much of it matched.
@@ -200,6 +251,8 @@ pub mod prelude {
     pub use lambda_http::{Body, Request, Response};
 
     pub use crate::endpoint::{self, Context, Read, Route, Write};
+    #[cfg(feature = "console")]
+    pub use crate::endpoint::{Console, Manage};
     pub use crate::error::ApiError;
     pub use crate::http::json;
     pub use crate::idempotency::Replayable;

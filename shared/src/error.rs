@@ -12,6 +12,9 @@ pub enum Dialect {
     Partner,
     /// `/v1/public/loyalty/...`: `{"result": "error", "error": {"code", "message"}}`.
     Public,
+    /// `/v1/admin/...` (the console's management API): `{"error": {"code", "message",
+    /// "field"}}`, statuses as the Public dialect's.
+    Admin,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +41,10 @@ pub enum ApiError {
     StaffForbidden(&'static str),
     #[error("{0}")]
     BadRequest(String),
+    /// A 400 caused by one field of the request (its JSON path, e.g. `items[1].amount`):
+    /// the message is the rest of a sentence that starts with the field.
+    #[error("{field} {message}")]
+    Invalid { field: String, message: String },
     #[error("Request body too large (at most {0} bytes)")]
     PayloadTooLarge(usize),
     #[error("{0} not found")]
@@ -85,6 +92,25 @@ impl ApiError {
         ApiError::BadRequest(message.into())
     }
 
+    /// A 400 naming the field that caused it: `message` is the rest of a sentence that
+    /// starts with the field's name ("must be a number").
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid { field: field.into(), message: message.into() }
+    }
+
+    /// The request field a 400 names, if one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a 400 of a malformed request (with or without its field).
+    pub fn is_bad_request(&self) -> bool {
+        matches!(self, ApiError::BadRequest(_) | ApiError::Invalid { .. })
+    }
+
     pub fn status(&self, dialect: Dialect) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -93,14 +119,14 @@ impl ApiError {
             | ApiError::OffEdge
             | ApiError::Role { .. }
             | ApiError::StaffForbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::CodeExpired | ApiError::CodeUsed | ApiError::InsufficientPoints { .. } | ApiError::Otp(_) => {
                 match dialect {
                     Dialect::Partner => StatusCode::BAD_REQUEST,
-                    Dialect::Public => StatusCode::UNPROCESSABLE_ENTITY,
+                    Dialect::Public | Dialect::Admin => StatusCode::UNPROCESSABLE_ENTITY,
                 }
             }
             ApiError::Conflict(_) | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
@@ -118,7 +144,7 @@ impl ApiError {
             | ApiError::OffEdge
             | ApiError::Role { .. }
             | ApiError::StaffForbidden(_) => "forbidden",
-            ApiError::BadRequest(_) => "invalid_request",
+            ApiError::BadRequest(_) | ApiError::Invalid { .. } => "invalid_request",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::NotFound(_) => "not_found",
             ApiError::CodeExpired => "voucher_expired",
@@ -139,6 +165,7 @@ impl ApiError {
         match (self, dialect) {
             (ApiError::CodeExpired, Dialect::Public) => "Voucher expired".into(),
             (ApiError::CodeUsed, Dialect::Public) => "Voucher is used".into(),
+            (ApiError::Unauthorized, Dialect::Admin) => "Missing, invalid or expired session: sign in again".into(),
             _ => self.to_string(),
         }
     }

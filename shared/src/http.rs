@@ -147,6 +147,18 @@ pub fn error_response(err: &ApiError, dialect: Dialect, request_id: &str) -> Res
             }
             serde_json::json!({ "result": "error", "error": error })
         }
+        Dialect::Admin => {
+            let mut error = serde_json::json!({ "code": err.code(), "message": message });
+            if let ApiError::Invalid { field, message } = err {
+                error["field"] = field.as_str().into();
+                // The console shows it next to the field: the sentence without its subject.
+                error["message"] = message.as_str().into();
+            }
+            if server {
+                error["request_id"] = request_id.into();
+            }
+            serde_json::json!({ "error": error })
+        }
     };
     let mut resp = json(status, &body);
     if let ApiError::TooManyRequests { retry_after_secs } = err {
@@ -208,4 +220,44 @@ where
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(err: &ApiError) -> (u16, serde_json::Value) {
+        let resp = error_response(err, Dialect::Admin, "req-1");
+        let Body::Text(text) = resp.body() else { panic!("a text body") };
+        (resp.status().as_u16(), serde_json::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn management_errors_name_their_field_and_say_sign_in_again() {
+        let (status, b) = body(&ApiError::invalid("points", "must not be 0"));
+        assert_eq!(status, 400);
+        assert_eq!(
+            b,
+            serde_json::json!({"error": {"code": "invalid_request", "message": "must not be 0", "field": "points"}})
+        );
+        let (status, b) = body(&ApiError::Unauthorized);
+        assert_eq!(status, 401);
+        assert_eq!(b["error"]["code"], "unauthorized");
+        assert!(b["error"]["message"].as_str().unwrap().contains("sign in again"));
+        let (status, b) = body(&ApiError::StaffForbidden("no role"));
+        assert_eq!((status, b["error"]["code"].as_str()), (403, Some("forbidden")));
+        let (status, b) = body(&ApiError::InsufficientPoints { balance: 5, needed: 9 });
+        assert_eq!((status, b["error"]["code"].as_str()), (422, Some("insufficient_points")));
+        let (status, b) = body(&ApiError::Internal);
+        assert_eq!((status, b["error"]["request_id"].as_str()), (500, Some("req-1")));
+        assert!(b["error"].get("field").is_none());
+    }
+
+    #[test]
+    fn the_dialects_keep_a_field_error_as_one_sentence() {
+        let err = ApiError::invalid("items[1].amount", "must be a number");
+        let resp = error_response(&err, Dialect::Partner, "r");
+        let Body::Text(text) = resp.body() else { panic!("a text body") };
+        assert_eq!(text, r#"{"error":"items[1].amount must be a number"}"#);
+    }
 }

@@ -54,6 +54,8 @@
 //! crate, outside the runtime: no function links them.
 
 pub mod actor;
+#[cfg(feature = "console")]
+pub mod admin;
 pub mod auth;
 pub mod deps;
 pub mod domain;

@@ -59,6 +59,15 @@ pub struct Staff {
     pub email: String,
 }
 
+impl Staff {
+    /// The person as the management engine's actor: named by email in the audit log
+    /// (by their pool id when the token has no email).
+    pub fn actor(&self) -> crate::actor::Actor {
+        let who = if self.email.is_empty() { &self.sub } else { &self.email };
+        crate::actor::Actor::new(self.tenant.clone(), who.clone(), self.role)
+    }
+}
+
 /// Where tokens come from: read by `main` from `LOYALTY_SESSION_ISSUER`,
 /// `LOYALTY_SESSION_JWKS_URL` (default: the issuer's `/.well-known/jwks.json`),
 /// `LOYALTY_SESSION_CLIENT_ID` and `LOYALTY_SESSION_MAX_AGE_SECONDS` (default 900).
@@ -301,17 +310,6 @@ fn staff(claims: Claims) -> Result<Staff, ApiError> {
     Ok(Staff { tenant, role, sub: claims.sub, email })
 }
 
-/// The management API's error body, the same whatever dialect: `{"error": {"code",
-/// "message"}}` and the status. A refused session says so (not "API key").
-pub fn error_body(error: &ApiError) -> (StatusCode, serde_json::Value) {
-    let status = error.status(crate::error::Dialect::Public);
-    let message = match error {
-        ApiError::Unauthorized => "Missing, invalid or expired session: sign in again".to_owned(),
-        other => other.message(crate::error::Dialect::Public),
-    };
-    (status, serde_json::json!({ "error": { "code": error.code(), "message": message } }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,16 +506,5 @@ mod tests {
         assert_eq!(SessionConfig::parse(None, None, None, None), Ok(None));
         assert!(SessionConfig::parse(Some(ISSUER), None, None, None).is_err());
         assert!(SessionConfig::parse(Some(ISSUER), None, Some(CLIENT), Some("86400")).is_err());
-    }
-
-    #[test]
-    fn the_error_body_is_dialect_neutral() {
-        let (status, body) = error_body(&ApiError::Unauthorized);
-        assert_eq!(status, 401);
-        assert_eq!(body["error"]["code"], "unauthorized");
-        assert!(body["error"]["message"].as_str().unwrap().contains("session"));
-        let (status, body) = error_body(&ApiError::StaffForbidden("no role"));
-        assert_eq!(status, 403);
-        assert_eq!(body["error"]["code"], "forbidden");
     }
 }

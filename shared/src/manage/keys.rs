@@ -78,7 +78,7 @@ fn scopes_of(scopes: &[Scope]) -> Result<Vec<Scope>, ApiError> {
     let mut out: Vec<Scope> = Scope::ALL.into_iter().filter(|s| scopes.contains(s)).collect();
     out.dedup();
     if out.is_empty() {
-        return Err(ApiError::bad_request("a key needs at least one scope"));
+        return Err(ApiError::invalid("scopes", "must name at least one scope"));
     }
     Ok(out)
 }
@@ -108,7 +108,8 @@ pub async fn issue_key(
 ) -> Result<IssuedKey, ApiError> {
     actor.require(Permission::Keys)?;
     let spec = NewKeySpec {
-        label: crate::domain::text::key_label(&spec.label).map_err(ApiError::BadRequest)?,
+        label: crate::domain::text::key_label(&spec.label)
+            .map_err(|e| ApiError::invalid("label", e.trim_start_matches("label ")))?,
         scopes: scopes_of(&spec.scopes)?,
         ..spec.clone()
     };

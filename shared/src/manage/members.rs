@@ -81,6 +81,32 @@ async fn program(deps: &Deps, actor: &Actor) -> Result<Program, ApiError> {
     deps.store.get_program(&actor.tenant).await?.ok_or(ApiError::NotFound("Program"))
 }
 
+/// A member as a search lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberSummary {
+    pub customer_id: String,
+    pub name: String,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub points_balance: i64,
+    pub tier: String,
+}
+
+/// The members a mobile, email or customer id names in the actor's tenant: none or one.
+pub async fn search_members(deps: &Deps, actor: &Actor, by: &MemberRef) -> Result<Vec<MemberSummary>, ApiError> {
+    actor.require(Permission::Read)?;
+    let (found, program) = tokio::join!(crate::engine::find_member(deps, &actor.tenant, by), program(deps, actor));
+    let Some(c) = found? else { return Ok(Vec::new()) };
+    Ok(vec![MemberSummary {
+        customer_id: c.id.to_string(),
+        name: c.name.clone(),
+        mobile: c.mobile.as_ref().map(|m| m.to_string()),
+        email: c.email.as_ref().map(|e| e.to_string()),
+        points_balance: c.points_balance,
+        tier: program?.tier_for(c.lifetime_points).name.clone(),
+    }])
+}
+
 /// The member a mobile, email or customer id names in the actor's tenant.
 pub async fn find_member(deps: &Deps, actor: &Actor, by: &MemberRef) -> Result<Option<Customer>, ApiError> {
     actor.require(Permission::Read)?;
@@ -173,10 +199,10 @@ pub async fn adjust_points(
     actor.require(Permission::Manage)?;
     let reason = crate::domain::nfc(adj.reason.trim());
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-        return Err(ApiError::bad_request(format!("a reason of 1 to {MAX_REASON_CHARS} characters is required")));
+        return Err(ApiError::invalid("reason", format!("is required: 1 to {MAX_REASON_CHARS} characters")));
     }
     if adj.points == 0 || adj.points.unsigned_abs() > MAX_ADJUSTMENT.unsigned_abs() {
-        return Err(ApiError::bad_request(format!("points must be non-zero and at most {MAX_ADJUSTMENT} either way")));
+        return Err(ApiError::invalid("points", format!("must be non-zero and at most {MAX_ADJUSTMENT} either way")));
     }
     let ask = AdjustAsk { customer_id: adj.customer_id.to_string(), points: adj.points, reason: &reason };
     let change_ = Change::new(actor, "admin-adjust", idem, &ask)?;
@@ -287,13 +313,13 @@ pub async fn issue_coupon(
     let (kind, value_minor, discount_percent) = match (spec.value_minor, spec.percent) {
         (Some(v), None) if v > 0 => (CodeKind::Fixed, v, None),
         (None, Some(p)) if (1..=100).contains(&p) => (CodeKind::Percent, 0, Some(p)),
-        (Some(_), None) => return Err(ApiError::bad_request("value must be positive")),
-        (None, Some(_)) => return Err(ApiError::bad_request("percent must be 1 to 100")),
-        _ => return Err(ApiError::bad_request("give exactly one of value or percent")),
+        (Some(_), None) => return Err(ApiError::invalid("value_minor", "must be positive")),
+        (None, Some(_)) => return Err(ApiError::invalid("percent", "must be from 1 to 100")),
+        _ => return Err(ApiError::bad_request("give exactly one of value_minor or percent")),
     };
     let source = spec.source.trim();
     if source.is_empty() || source.len() > 40 || crate::domain::text::check_identifier(source).is_err() {
-        return Err(ApiError::bad_request("source must be 1 to 40 plain characters"));
+        return Err(ApiError::invalid("source", "must be 1 to 40 plain characters"));
     }
     let ask = CouponAsk {
         customer_id: spec.customer_id.to_string(),

@@ -15,8 +15,8 @@ mod rewards;
 pub use audit::audit_log;
 pub use keys::{issue_key, list_keys, revoke_key, rotate_key, set_key_scopes, IssuedKey, KeyView, NewKeySpec};
 pub use members::{
-    adjust_points, find_member, issue_coupon, member_history, member_profile, Adjusted, Adjustment, CouponSpec,
-    CouponView, MemberProfile, MAX_ADJUSTMENT, MAX_REASON_CHARS,
+    adjust_points, find_member, issue_coupon, member_history, member_profile, search_members, Adjusted, Adjustment,
+    CouponSpec, CouponView, MemberProfile, MemberSummary, MAX_ADJUSTMENT, MAX_REASON_CHARS,
 };
 pub use rewards::{add_reward, archive_reward, edit_reward, list_rewards, validate_reward};
 

@@ -26,23 +26,23 @@ pub fn validate_reward(reward: &Reward) -> Result<Reward, ApiError> {
     let id_ok = (1..=64).contains(&reward.public_id.len())
         && reward.public_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !id_ok {
-        return Err(ApiError::bad_request("reward id must be 1 to 64 letters, digits, '-' or '_'"));
+        return Err(ApiError::invalid("reward_id", "must be 1 to 64 letters, digits, '-' or '_'"));
     }
     if reward.name.is_empty() || reward.name.chars().count() > 200 {
-        return Err(ApiError::bad_request("reward name must be 1 to 200 characters"));
+        return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
     }
     if reward.description.chars().count() > 1000 {
-        return Err(ApiError::bad_request("reward description may be at most 1000 characters"));
+        return Err(ApiError::invalid("description", "may be at most 1000 characters"));
     }
     if reward.points_cost <= 0 {
-        return Err(ApiError::bad_request("points cost must be positive"));
+        return Err(ApiError::invalid("points_cost", "must be positive"));
     }
     match reward.kind {
         CodeKind::Percent if !matches!(reward.discount_percent, Some(1..=100)) => {
-            return Err(ApiError::bad_request("a discount reward needs a percent from 1 to 100"))
+            return Err(ApiError::invalid("discount_percent", "must be from 1 to 100 for a percent reward"))
         }
         CodeKind::Fixed if reward.value_minor <= 0 => {
-            return Err(ApiError::bad_request("a voucher reward needs a value"))
+            return Err(ApiError::invalid("value_minor", "must be positive for a fixed-value reward"))
         }
         _ => {}
     }
@@ -69,21 +69,30 @@ pub async fn add_reward(
     }
 }
 
-/// Replaces an existing reward (its id stays); 404 if there is none.
+/// Replaces an existing reward (its id stays); 404 if there is none. `active` sets
+/// whether it is in the catalogue; `None` keeps it as it is (an edit of an archived
+/// reward leaves it archived).
 pub async fn edit_reward(
     deps: &Deps,
     actor: &Actor,
     reward: &Reward,
+    active: Option<bool>,
     idem: Option<&IdempotencyKey>,
 ) -> Result<Reward, ApiError> {
     actor.require(Permission::Manage)?;
     let reward = validate_reward(reward)?;
-    let change = Change::new(actor, "admin-reward-edit", idem, &reward)?;
+    #[derive(serde::Serialize)]
+    struct Ask<'a> {
+        reward: &'a Reward,
+        active: Option<bool>,
+    }
+    let change = Change::new(actor, "admin-reward-edit", idem, &Ask { reward: &reward, active })?;
     if let Some(done) = change.replay(deps).await? {
         return Ok(done);
     }
     let before = deps.store.get_reward(&actor.tenant, &reward.public_id).await?.ok_or(ApiError::NotFound("Reward"))?;
-    save(deps, &change, "reward.edit", before, reward).await
+    let after = Reward { active: active.unwrap_or(before.active), ..reward };
+    save(deps, &change, "reward.edit", before, after).await
 }
 
 /// Takes a reward out of the catalogue; vouchers already issued for it stay valid.

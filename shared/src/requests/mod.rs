@@ -5,6 +5,8 @@
 //! with the rest of a sentence ("must be a number"); the 400 names the field's path
 //! before it ("items[1].amount must be a number"). Unknown fields are ignored.
 
+#[cfg(feature = "console")]
+pub mod admin;
 mod partner;
 mod public;
 
@@ -104,7 +106,7 @@ fn last_wins(text: &str) -> Result<String, serde_json::Error> {
     })
 }
 
-/// `"{path} {message}"`, the message without serde_json's position (the path says
+/// The field's path and the message (`"{path} {message}"` as text), the message without serde_json's position (the path says
 /// where).
 fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = e.path().to_string();
@@ -115,7 +117,7 @@ fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     if path == "." {
         ApiError::bad_request(message)
     } else {
-        ApiError::bad_request(format!("{path} {message}"))
+        ApiError::invalid(path, message)
     }
 }
 

@@ -30,8 +30,13 @@ fn body(text: &str) -> Result<Probe, ApiError> {
     from_bytes(text.as_bytes())
 }
 
+/// The error as one sentence (a field's error names the field first).
 fn err(text: &str) -> ApiError {
-    body(text).err().unwrap_or_else(|| ApiError::bad_request(format!("{text} parsed")))
+    match body(text) {
+        Err(e @ ApiError::Invalid { .. }) => ApiError::bad_request(e.to_string()),
+        Err(e) => e,
+        Ok(_) => ApiError::bad_request(format!("{text} parsed")),
+    }
 }
 
 #[test]
@@ -48,6 +53,8 @@ fn field_errors_name_the_field() {
     assert_eq!(err(r#"{"amount": "12"}"#), ApiError::bad_request("amount must be a number"));
     assert_eq!(err(r#"{"flag": 1}"#), ApiError::bad_request("flag must be true or false"));
     assert!(matches!(err(r#"{"items": {}}"#), ApiError::BadRequest(m) if m.contains("items")));
+    let nested = body(r#"{"items": [{"amount": "x"}]}"#).unwrap_err();
+    assert_eq!(nested, ApiError::invalid("items[0].amount", "must be a number"), "the field is kept apart");
     assert_eq!(err(r#"{"amount": 1.005}"#), ApiError::bad_request("amount must have at most 2 decimal places"));
 }
 
@@ -78,7 +85,7 @@ fn mobile_may_be_a_number_or_a_string() {
 #[test]
 fn bodies_that_are_not_objects_are_refused() {
     for text in ["", "  ", "[]", "12", "\"x\"", "{", "null", "[{\"amount\": 1}]"] {
-        assert!(matches!(body(text), Err(ApiError::BadRequest(_))), "{text}");
+        assert!(body(text).is_err_and(|e| e.is_bad_request()), "{text}");
     }
     assert_eq!(err("[]"), ApiError::bad_request("Request body must be a JSON object"));
     assert!(matches!(err("{"), ApiError::BadRequest(m) if m.starts_with("Request body is not valid JSON")));

@@ -21,24 +21,24 @@ fn quoted_after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     Some(&rest[start..end])
 }
 
-/// `"/path" = [{ method = "GET", function = "name" }]` lines of the router table.
+/// `"/path" = [{ method = "GET", function = "name" }, ...]` lines of the router table:
+/// one entry per method of the path.
 fn router_routes() -> Routes {
     let cargo = read("Cargo.toml");
     let table = cargo
         .split("[workspace.metadata.lambda.watch.router]")
         .nth(1)
         .expect("a [workspace.metadata.lambda.watch.router] table in Cargo.toml");
-    table
-        .lines()
-        .take_while(|l| !l.trim_start().starts_with('['))
-        .filter(|l| l.starts_with('"'))
-        .map(|l| {
-            let path = l.split('"').nth(1).expect("a quoted path").to_owned();
-            let method = quoted_after(l, "method").expect("a method").to_owned();
-            let function = quoted_after(l, "function").expect("a function").to_owned();
-            (method, path, function)
-        })
-        .collect()
+    let mut routes = Routes::new();
+    for line in table.lines().take_while(|l| !l.trim_start().starts_with('[')).filter(|l| l.starts_with('"')) {
+        let path = line.split('"').nth(1).expect("a quoted path").to_owned();
+        for entry in line.split("{ method").skip(1).map(|e| format!("method{e}")) {
+            let method = quoted_after(&entry, "method").expect("a method").to_owned();
+            let function = quoted_after(&entry, "function").expect("a function").to_owned();
+            routes.insert((method, path.clone(), function));
+        }
+    }
+    routes
 }
 
 /// The value of the first `name` line.

@@ -12,6 +12,7 @@ mod agreement;
 mod auth;
 mod bill;
 mod concurrency;
+mod console;
 mod coupon;
 mod cross_dialect;
 mod customer;

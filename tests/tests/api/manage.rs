@@ -163,12 +163,12 @@ async fn rewards_are_added_edited_and_archived_and_the_public_catalogue_follows(
     let taken = manage::add_reward(&env.deps, &manager, &reward("rwd-chai", "Other", 1), None).await;
     assert!(matches!(taken, Err(ApiError::Conflict(_))), "{taken:?}");
 
-    manage::edit_reward(&env.deps, &manager, &reward("rwd-chai", "Free masala chai", 400), None).await.unwrap();
+    manage::edit_reward(&env.deps, &manager, &reward("rwd-chai", "Free masala chai", 400), None, None).await.unwrap();
     assert!(catalogue().await.contains("Free masala chai"));
-    let missing = manage::edit_reward(&env.deps, &manager, &reward("rwd-none", "x", 1), None).await;
+    let missing = manage::edit_reward(&env.deps, &manager, &reward("rwd-none", "x", 1), None, None).await;
     assert!(matches!(missing, Err(ApiError::NotFound(_))), "{missing:?}");
     let bad = manage::add_reward(&env.deps, &manager, &reward("rwd bad", "x", 1), None).await;
-    assert!(matches!(bad, Err(ApiError::BadRequest(_))), "{bad:?}");
+    assert!(bad.as_ref().is_err_and(ApiError::is_bad_request), "{bad:?}");
 
     let archived = manage::archive_reward(&env.deps, &manager, "rwd-chai", None).await.unwrap();
     assert!(!archived.active);
@@ -209,7 +209,7 @@ async fn an_adjustment_is_its_own_entry_never_below_zero_and_never_toward_tiers(
     for (points, reason) in [(0, "zero"), (5, "  "), (i64::MIN, "huge")] {
         let bad = Adjustment { customer_id: id, points, reason: reason.into() };
         let refused = manage::adjust_points(&env.deps, &manager, &bad, None).await;
-        assert!(matches!(refused, Err(ApiError::BadRequest(_))), "{points} {reason:?}: {refused:?}");
+        assert!(refused.as_ref().is_err_and(ApiError::is_bad_request), "{points} {reason:?}: {refused:?}");
     }
     assert_eq!(env.scan().await, before, "refused adjustments write nothing, audit included");
 
@@ -321,7 +321,7 @@ async fn each_role_may_do_only_its_own_and_a_refusal_writes_nothing() {
     }
     let viewer = actor(&t, Role::Viewer);
     assert!(is_role(&manage::add_reward(d, &viewer, &reward("rwd-2", "Two", 10), None).await.unwrap_err()));
-    assert!(is_role(&manage::edit_reward(d, &viewer, &reward("rwd-1", "Uno", 10), None).await.unwrap_err()));
+    assert!(is_role(&manage::edit_reward(d, &viewer, &reward("rwd-1", "Uno", 10), None, None).await.unwrap_err()));
     assert!(is_role(&manage::archive_reward(d, &viewer, "rwd-1", None).await.unwrap_err()));
     assert!(is_role(&manage::adjust_points(d, &viewer, &adj, None).await.unwrap_err()));
     assert!(is_role(&manage::issue_coupon(d, &viewer, &coupon, None).await.unwrap_err()));
@@ -372,7 +372,7 @@ async fn an_actor_of_another_tenant_sees_and_changes_nothing_whatever_ids_it_pas
     assert!(not_found(manage::set_key_scopes(d, &b_owner, key_id, &[Scope::ReadCustomers], None).await.map(|_| ())));
     assert!(not_found(manage::revoke_key(d, &b_owner, key_id, None).await.map(|_| ())));
     assert!(not_found(manage::rotate_key(d, &b_owner, key_id, None).await.map(|_| ())));
-    assert!(not_found(manage::edit_reward(d, &b_owner, &reward("rwd-1", "Mine", 1), None).await.map(|_| ())));
+    assert!(not_found(manage::edit_reward(d, &b_owner, &reward("rwd-1", "Mine", 1), None, None).await.map(|_| ())));
     assert!(not_found(manage::archive_reward(d, &b_owner, "rwd-1", None).await.map(|_| ())));
     assert!(manage::list_rewards(d, &b_owner).await.unwrap().is_empty());
     let adj = Adjustment { customer_id: id, points: 5, reason: "x".into() };
@@ -422,7 +422,7 @@ async fn the_audit_log_pages_newest_first_and_a_change_and_its_entry_commit_toge
     let third = manage::audit_log(&env.deps, &manager, 2, second.next_cursor.as_deref()).await.unwrap();
     assert_eq!(targets(&third)[0], "rwd-0", "then the operator's keys of the tenant");
     let bad = manage::audit_log(&env.deps, &manager, 2, Some("zz")).await;
-    assert!(matches!(bad, Err(ApiError::BadRequest(_))));
+    assert!(bad.as_ref().is_err_and(ApiError::is_bad_request));
 
     // A change whose own condition fails (a reward that exists) writes no entry either:
     // they are one transaction.

@@ -124,14 +124,14 @@ impl TestEnv {
             .unwrap_or_else(|e| panic!("creating table {table} on {endpoint}: {e}"));
         assert!(created, "table {table} existed before this test");
         let clock = Arc::new(FixedClock::new(start_time()));
-        let deps = Arc::new(Deps::new(store.clone(), clock.clone()));
+        let deps = Arc::new(Deps::new(store.clone(), clock.clone()).with_sessions(super::console::sessions()));
         TestEnv { deps, clock, store, client, table, endpoint }
     }
 
     /// A second `Deps` on the same table and clock, with empty key and program caches:
     /// what a cold function instance sees.
     pub fn fresh_deps(&self) -> Deps {
-        Deps::new(self.store.clone(), self.clock.clone())
+        Deps::new(self.store.clone(), self.clock.clone()).with_sessions(super::console::sessions())
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -563,7 +563,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn from_response(resp: Response<Body>) -> Self {
+    pub fn from_response(resp: Response<Body>) -> Self {
         let (parts, body) = resp.into_parts();
         let text = match body {
             Body::Empty => String::new(),

@@ -49,6 +49,7 @@ pub async fn create_tenant(deps: &Deps, slug: &TenantSlug, program: &Program) ->
 fn refused(e: ApiError) -> AdminError {
     match e {
         ApiError::BadRequest(m) | ApiError::Conflict(m) => AdminError::Invalid(m),
+        e @ ApiError::Invalid { .. } => AdminError::Invalid(e.to_string()),
         ApiError::NotFound(what) => AdminError::NotFound(format!("{what} not found")),
         other => AdminError::Api(other),
     }
@@ -160,7 +161,7 @@ pub async fn add_reward(deps: &Deps, tenant: &TenantSlug, reward: &Reward) -> Re
     let actor = Actor::operator(tenant.clone());
     let reward = manage::validate_reward(reward).map_err(refused)?;
     if deps.store.get_reward(tenant, &reward.public_id).await?.is_some() {
-        manage::edit_reward(deps, &actor, &reward, None).await.map_err(refused)?;
+        manage::edit_reward(deps, &actor, &reward, Some(reward.active), None).await.map_err(refused)?;
     } else {
         manage::add_reward(deps, &actor, &reward, None).await.map_err(refused)?;
     }
@@ -247,6 +248,7 @@ pub struct DemoSeed {
     pub read_only_key: String,
     /// A live key of the `app` channel with both scopes: the one that may redeem rewards.
     pub app_key: String,
+    pub customer_id: String,
     pub customer_mobile: String,
     pub customer_name: String,
     pub customer_email: String,
@@ -373,6 +375,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         test_key: test.plain,
         read_only_key: read_only.plain,
         app_key: app.plain,
+        customer_id: member.id.to_string(),
         customer_mobile: mobile.to_string(),
         customer_name: member.name.clone(),
         customer_email: email.to_string(),

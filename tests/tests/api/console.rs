@@ -1,0 +1,495 @@
+//! The management API over HTTP (`/v1/admin/...`): each function called as API Gateway
+//! hands it a request, with console sessions signed by a test key the functions'
+//! verifier trusts. A management route takes only a session and a dialect route only an
+//! API key; every management route is in the isolation matrix (the owner of tenant B,
+//! whatever ids they send, sees and changes nothing of tenant A); roles, double
+//! submissions and field errors as the console meets them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use lambda_http::{Body, Request, RequestExt};
+use loyalty::actor::Role;
+use loyalty::session::{JwksSource, SessionConfig, Sessions};
+use loyalty::Deps;
+use serde_json::{json, Value};
+
+use super::support::{Call, Reply, Route, Tenant, TestEnv};
+
+const ISSUER: &str = "http://localhost:9229/test_pool";
+const CLIENT: &str = "console-test-client";
+const KID: &str = "test-key";
+
+/// The public half of the test key, as a pool's JWKS.
+struct TestJwks;
+
+impl JwksSource for TestJwks {
+    fn fetch<'a>(
+        &'a self,
+        _url: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<JwkSet, String>> + Send + 'a>> {
+        Box::pin(async {
+            let n = include_str!("../../fixtures/session-key.n").trim();
+            serde_json::from_value(json!({
+                "keys": [{ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": KID, "n": n, "e": "AQAB" }]
+            }))
+            .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The session verifier of every test `Deps`: it trusts the test key.
+pub fn sessions() -> Arc<Sessions> {
+    let config = SessionConfig::parse(Some(ISSUER), None, Some(CLIENT), None).unwrap().unwrap();
+    Arc::new(Sessions::new(config, Arc::new(TestJwks)))
+}
+
+/// An ID token of a person of `tenant` with `role`, issued a minute ago by the test
+/// clock.
+pub fn token(env: &TestEnv, tenant: &str, role: Role) -> String {
+    let now = env.now().timestamp();
+    let claims = json!({
+        "sub": format!("sub-{tenant}-{}", role.as_str()),
+        "iss": ISSUER,
+        "aud": CLIENT,
+        "token_use": "id",
+        "iat": now - 60,
+        "exp": now + 3_600,
+        "email": format!("{}@{tenant}.example", role.as_str()),
+        "custom:tenant": tenant,
+        "cognito:groups": [role.as_str()],
+    });
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(KID.into());
+    let key = EncodingKey::from_rsa_der(include_bytes!("../../fixtures/session-key.der"));
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+/// The management routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admin {
+    Keys,
+    KeyIssue,
+    KeyScopes,
+    KeyRevoke,
+    KeyRotate,
+    Rewards,
+    RewardAdd,
+    RewardEdit,
+    RewardArchive,
+    Members,
+    Member,
+    MemberHistory,
+    MemberAdjust,
+    MemberCoupon,
+    Audit,
+}
+
+impl Admin {
+    pub const EVERY: [Admin; 15] = [
+        Admin::Keys,
+        Admin::KeyIssue,
+        Admin::KeyScopes,
+        Admin::KeyRevoke,
+        Admin::KeyRotate,
+        Admin::Rewards,
+        Admin::RewardAdd,
+        Admin::RewardEdit,
+        Admin::RewardArchive,
+        Admin::Members,
+        Admin::Member,
+        Admin::MemberHistory,
+        Admin::MemberAdjust,
+        Admin::MemberCoupon,
+        Admin::Audit,
+    ];
+
+    fn method(self) -> &'static str {
+        match self {
+            Admin::Keys | Admin::Rewards | Admin::Members | Admin::Member | Admin::MemberHistory | Admin::Audit => {
+                "GET"
+            }
+            Admin::RewardEdit => "PUT",
+            _ => "POST",
+        }
+    }
+
+    /// The path and its parameters, for the resource named `id` where it names one.
+    fn path(self, id: &str) -> (String, Option<(&'static str, String)>) {
+        let with = |name: &'static str| Some((name, id.to_owned()));
+        match self {
+            Admin::Keys | Admin::KeyIssue => ("/v1/admin/keys".into(), None),
+            Admin::KeyScopes => (format!("/v1/admin/keys/{id}/scopes"), with("key_id")),
+            Admin::KeyRevoke => (format!("/v1/admin/keys/{id}/revoke"), with("key_id")),
+            Admin::KeyRotate => (format!("/v1/admin/keys/{id}/rotate"), with("key_id")),
+            Admin::Rewards | Admin::RewardAdd => ("/v1/admin/rewards".into(), None),
+            Admin::RewardEdit => (format!("/v1/admin/rewards/{id}"), with("reward_id")),
+            Admin::RewardArchive => (format!("/v1/admin/rewards/{id}/archive"), with("reward_id")),
+            Admin::Members => ("/v1/admin/members".into(), None),
+            Admin::Member => (format!("/v1/admin/members/{id}"), with("customer_id")),
+            Admin::MemberHistory => (format!("/v1/admin/members/{id}/history"), with("customer_id")),
+            Admin::MemberAdjust => (format!("/v1/admin/members/{id}/adjustments"), with("customer_id")),
+            Admin::MemberCoupon => (format!("/v1/admin/members/{id}/coupons"), with("customer_id")),
+            Admin::Audit => ("/v1/admin/audit".into(), None),
+        }
+    }
+}
+
+/// A request to a management function.
+pub struct AdminCall {
+    route: Admin,
+    id: String,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Option<String>,
+}
+
+impl AdminCall {
+    pub fn new(route: Admin) -> Self {
+        AdminCall { route, id: String::new(), headers: Vec::new(), query: Vec::new(), body: None }
+    }
+
+    /// The resource the path names (a key id, reward id or customer id).
+    pub fn on(mut self, id: &str) -> Self {
+        self.id = id.to_owned();
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn token(self, token: &str) -> Self {
+        self.header("Authorization", &format!("Bearer {token}"))
+    }
+
+    /// A session of `tenant` with `role`.
+    pub fn as_(self, env: &TestEnv, tenant: &str, role: Role) -> Self {
+        self.token(&token(env, tenant, role))
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.query.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn json(mut self, body: &Value) -> Self {
+        self.body = Some(body.to_string());
+        self
+    }
+
+    fn request(&self) -> Request {
+        let (path, param) = self.route.path(&self.id);
+        let mut builder =
+            http::Request::builder().method(self.route.method()).uri(format!("https://loyalty.test{path}"));
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let body = match &self.body {
+            Some(text) => Body::from(text.clone()),
+            None => Body::Empty,
+        };
+        builder
+            .body(body)
+            .expect("a valid request")
+            .with_path_parameters(param.map(|(k, v)| HashMap::from([(k.to_owned(), v)])).unwrap_or_default())
+            .with_query_string_parameters(self.query.iter().cloned().collect::<HashMap<_, _>>())
+    }
+
+    pub async fn send(&self, deps: &Deps) -> Reply {
+        let req = self.request();
+        let resp = match self.route {
+            Admin::Keys => Box::pin(admin_keys::handle(deps, req)).await,
+            Admin::KeyIssue => Box::pin(admin_key_issue::handle(deps, req)).await,
+            Admin::KeyScopes => Box::pin(admin_key_scopes::handle(deps, req)).await,
+            Admin::KeyRevoke => Box::pin(admin_key_revoke::handle(deps, req)).await,
+            Admin::KeyRotate => Box::pin(admin_key_rotate::handle(deps, req)).await,
+            Admin::Rewards => Box::pin(admin_rewards::handle(deps, req)).await,
+            Admin::RewardAdd => Box::pin(admin_reward_add::handle(deps, req)).await,
+            Admin::RewardEdit => Box::pin(admin_reward_edit::handle(deps, req)).await,
+            Admin::RewardArchive => Box::pin(admin_reward_archive::handle(deps, req)).await,
+            Admin::Members => Box::pin(admin_members::handle(deps, req)).await,
+            Admin::Member => Box::pin(admin_member::handle(deps, req)).await,
+            Admin::MemberHistory => Box::pin(admin_member_history::handle(deps, req)).await,
+            Admin::MemberAdjust => Box::pin(admin_member_adjust::handle(deps, req)).await,
+            Admin::MemberCoupon => Box::pin(admin_member_coupon::handle(deps, req)).await,
+            Admin::Audit => Box::pin(admin_audit::handle(deps, req)).await,
+        };
+        Reply::from_response(resp)
+    }
+}
+
+/// A body each route accepts (`reward_id` for a reward it adds).
+fn valid_body(route: Admin, reward_id: &str) -> Option<Value> {
+    match route {
+        Admin::KeyIssue => {
+            Some(json!({"label": "Till 9", "mode": "live", "channel": "pos", "scopes": ["read:customers"]}))
+        }
+        Admin::KeyScopes => Some(json!({"scopes": ["read:customers"]})),
+        Admin::RewardAdd => Some(json!({"reward_id": reward_id, "name": "Mine", "points_cost": 10, "kind": "service"})),
+        Admin::RewardEdit => Some(json!({"name": "Taken over", "points_cost": 1, "kind": "service"})),
+        Admin::MemberAdjust => Some(json!({"points": 5000, "reason": "Not mine to give"})),
+        Admin::MemberCoupon => Some(json!({"value_minor": 50000, "expires": "2027-12-31"})),
+        _ => None,
+    }
+}
+
+/// Tenant A's resources: a member, a reward, a key.
+struct Owned {
+    tenant: Tenant,
+    customer_id: String,
+    mobile: String,
+    reward_id: String,
+    key_id: String,
+}
+
+async fn owned(env: &TestEnv, slug: &str) -> Owned {
+    let tenant = env.tenant(slug).await;
+    let member = env.seed_member(&tenant, "9876500001", "Asha", "2500").await;
+    let owner = token(env, slug, Role::Owner);
+    let reward = AdminCall::new(Admin::RewardAdd)
+        .token(&owner)
+        .json(&json!({"reward_id": "rwd-suite", "name": "Suite upgrade", "points_cost": 900, "kind": "service"}))
+        .send(&env.deps)
+        .await;
+    assert_eq!(reward.status, 201, "{}", reward.text);
+    let key = AdminCall::new(Admin::KeyIssue)
+        .token(&owner)
+        .json(&json!({"label": "Front desk", "mode": "live", "channel": "pos", "scopes": ["read:customers"]}))
+        .send(&env.deps)
+        .await;
+    assert_eq!(key.status, 201, "{}", key.text);
+    Owned {
+        tenant,
+        customer_id: member.customer_id,
+        mobile: member.mobile,
+        reward_id: "rwd-suite".into(),
+        key_id: key.body["key"]["key_id"].as_str().unwrap().to_owned(),
+    }
+}
+
+impl Owned {
+    /// The id of this tenant's resource a route names.
+    fn id_for(&self, route: Admin) -> &str {
+        match route {
+            Admin::KeyScopes | Admin::KeyRevoke | Admin::KeyRotate => &self.key_id,
+            Admin::RewardEdit | Admin::RewardArchive => &self.reward_id,
+            Admin::Member | Admin::MemberHistory | Admin::MemberAdjust | Admin::MemberCoupon => &self.customer_id,
+            _ => "",
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_management_route_takes_only_a_session_and_a_dialect_route_only_a_key() {
+    let env = TestEnv::new().await;
+    let a = owned(&env, "acme-hotels").await;
+    for route in Admin::EVERY {
+        let mut call = AdminCall::new(route).on(a.id_for(route)).header("X-API-Key", &a.tenant.live);
+        if let Some(body) = valid_body(route, "rwd-new") {
+            call = call.json(&body);
+        }
+        let reply = call.send(&env.deps).await;
+        assert_eq!(reply.status, 401, "{route:?} with an API key: {}", reply.text);
+        assert_eq!(reply.body["error"]["code"], "unauthorized", "{route:?}");
+        assert!(reply.body["error"]["message"].as_str().unwrap().contains("sign in again"), "{route:?}");
+        let forged = AdminCall::new(route).on(a.id_for(route)).token("eyJhbGciOiJub25lIn0.e30.").send(&env.deps).await;
+        assert_eq!(forged.status, 401, "{route:?} with a forged token: {}", forged.text);
+    }
+    let owner = token(&env, "acme-hotels", Role::Owner);
+    for route in Route::EVERY {
+        let reply = Call::new(route, "acme-hotels")
+            .header("Authorization", &format!("Bearer {owner}"))
+            .query("mobile", &a.mobile)
+            .send(&env.deps)
+            .await;
+        assert_eq!(reply.status, 401, "{route:?} with a console session: {}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route() {
+    let env = TestEnv::new().await;
+    let a = owned(&env, "acme-hotels").await;
+    let b = env.tenant("bayview-inns").await;
+    let before = env.scan().await;
+    let b_owner = token(&env, b.slug(), Role::Owner);
+    for route in Admin::EVERY {
+        let mut call = AdminCall::new(route).on(a.id_for(route)).token(&b_owner).header("Idempotency-Key", "iso-1");
+        if let Some(body) = valid_body(route, "rwd-b-own") {
+            call = call.json(&body);
+        }
+        if route == Admin::Members {
+            call = call.query("q", &a.mobile);
+        }
+        let reply = call.send(&env.deps).await;
+        let text = &reply.text;
+        match route {
+            Admin::Keys => {
+                let keys = reply.body["keys"].as_array().unwrap();
+                assert!(keys.iter().all(|k| k["key_id"] != a.key_id.as_str()), "{route:?}: {text}");
+            }
+            Admin::Rewards => assert_eq!(reply.body["rewards"], json!([]), "{route:?}: {text}"),
+            Admin::Members => assert_eq!(reply.body["members"], json!([]), "{route:?}: {text}"),
+            Admin::Audit => {
+                let entries = reply.body["entries"].as_array().unwrap();
+                assert!(entries.iter().all(|e| e["who"] != "owner@acme-hotels.example"), "{route:?}: {text}");
+            }
+            // B's own new key and B's own reward.
+            Admin::KeyIssue | Admin::RewardAdd => assert_eq!(reply.status, 201, "{route:?}: {text}"),
+            _ => {
+                assert_eq!(reply.status, 404, "{route:?} on A's resource: {text}");
+                assert_eq!(reply.body["error"]["code"], "not_found", "{route:?}");
+            }
+        }
+    }
+    // Everything of A is as it was: only B's items were added.
+    let a_items = |items: &[super::support::Item]| -> Vec<String> {
+        let sorted = items.iter().map(|i| format!("{:?}", i.iter().collect::<std::collections::BTreeMap<_, _>>()));
+        sorted.filter(|i| i.contains("acme-hotels")).collect()
+    };
+    let (before, after) = (a_items(&before), a_items(&env.scan().await));
+    assert!(before == after, "tenant A's items changed: {} before, {} after", before.len(), after.len());
+}
+
+#[tokio::test]
+async fn each_role_reaches_only_its_own_over_http() {
+    let env = TestEnv::new().await;
+    let a = owned(&env, "acme-hotels").await;
+    let slug = a.tenant.slug();
+    let status = |route: Admin, role: Role| {
+        let mut call = AdminCall::new(route).on(a.id_for(route)).as_(&env, slug, role);
+        if let Some(body) = valid_body(route, "rwd-role") {
+            call = call.json(&body);
+        }
+        if route == Admin::Members {
+            call = call.query("q", &a.mobile);
+        }
+        let deps = env.deps.clone();
+        async move { call.send(&deps).await.status }
+    };
+    let keys = [Admin::Keys, Admin::KeyIssue, Admin::KeyScopes];
+    let changes = [Admin::RewardAdd, Admin::RewardEdit, Admin::MemberAdjust, Admin::MemberCoupon];
+    let reads = [Admin::Rewards, Admin::Members, Admin::Member, Admin::MemberHistory, Admin::Audit];
+    for route in keys {
+        assert_eq!(status(route, Role::Viewer).await, 403, "viewer {route:?}");
+        assert_eq!(status(route, Role::Manager).await, 403, "manager {route:?}");
+    }
+    for route in changes {
+        assert_eq!(status(route, Role::Viewer).await, 403, "viewer {route:?}");
+    }
+    for route in reads {
+        assert_eq!(status(route, Role::Viewer).await, 200, "viewer {route:?}");
+    }
+    assert_eq!(status(Admin::MemberAdjust, Role::Manager).await, 201, "manager adjusts");
+    assert_eq!(status(Admin::KeyRevoke, Role::Owner).await, 200, "owner revokes");
+}
+
+#[tokio::test]
+async fn a_double_click_applies_once_and_a_bad_field_is_named() {
+    let env = TestEnv::new().await;
+    let a = owned(&env, "acme-hotels").await;
+    let owner = token(&env, a.tenant.slug(), Role::Owner);
+    let adjust = |points: i64, key: &str| {
+        AdminCall::new(Admin::MemberAdjust)
+            .on(&a.customer_id)
+            .token(&owner)
+            .header("Idempotency-Key", key)
+            .json(&json!({"points": points, "reason": "Goodwill: late check-in"}))
+    };
+    let first = adjust(700, "adj-1").send(&env.deps).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = adjust(700, "adj-1").send(&env.deps).await;
+    assert_eq!((again.status, &again.body), (201, &first.body), "the second click answers the first result");
+    assert_eq!(env.balance(&a.tenant, &a.mobile).await, first.int("balance_after"));
+    assert_eq!(first.int("balance_after") - first.int("balance_before"), 700);
+    let other = adjust(900, "adj-1").send(&env.deps).await;
+    assert_eq!((other.status, other.body["error"]["code"].as_str()), (409, Some("idempotency_conflict")));
+
+    let field = |body: Value| {
+        let call = AdminCall::new(Admin::MemberAdjust).on(&a.customer_id).token(&owner).json(&body);
+        let deps = env.deps.clone();
+        async move {
+            let reply = call.send(&deps).await;
+            assert_eq!(reply.status, 400, "{}", reply.text);
+            assert_eq!(reply.body["error"]["code"], "invalid_request");
+            reply.body["error"]["field"].as_str().map(str::to_owned)
+        }
+    };
+    assert_eq!(field(json!({"points": "many", "reason": "x"})).await.as_deref(), Some("points"));
+    assert_eq!(field(json!({"points": 0, "reason": "x"})).await.as_deref(), Some("points"));
+    assert_eq!(field(json!({"points": 10})).await.as_deref(), Some("reason"));
+    let below = adjust(-1_000_000, "adj-2").send(&env.deps).await;
+    assert_eq!((below.status, below.body["error"]["code"].as_str()), (422, Some("insufficient_points")));
+    let bad_reward = AdminCall::new(Admin::RewardAdd)
+        .token(&owner)
+        .json(&json!({"reward_id": "rwd-x", "name": "X", "points_cost": -5, "kind": "service"}))
+        .send(&env.deps)
+        .await;
+    assert_eq!((bad_reward.status, bad_reward.body["error"]["field"].as_str()), (400, Some("points_cost")));
+    let no_member = AdminCall::new(Admin::Member).on("not-a-customer-id").token(&owner).send(&env.deps).await;
+    assert_eq!(no_member.status, 404, "{}", no_member.text);
+}
+
+#[tokio::test]
+async fn an_owner_issues_and_revokes_a_key_adds_a_reward_and_adjusts_points_over_http() {
+    let env = TestEnv::new().await;
+    let a = owned(&env, "acme-hotels").await;
+    let slug = a.tenant.slug().to_owned();
+    let owner = token(&env, &slug, Role::Owner);
+
+    // A new till key works on the POS lookup, and stops once revoked (a cold function).
+    let issued = AdminCall::new(Admin::KeyIssue)
+        .token(&owner)
+        .json(&json!({"label": "Bar till", "mode": "live", "channel": "pos", "scopes": ["read:customers"]}))
+        .send(&env.deps)
+        .await;
+    let secret = issued.body["secret"].as_str().unwrap().to_owned();
+    let key_id = issued.body["key"]["key_id"].as_str().unwrap().to_owned();
+    let lookup = |deps: Deps| {
+        let call = Call::customer(&slug).key(&secret).query("mobile", &a.mobile);
+        async move { call.send(&deps).await.status }
+    };
+    assert_eq!(lookup(env.fresh_deps()).await, 200);
+    let listed = AdminCall::new(Admin::Keys).token(&owner).send(&env.deps).await;
+    assert!(!listed.text.contains(&secret), "a list never shows a secret");
+    let revoked = AdminCall::new(Admin::KeyRevoke).on(&key_id).token(&owner).send(&env.deps).await;
+    assert_eq!((revoked.status, revoked.body["status"].as_str()), (200, Some("revoked")), "{}", revoked.text);
+    assert_eq!(lookup(env.fresh_deps()).await, 401);
+
+    // A reward added in the console is in the Public catalogue.
+    let added = AdminCall::new(Admin::RewardAdd)
+        .token(&owner)
+        .json(&json!({"reward_id": "rwd-spa", "name": "Spa hour", "points_cost": 1500, "kind": "service"}))
+        .send(&env.deps)
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    let catalogue = Call::public(Route::Rewards).key(&a.tenant.live).send(&env.deps).await;
+    assert!(catalogue.text.contains("rwd-spa"), "{}", catalogue.text);
+
+    // An adjustment shows in the POS lookup, the member's history and the audit log.
+    let before = env.balance(&a.tenant, &a.mobile).await;
+    let adjusted = AdminCall::new(Admin::MemberAdjust)
+        .on(&a.customer_id)
+        .token(&owner)
+        .json(&json!({"points": -200, "reason": "Duplicate bill"}))
+        .send(&env.deps)
+        .await;
+    assert_eq!(adjusted.status, 201, "{}", adjusted.text);
+    assert_eq!(env.balance(&a.tenant, &a.mobile).await, before - 200);
+    let history = AdminCall::new(Admin::MemberHistory).on(&a.customer_id).token(&owner).send(&env.deps).await;
+    assert_eq!(history.body["entries"][0]["type"], "adjustment", "{}", history.text);
+    assert_eq!(history.body["entries"][0]["description"], "Duplicate bill");
+    let audit = AdminCall::new(Admin::Audit).token(&owner).send(&env.deps).await;
+    let newest = &audit.body["entries"][0];
+    assert_eq!(
+        (newest["action"].as_str(), newest["who"].as_str()),
+        (Some("member.adjust"), Some("owner@acme-hotels.example"))
+    );
+    let found = AdminCall::new(Admin::Members).token(&owner).query("q", &a.mobile).send(&env.deps).await;
+    assert_eq!(found.body["members"][0]["points_balance"].as_i64(), Some(before - 200), "{}", found.text);
+}
