@@ -30,7 +30,7 @@ pub async fn history(
     cursor: Option<&str>,
 ) -> Result<LedgerPage, ApiError> {
     let after = cursor
-        .map(|c| decode_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out")))
+        .map(|c| decode_cursor(c).ok_or_else(|| ApiError::invalid("cursor", "is not one this API gave out")))
         .transpose()?;
     let id = member_id(deps, &caller.tenant, by).await?.ok_or(ApiError::NotFound("Customer"))?;
     Ok(deps.store.ledger_page(&caller.tenant, &id, limit as i32, after).await?)

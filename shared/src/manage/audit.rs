@@ -9,7 +9,7 @@ use crate::Deps;
 pub async fn audit_log(deps: &Deps, actor: &Actor, limit: u32, cursor: Option<&str>) -> Result<AuditPage, ApiError> {
     actor.require(Permission::Read)?;
     let after = cursor
-        .map(|c| decode_audit_cursor(c).ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out")))
+        .map(|c| decode_audit_cursor(c).ok_or_else(|| ApiError::invalid("cursor", "is not one this API gave out")))
         .transpose()?;
     let limit = limit.clamp(1, crate::engine::MAX_PAGE) as i32;
     Ok(deps.store.audit_page(&actor.tenant, limit, after).await?)

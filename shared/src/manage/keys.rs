@@ -99,6 +99,13 @@ fn new_record(actor: &Actor, spec: &NewKeySpec, now: DateTime<Utc>) -> (String, 
     (new.plain, record)
 }
 
+/// An instant as the store keeps it (to the millisecond), so a new key's first answer
+/// and every later one agree.
+fn stored_instant(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    at.trunc_subsecs(3)
+}
+
 /// Issues a key; the answer holds its secret, which is stored nowhere.
 pub async fn issue_key(
     deps: &Deps,
@@ -117,7 +124,7 @@ pub async fn issue_key(
     if let Some(done) = change.replay(deps).await? {
         return Ok(done);
     }
-    let now = deps.now();
+    let now = stored_instant(deps.now());
     let (plain, record) = new_record(actor, &spec, now);
     let key = view(&record);
     let answer = IssuedKey { key: key.clone(), secret: None };
@@ -222,7 +229,7 @@ pub async fn rotate_key(
     }
     let info = own_key(deps, actor, key_id).await?;
     active(&info)?;
-    let now = deps.now();
+    let now = stored_instant(deps.now());
     let old = &info.record;
     let spec =
         NewKeySpec { mode: old.mode, channel: old.channel, scopes: old.scopes.clone(), label: old.label.clone() };

@@ -21,7 +21,9 @@ use crate::model::{CodeKind, Reward};
 pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(value) = req.headers().get(crate::idempotency::HEADER) else { return Ok(None) };
     let text = value.to_str().map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?;
-    IdempotencyKey::parse(text.trim()).map(Some).map_err(|e| ApiError::invalid("Idempotency-Key", e.to_string()))
+    IdempotencyKey::parse(text.trim())
+        .map(Some)
+        .map_err(|_| ApiError::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
 }
 
 /// A path parameter the route's path always has (a request without it is for no

@@ -431,6 +431,11 @@ async fn a_double_click_applies_once_and_a_bad_field_is_named() {
         .send(&env.deps)
         .await;
     assert_eq!((bad_reward.status, bad_reward.body["error"]["field"].as_str()), (400, Some("points_cost")));
+    let bad_cursor = AdminCall::new(Admin::Audit).token(&owner).query("cursor", "zz").send(&env.deps).await;
+    assert_eq!((bad_cursor.status, bad_cursor.body["error"]["field"].as_str()), (400, Some("cursor")));
+    let bad_key = adjust(5, "a key with spaces").send(&env.deps).await;
+    assert_eq!(bad_key.body["error"]["field"], "Idempotency-Key", "{}", bad_key.text);
+    assert_eq!(bad_key.body["error"]["message"], "must be 1 to 255 visible ASCII characters");
     let no_member = AdminCall::new(Admin::Member).on("not-a-customer-id").token(&owner).send(&env.deps).await;
     assert_eq!(no_member.status, 404, "{}", no_member.text);
 }
@@ -457,6 +462,8 @@ async fn an_owner_issues_and_revokes_a_key_adds_a_reward_and_adjusts_points_over
     assert_eq!(lookup(env.fresh_deps()).await, 200);
     let listed = AdminCall::new(Admin::Keys).token(&owner).send(&env.deps).await;
     assert!(!listed.text.contains(&secret), "a list never shows a secret");
+    let in_list = listed.body["keys"].as_array().unwrap().iter().find(|k| k["key_id"] == key_id.as_str()).cloned();
+    assert_eq!(in_list.as_ref(), Some(&issued.body["key"]), "the list shows the key as its issue answered it");
     let revoked = AdminCall::new(Admin::KeyRevoke).on(&key_id).token(&owner).send(&env.deps).await;
     assert_eq!((revoked.status, revoked.body["status"].as_str()), (200, Some("revoked")), "{}", revoked.text);
     assert_eq!(lookup(env.fresh_deps()).await, 401);

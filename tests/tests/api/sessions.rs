@@ -181,3 +181,115 @@ fn the_tenant_attribute_is_immutable_and_not_writable_by_the_console_client() {
     assert!(authorizer.contains("amazonaws.com/${UserPool}"), "issuer: this stage's pool");
     assert_eq!(list(authorizer, "audience"), ["!Ref ConsoleClient"]);
 }
+
+/// Every function resource of the template: (resource name, its block, its route path).
+fn function_resources(template: &str) -> Vec<(String, &str, String)> {
+    let lines: Vec<&str> = template.lines().collect();
+    let mut out = Vec::new();
+    for pair in lines.windows(2) {
+        let Some(name) = pair[0].strip_prefix("  ").and_then(|l| l.strip_suffix(':')) else { continue };
+        if name.starts_with(' ') || pair[1].trim() != "Type: AWS::Serverless::Function" {
+            continue;
+        }
+        let block = resource(template, name);
+        let path =
+            block.lines().find_map(|l| l.trim().strip_prefix("Path:")).map(|p| p.trim().to_owned()).unwrap_or_default();
+        out.push((name.to_owned(), block, path));
+    }
+    out
+}
+
+/// The management routes take the console's sessions and nothing else does: each
+/// `/v1/admin/...` function names the JWT authorizer and verifies tokens of this stage's
+/// pool for the console's client; no dialect route has an authorizer or session settings
+/// (they take API keys).
+#[test]
+fn management_routes_have_the_authorizer_and_this_stages_pool_and_dialect_routes_neither() {
+    let template = std::fs::read_to_string(super::layout::repo().join("infra/template.yaml")).unwrap();
+    let functions = function_resources(&template);
+    let (manage, dialect): (Vec<_>, Vec<_>) = functions.iter().partition(|(_, _, path)| path.starts_with("/v1/admin/"));
+    assert!(manage.len() >= 15, "the management functions in the template: {}", manage.len());
+    assert!(!dialect.is_empty());
+    for (name, block, path) in &manage {
+        assert!(block.contains("Authorizer: ConsoleAuthorizer"), "{name} ({path}) has no ConsoleAuthorizer");
+        assert!(
+            block.contains(
+                r#"LOYALTY_SESSION_ISSUER: !Sub "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}""#
+            ),
+            "{name}: the issuer must be this stage's pool"
+        );
+        assert!(block.contains("LOYALTY_SESSION_CLIENT_ID: !Ref ConsoleClient"), "{name}: the console's client");
+        assert!(!block.contains("LOYALTY_SESSION_JWKS_URL"), "{name}: the JWKS is the issuer's own");
+    }
+    for (name, block, path) in &dialect {
+        assert!(!block.contains("Authorizer"), "{name} ({path}) is a dialect route: API keys, no authorizer");
+        assert!(!block.contains("LOYALTY_SESSION_"), "{name} ({path}) takes no console sessions");
+    }
+    // Each management function crate is one of them.
+    let resources: Vec<String> = manage
+        .iter()
+        .filter_map(|(_, b, _)| b.lines().find_map(|l| l.trim().strip_prefix("Binary:")))
+        .map(|b| b.trim().to_owned())
+        .collect();
+    for crate_name in super::layout::functions().keys().filter(|n| n.starts_with("admin-")) {
+        assert!(resources.contains(crate_name), "functions/{crate_name} has no management route in the template");
+    }
+}
+
+/// Least privilege: no management function may scan the table or delete an item (a
+/// change is puts and updates in one transaction; the audit log is never edited).
+#[test]
+fn no_management_function_may_scan_or_delete() {
+    let template = std::fs::read_to_string(super::layout::repo().join("infra/template.yaml")).unwrap();
+    for (name, block, path) in function_resources(&template) {
+        if !path.starts_with("/v1/admin/") {
+            continue;
+        }
+        let policies = block.split("Policies:").nth(1).unwrap_or_else(|| panic!("{name}: no policies"));
+        for forbidden in ["dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:*", "dynamodb:Batch", "Action: \"*\""] {
+            assert!(!policies.contains(forbidden), "{name} grants {forbidden}");
+        }
+        assert!(policies.contains("dynamodb:GetItem"), "{name}: reads by key");
+    }
+}
+
+/// The console in AWS: served by the stage's distribution from a private bucket, with a
+/// strict Content-Security-Policy and the other security headers; the API's paths stay
+/// on the HTTP API.
+#[test]
+fn the_console_has_its_content_security_policy_and_the_api_paths_keep_their_origin() {
+    let template = std::fs::read_to_string(super::layout::repo().join("infra/template.yaml")).unwrap();
+    let headers = resource(&template, "ConsoleHeadersPolicy");
+    assert!(headers.contains("Type: AWS::CloudFront::ResponseHeadersPolicy"));
+    let csp = "default-src 'self'; connect-src 'self' https://cognito-idp.${AWS::Region}.amazonaws.com; \
+               img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    assert!(headers.contains(csp), "the console's CSP: {headers}");
+    for part in ["StrictTransportSecurity:", "ContentTypeOptions:", "ReferrerPolicy:"] {
+        assert!(headers.contains(part), "{part}");
+    }
+
+    let edge = resource(&template, "EdgeDistribution");
+    let default = edge.split("DefaultCacheBehavior:").nth(1).unwrap().split("CacheBehaviors:").next().unwrap();
+    assert!(default.contains("TargetOriginId: console"), "{default}");
+    assert!(default.contains("ResponseHeadersPolicyId: !Ref ConsoleHeadersPolicy"));
+    let behaviours = edge.split("\n        CacheBehaviors:").nth(1).expect("path behaviours for the API");
+    for pattern in ["/api/*", "/v1/*"] {
+        let b = behaviours.split(&format!("- PathPattern: {pattern}")).nth(1).unwrap_or_else(|| panic!("{pattern}"));
+        let b = b.split("- PathPattern:").next().unwrap();
+        assert!(b.contains("TargetOriginId: api"), "{pattern} goes to the HTTP API");
+        assert!(b.contains("CachePolicyId: 4135ea2d-6df8-44a3-9df3-4b5a84be39ad"), "{pattern}: never cached");
+    }
+    assert!(edge.contains("HeaderName: X-Origin-Verify"), "the edge's secret to the API");
+    assert!(edge.contains("OriginAccessControlId: !GetAtt ConsoleOriginAccessControl.Id"));
+
+    let bucket = resource(&template, "ConsoleBucket");
+    for block in
+        ["BlockPublicAcls: true", "BlockPublicPolicy: true", "IgnorePublicAcls: true", "RestrictPublicBuckets: true"]
+    {
+        assert!(bucket.contains(block), "{block}");
+    }
+    let policy = resource(&template, "ConsoleBucketPolicy");
+    assert!(
+        policy.contains("Service: cloudfront.amazonaws.com") && policy.contains("distribution/${EdgeDistribution}")
+    );
+}
