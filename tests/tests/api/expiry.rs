@@ -200,3 +200,37 @@ async fn a_late_bill_of_a_month_already_past_earns_and_expires_at_once() {
     let (balance, buckets) = assert_exact(&env, &id).await;
     assert_eq!((balance, buckets), (1_000, months(&[("2026-02", 1_000)])));
 }
+
+#[tokio::test]
+async fn points_a_refund_gives_back_return_to_the_sales_month_and_expire_at_once_if_it_is_past() {
+    let env = TestEnv::new().await;
+    let one_month = Program { points_expiry_months: Some(1), ..admin::demo_program() };
+    let t = env.tenant_with("spice-garden", &one_month).await;
+    let (deps, outbox) = env.with_outbox();
+    env.clock.set(instant("2026-01-10T12:00:00+05:30"));
+    let id = bill(&env, &t, 100, "JAN").await["customer"]["customer_id"].as_str().unwrap().to_owned();
+    // In January a bill of ₹30 spends 1,000 points (₹10 off) and earns on the ₹20 paid.
+    env.clock.set(instant("2026-01-20T12:00:00+05:30"));
+    Call::new(Route::Otp, t.slug()).key(&t.live).json(&json!({ "mobile": MOBILE })).send(&deps).await;
+    let body = json!({ "mobile": MOBILE, "amount": 30, "external_ref": "JAN-R", "redeem_points": 1_000, "otp": outbox.last_code() });
+    Call::bill(t.slug()).key(&t.live).json(&body).send(&deps).await.assert_ok(&json!({ "new_balance": 11_000 }));
+    // In March January's points have expired (at the next change) and March's are new.
+    env.clock.set(instant("2026-03-05T12:00:00+05:30"));
+    bill(&env, &t, 50, "MAR").await;
+    assert_eq!(assert_exact(&env, &id).await, (5_000, months(&[("2026-03", 5_000)])));
+    // Refunding January's bill takes back its 2,000 points (its month is empty: from the
+    // oldest) and gives back the 1,000 it spent, to January: they expire in the same write.
+    let refund = Call::new(Route::Refund, t.slug())
+        .key(&t.live)
+        .json(&json!({ "external_ref": "JAN-R", "amount": 30, "refund_ref": "RET-JAN-R" }))
+        .send(&env.deps)
+        .await;
+    assert_eq!(refund.status, 200, "{}", refund.text);
+    let ledger = env.ledger(&id).await;
+    let tail: Vec<(String, i64, i64)> = ledger[ledger.len() - 2..]
+        .iter()
+        .map(|e| (attr(e, "type").unwrap().to_owned(), attr_n(e, "points"), attr_n(e, "balance_after")))
+        .collect();
+    assert_eq!(tail, vec![("refund".into(), -1_000, 4_000), ("expire".into(), -1_000, 3_000)]);
+    assert_eq!(assert_exact(&env, &id).await, (3_000, months(&[("2026-03", 3_000)])));
+}
