@@ -6,6 +6,8 @@
 //! balance: it may not take the balance below zero and adds nothing to lifetime points,
 //! so it never moves the member's tier.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +71,12 @@ pub struct MemberProfile {
     pub name: String,
     pub mobile: Option<String>,
     pub email: Option<String>,
+    /// What a change now would see: points already due are not counted.
     pub points_balance: i64,
+    /// The points that expire next and the last day they can be spent (absent when
+    /// none will).
+    pub points_expiring: Option<i64>,
+    pub points_expiring_at: Option<NaiveDate>,
     pub lifetime_points: i64,
     pub tier: String,
     pub segment: String,
@@ -78,8 +85,9 @@ pub struct MemberProfile {
     pub codes: Vec<CouponView>,
 }
 
-async fn program(deps: &Deps, actor: &Actor) -> Result<Program, ApiError> {
-    deps.store.get_program(&actor.tenant).await?.ok_or(ApiError::NotFound("Program"))
+/// The tenant's program in force now.
+async fn program(deps: &Deps, actor: &Actor) -> Result<Arc<Program>, ApiError> {
+    crate::auth::program(deps, &actor.tenant).await
 }
 
 /// A member as a search lists them.
@@ -98,13 +106,15 @@ pub async fn search_members(deps: &Deps, actor: &Actor, by: &MemberRef) -> Resul
     actor.require(Permission::Read)?;
     let (found, program) = tokio::join!(crate::engine::find_member(deps, &actor.tenant, by), program(deps, actor));
     let Some(c) = found? else { return Ok(Vec::new()) };
+    let program = program?;
+    let (c, _) = crate::expiry::view(&program, &c, deps.now());
     Ok(vec![MemberSummary {
         customer_id: c.id.to_string(),
         name: c.name.clone(),
         mobile: c.mobile.as_ref().map(|m| m.to_string()),
         email: c.email.as_ref().map(|e| e.to_string()),
         points_balance: c.points_balance,
-        tier: program?.tier_for(c.lifetime_points).name.clone(),
+        tier: program.tier_for(c.lifetime_points).name.clone(),
     }])
 }
 
@@ -123,7 +133,8 @@ pub async fn member_profile(deps: &Deps, actor: &Actor, id: &CustomerId) -> Resu
         deps.store.codes_of_customer(&actor.tenant, id, now),
         program(deps, actor)
     );
-    let c = customer?.ok_or(ApiError::NotFound("Customer"))?;
+    let program = program?;
+    let (c, expiring) = crate::expiry::view(&program, &customer?.ok_or(ApiError::NotFound("Customer"))?, now);
     let mut codes = codes?;
     codes.retain(|c| c.is_usable(now));
     codes.sort_by_key(|c| c.expires_at);
@@ -133,8 +144,10 @@ pub async fn member_profile(deps: &Deps, actor: &Actor, id: &CustomerId) -> Resu
         mobile: c.mobile.as_ref().map(|m| m.to_string()),
         email: c.email.as_ref().map(|e| e.to_string()),
         points_balance: c.points_balance,
+        points_expiring: expiring.map(|e| e.points),
+        points_expiring_at: expiring.map(|e| e.last_day),
         lifetime_points: c.lifetime_points,
-        tier: program?.tier_for(c.lifetime_points).name.clone(),
+        tier: program.tier_for(c.lifetime_points).name.clone(),
         segment: c.segment.clone(),
         created_at: c.created_at,
         codes: codes.iter().map(CouponView::from).collect(),

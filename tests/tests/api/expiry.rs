@@ -7,7 +7,9 @@ use loyalty::program::Program;
 use loyalty_admin::admin;
 use serde_json::json;
 
+use super::console::{Admin, AdminCall};
 use super::support::{attr_n, instant, Call, Item, Route, Tenant, TestEnv};
+use loyalty::actor::Role;
 
 const MOBILE: &str = "9876543210";
 const EMAIL: &str = "asha@example.com";
@@ -109,6 +111,14 @@ async fn a_program_year_earns_spends_the_oldest_first_and_expires_on_the_right_d
     env.lookup(&t, MOBILE).await.assert_ok(&json!({
         "points_balance": 3_000, "points_expiring": 2_000, "points_expiring_at": "2026-04-30"
     }));
+    // The console's profile says the same.
+    let profile = AdminCall::new(Admin::Member).on(&id).as_(&env, t.slug(), Role::Viewer).send(&env.deps).await;
+    assert_eq!(
+        (&profile.body["points_balance"], &profile.body["points_expiring"], &profile.body["points_expiring_at"]),
+        (&json!(3_000), &json!(2_000), &json!("2026-04-30")),
+        "{}",
+        profile.text
+    );
     Call::public(Route::Balance)
         .key(&t.live)
         .query("email", EMAIL)
