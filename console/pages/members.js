@@ -64,7 +64,7 @@ async function profile(main, customerId, canChange) {
         fact("Email", m.email || "—"),
         fact("Points balance", formatNumber(m.points_balance)),
         fact("Expiring next", m.points_expiring
-          ? `${formatNumber(m.points_expiring)} points on ${m.points_expiring_at}`
+          ? `${formatNumber(m.points_expiring)} points, usable until ${m.points_expiring_at}`
           : "Nothing"),
         fact("Tier", m.tier || "—"),
         fact("Lifetime points", formatNumber(m.lifetime_points)),
