@@ -239,7 +239,7 @@ pub async fn adjust_points(
             .points_balance
             .checked_add(adj.points)
             .ok_or_else(|| ApiError::bad_request("the adjustment is out of range"))?;
-        if balance < 0 {
+        if adj.points < 0 && balance < 0 {
             return Err(ApiError::InsufficientPoints { balance: after.points_balance, needed: -adj.points });
         }
         if adj.points > 0 {

@@ -31,4 +31,5 @@ mod races;
 mod sandbox;
 mod sessions;
 mod soak;
+mod soak_years;
 mod till;

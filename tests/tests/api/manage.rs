@@ -240,6 +240,28 @@ async fn an_adjustment_is_its_own_entry_never_below_zero_and_never_toward_tiers(
 }
 
 #[tokio::test]
+async fn a_member_in_debt_after_a_refund_may_be_credited_but_not_debited() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    let reply = env.bill(&t, json!({"mobile": "9876543210", "amount": 100, "external_ref": "INV-D"})).await;
+    let id = CustomerId::parse(reply.str("customer_id")).unwrap();
+    let manager = actor(&t, Role::Manager);
+    let spend = Adjustment { customer_id: id, points: -10_000, reason: "Spent at the spa".into() };
+    manage::adjust_points(&env.deps, &manager, &spend, None).await.unwrap();
+    let refund = json!({"external_ref": "INV-D", "amount": 100, "refund_ref": "RET-D"});
+    let reply = Call::new(Route::Refund, t.slug()).key(&t.live).json(&refund).send(&env.deps).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(env.balance(&t, "9876543210").await, -10_000, "the refund took back what the bill earned");
+
+    let credit = Adjustment { customer_id: id, points: 500, reason: "Goodwill".into() };
+    let done = manage::adjust_points(&env.deps, &manager, &credit, None).await.unwrap();
+    assert_eq!((done.balance_before, done.balance_after), (-10_000, -9_500), "a credit is never refused");
+    let debit = Adjustment { customer_id: id, points: -1, reason: "Correction".into() };
+    let refused = manage::adjust_points(&env.deps, &manager, &debit, None).await;
+    assert!(matches!(refused, Err(ApiError::InsufficientPoints { .. })), "{refused:?}");
+}
+
+#[tokio::test]
 async fn a_double_submission_applies_once_and_a_reused_key_with_another_request_is_refused() {
     let env = TestEnv::new().await;
     let t = env.tenant("spice-garden").await;
