@@ -2,12 +2,10 @@
 //! their deliveries, and the sender's pass (once, or every few seconds for a local
 //! stage).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Subcommand;
 use loyalty::actor::Actor;
-use loyalty::deps::SystemClock;
 use loyalty::domain::{IdempotencyKey, TenantSlug};
 use loyalty::webhooks::endpoints::{self, NewEndpoint};
 use loyalty::webhooks::guard::Policy;
@@ -228,7 +226,7 @@ pub async fn run(deps: &Deps, command: WebhookCommand, as_json: bool) -> Result<
         WebhookCommand::Send { repeat, every } => {
             let sender = Sender::new(policy, SenderConfig::default()).map_err(AdminError::Invalid)?;
             loop {
-                let report = sender.run_pass(&deps.store, Arc::new(SystemClock)).await?;
+                let report = sender.run_pass(&deps.store, deps.clock.clone()).await?;
                 if !repeat || report.attempted > 0 {
                     out(as_json, to_json(&report)?, || format!("{report:?}"));
                 }
