@@ -31,3 +31,4 @@ mod sandbox;
 mod sessions;
 mod soak;
 mod till;
+mod webhooks;
