@@ -490,3 +490,81 @@ async fn endpoints_are_the_owners_audited_and_idempotent() {
     }
     assert!(!format!("{:?}", audit.entries).contains("whsec_"), "no secret in the audit log");
 }
+
+/// A Python with the reference library (`standardwebhooks`): `LOYALTY_WEBHOOK_PYTHON`, else
+/// the venv `scripts/install.sh` fills; `None` when neither has it.
+fn reference_python() -> Option<String> {
+    let candidates = std::env::var("LOYALTY_WEBHOOK_PYTHON")
+        .ok()
+        .into_iter()
+        .chain(std::env::var("HOME").ok().map(|home| format!("{home}/.cache/loyalty/venv/bin/python")));
+    candidates.into_iter().find(|python| {
+        std::process::Command::new(python).args(["-c", "import standardwebhooks"]).status().is_ok_and(|s| s.success())
+    })
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs `scripts/webhook-receiver.py` on `port` with these secrets until it has verified
+/// `expect` events; the handle answers whether it exited 0 and the events it printed.
+async fn python_receiver(
+    python: &str,
+    port: u16,
+    secrets: &[&str],
+    expect: usize,
+) -> tokio::task::JoinHandle<(bool, Vec<serde_json::Value>)> {
+    let script = super::layout::repo().join("scripts/webhook-receiver.py");
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script).args(["--port", &port.to_string(), "--expect", &expect.to_string()]);
+    for s in secrets {
+        cmd.args(["--secret", s]);
+    }
+    let child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::task::spawn_blocking(move || {
+        let out = child.wait_with_output().unwrap();
+        let events = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        (out.status.success(), events)
+    })
+}
+
+#[tokio::test]
+async fn the_python_reference_library_verifies_deliveries_and_both_secrets_of_a_rotation() {
+    let Some(python) = reference_python() else {
+        eprintln!("no Python with standardwebhooks (scripts/install.sh installs it): Python check not run");
+        return;
+    };
+    let env = TestEnv::new().await;
+    let acme = owner("acme");
+    let port = free_port();
+    let made = add(&env, &acme, &format!("http://127.0.0.1:{port}/hooks"), &[]).await;
+    let (old, ep) = (made.secret.unwrap(), made.endpoint.endpoint_id);
+
+    let rx = python_receiver(&python, port, &[&old], 2).await;
+    let events = [event("acme", 1), event("acme", 2)];
+    enqueue(&env, &acme, &events).await;
+    assert_eq!(pass(&env, &sender()).await.delivered, 2);
+    let (ok, got) = tokio::time::timeout(Duration::from_secs(20), rx).await.unwrap().unwrap();
+    assert!(ok, "the Python reference library verified both");
+    let mut ids: Vec<&str> = got.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, [events[0].id.as_str(), events[1].id.as_str()]);
+
+    // After a rotation, either secret alone verifies.
+    let new = endpoints::rotate_secret(&env.deps, &acme, &ep, None).await.unwrap().secret.unwrap();
+    for (n, secret) in [(3, &new), (4, &old)] {
+        let rx = python_receiver(&python, port, &[secret], 1).await;
+        enqueue(&env, &acme, &[event("acme", n)]).await;
+        assert_eq!(pass(&env, &sender()).await.delivered, 1);
+        let (ok, got) = tokio::time::timeout(Duration::from_secs(20), rx).await.unwrap().unwrap();
+        assert!(ok && got.len() == 1, "event {n} verified with one of the two secrets");
+    }
+}
