@@ -15,7 +15,7 @@ use loyalty::Deps;
 use loyalty_admin::AdminError;
 use serde_json::json;
 
-#[derive(Subcommand)]
+#[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
     /// Add an endpoint; its signing secret is printed once.
     Add {
@@ -238,4 +238,56 @@ pub async fn run(deps: &Deps, command: WebhookCommand, as_json: bool) -> Result<
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::WebhookCommand;
+    use crate::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<WebhookCommand, String> {
+        let cli = Cli::try_parse_from(["loyalty-admin", "--json", "webhook"].iter().chain(args))
+            .map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Webhook { command } => Ok(command),
+            _ => Err("not a webhook command".into()),
+        }
+    }
+
+    #[test]
+    fn every_webhook_command_parses_and_a_bad_tenant_does_not() {
+        let add = parse(&[
+            "add",
+            "--tenant",
+            "acme",
+            "--url",
+            "https://h.example.com/in",
+            "--event",
+            "points.earned",
+            "--event",
+            "points.redeemed",
+        ]);
+        let Ok(WebhookCommand::Add { tenant, url, events, idempotency_key: None }) = add else { panic!("{add:?}") };
+        assert_eq!((tenant.as_str(), url.as_str()), ("acme", "https://h.example.com/in"));
+        assert_eq!(events, ["points.earned", "points.redeemed"]);
+        for args in [
+            &["list", "--tenant", "acme"][..],
+            &["remove", "--tenant", "acme", "--endpoint", "ep_1"],
+            &["rotate", "--tenant", "acme", "--endpoint", "ep_1", "--idempotency-key", "k1"],
+            &["disable", "--tenant", "acme", "--endpoint", "ep_1"],
+            &["enable", "--tenant", "acme", "--endpoint", "ep_1"],
+            &["test", "--tenant", "acme", "--endpoint", "ep_1"],
+            &["deliveries", "--tenant", "acme", "--endpoint", "ep_1", "--status", "dead"],
+            &["replay", "--tenant", "acme", "--endpoint", "ep_1"],
+            &["replay", "--tenant", "acme", "--endpoint", "ep_1", "--event", "evt_1"],
+            &["send"],
+            &["send", "--loop", "--every", "2"],
+        ] {
+            assert!(parse(args).is_ok(), "{args:?}: {:?}", parse(args).err());
+        }
+        assert!(parse(&["list", "--tenant", "Not A Slug"]).is_err());
+        assert!(parse(&["test", "--tenant", "acme"]).is_err(), "an endpoint is required");
+    }
 }
