@@ -32,7 +32,7 @@ use rand::Rng;
 
 use super::guard::{check_url, literal_ip, Policy};
 use super::signing::headers;
-use super::{Delivery, Endpoint, EndpointStatus, DISABLE_AFTER_FAILING_HOURS, RETRY_WINDOW_HOURS};
+use super::{Delivery, DeliveryStatus, Endpoint, EndpointStatus, DISABLE_AFTER_FAILING_HOURS, RETRY_WINDOW_HOURS};
 use crate::deps::Clock;
 use crate::store::{AttemptOutcome, Store, StoreError};
 
@@ -318,18 +318,38 @@ impl Sender {
             for chunk in due.chunks(self.config.per_endpoint_concurrency.max(1)) {
                 let mut tasks = tokio::task::JoinSet::new();
                 for d in chunk.iter().cloned() {
-                    let (sender, endpoint, clock) = (self.clone(), endpoint.clone(), clock.clone());
+                    let (sender, endpoint, clock, store) =
+                        (self.clone(), endpoint.clone(), clock.clone(), store.clone());
                     tasks.spawn(async move {
+                        // The index lags the table a little: the item itself says whether
+                        // this attempt is still due (else a delivery just recorded could
+                        // go out twice).
                         let now = clock.now();
+                        match store.webhook_delivery(&d.tenant, &d.endpoint_id, d.id()).await {
+                            Ok(Some(current))
+                                if current.status == DeliveryStatus::Pending
+                                    && current.attempts == d.attempts
+                                    && current.next_attempt_at <= now => {}
+                            Ok(_) => return None,
+                            Err(e) => return Some((d, now, Err(format!("store: {e}")), false)),
+                        }
                         let result = sender.attempt(&endpoint, &d, now).await;
-                        (d, clock.now(), result)
+                        Some((d, clock.now(), result, true))
                     });
                 }
                 while let Some(done) = tasks.join_next().await {
-                    let Ok((d, at, result)) = done else {
-                        report.errors += 1;
+                    let Ok(Some((d, at, result, sent))) = done else {
+                        if done.is_err() {
+                            report.errors += 1;
+                        }
                         continue;
                     };
+                    if !sent {
+                        tracing::error!(delivery = %d.event.id, "reading a webhook delivery");
+                        report.errors += 1;
+                        failed = true;
+                        continue;
+                    }
                     report.attempted += 1;
                     let attempts = d.attempts.saturating_add(1);
                     let (outcome, text) = match &result {
