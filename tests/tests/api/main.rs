@@ -33,3 +33,4 @@ mod sessions;
 mod soak;
 mod soak_years;
 mod till;
+mod webhooks;
