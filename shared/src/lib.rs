@@ -78,6 +78,7 @@ pub mod session;
 pub mod sms;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 pub mod wire;
 
 pub use deps::Deps;

@@ -27,6 +27,11 @@ pub(crate) const AUDIT_PREFIX: &str = "AUDIT#";
 /// A tenant's program items: the rules it was created with (`PROGRAM`) and each later
 /// version (`PROGRAM#{effective_from}`), read with one Query.
 pub(crate) const PROGRAM_PREFIX: &str = "PROGRAM";
+/// A tenant's webhook endpoints and an endpoint's deliveries.
+pub(crate) const WEBHOOK_ENDPOINT_PREFIX: &str = "EP#";
+pub(crate) const WEBHOOK_DELIVERY_PREFIX: &str = "DLV#";
+/// The `GSI1PK` listing every tenant's webhook endpoints (the sender's round).
+pub(crate) const WEBHOOK_ENDPOINTS_INDEX: &str = "WEBHOOK#ENDPOINTS";
 /// The partition listing every tenant.
 pub(crate) const TENANTS_PK: &str = "TENANTS";
 
@@ -148,6 +153,14 @@ impl ItemKey {
     pub fn admin_request(t: &TenantSlug, route: &str, key: &IdempotencyKey) -> Self {
         Self::new(format!("TENANT#{t}#ADMINREQ#{route}#{key}"), "ADMINREQ")
     }
+    /// A tenant's webhook endpoint (all of a tenant's under one partition: one Query).
+    pub fn webhook_endpoint(t: &TenantSlug, endpoint_id: &str) -> Self {
+        Self::new(webhook_endpoints_partition(t), format!("{WEBHOOK_ENDPOINT_PREFIX}{endpoint_id}"))
+    }
+    /// One event's delivery to one endpoint (an endpoint's deliveries share a partition).
+    pub fn webhook_delivery(t: &TenantSlug, endpoint_id: &str, event_id: &str) -> Self {
+        Self::new(format!("TENANT#{t}#WHDLV#{endpoint_id}"), format!("{WEBHOOK_DELIVERY_PREFIX}{event_id}"))
+    }
     /// The item `warm_up` reads (it never exists).
     pub fn warm_up() -> Self {
         Self::new("WARMUP".into(), "WARMUP")
@@ -199,6 +212,33 @@ pub(crate) fn tenant_keys_index(t: &TenantSlug) -> String {
 /// `GSI1SK` of an API key.
 pub(crate) fn key_index_sk(key_id: &str) -> String {
     format!("KEY#{key_id}")
+}
+
+/// A tenant's webhook endpoints.
+pub(crate) fn webhook_endpoints_partition(t: &TenantSlug) -> String {
+    format!("TENANT#{t}#WEBHOOKS")
+}
+
+/// `GSI1SK` of an endpoint in the list of every tenant's endpoints.
+pub(crate) fn webhook_endpoint_index_sk(t: &TenantSlug, endpoint_id: &str) -> String {
+    format!("{t}#{endpoint_id}")
+}
+
+/// `GSI1PK` of an endpoint's pending deliveries: its own due queue, so one endpoint's
+/// backlog is never in another's way.
+pub(crate) fn webhook_due_index(t: &TenantSlug, endpoint_id: &str) -> String {
+    format!("WEBHOOK#DUE#{t}#{endpoint_id}")
+}
+
+/// `GSI1SK` of a pending delivery: when it is due (epoch milliseconds, zero-padded so
+/// text order is time order), then its event.
+pub(crate) fn webhook_due_sk(next_attempt_ms: i64, event_id: &str) -> String {
+    format!("{:019}#{event_id}", next_attempt_ms.max(0))
+}
+
+/// The `GSI1SK` bound (inclusive) of the deliveries due at `now_ms`.
+pub(crate) fn webhook_due_until(now_ms: i64) -> String {
+    format!("{:019}#~", now_ms.max(0))
 }
 
 /// A tenant's audit log partition.
@@ -318,6 +358,8 @@ mod tests {
             ItemKey::otp_misses(&t, &Mobile::parse("9876543210").unwrap(), chrono::NaiveDate::MIN),
             ItemKey::audit_entry(&t, &AuditCursor { at_ms: 1, id: uuid::Uuid::nil() }),
             ItemKey::admin_request(&t, "admin-adjust", &IdempotencyKey::parse("k-1").unwrap()),
+            ItemKey::webhook_endpoint(&t, "ep_1"),
+            ItemKey::webhook_delivery(&t, "ep_1", "evt_1"),
         ] {
             assert!(key.pk == "TENANT#acme" || key.pk.starts_with("TENANT#acme#"), "{key}");
         }

@@ -918,5 +918,10 @@ impl StoredItem for AdminRequestItem {
     const KIND: &'static str = "management request";
 }
 
+// ---- webhooks ----
+
+mod webhooks;
+pub(crate) use webhooks::{DeliveryItem, DeliveryOutcome, EndpointChange, EndpointItem};
+
 #[cfg(test)]
 mod tests;

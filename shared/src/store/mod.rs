@@ -8,7 +8,7 @@
 //!   of the others but `client` (the table, `StoreError`);
 //! - `transact` sends a `TransactWriteItems` and reads why it was cancelled;
 //! - the operations (`customers`, `codes`, `ledger`, `mutation`, `idempotency`, `otp`, `otp_quota`,
-//!   `programs`, `purchases`, `rewards`, `api_keys`, `table`) use those, never each other,
+//!   `programs`, `purchases`, `rewards`, `api_keys`, `table`, `webhooks`) use those, never each other,
 //!   but for `audit`: the audit entry and request item every management change writes
 //!   in its own transaction.
 
@@ -29,6 +29,7 @@ mod purchases;
 mod rewards;
 mod table;
 mod transact;
+mod webhooks;
 
 pub use api_keys::KeyInfo;
 pub use audit::{
@@ -49,6 +50,7 @@ pub use mutation::{
 pub use otp::OtpRecord;
 pub use programs::TenantEntry;
 pub use transact::Completion;
+pub use webhooks::AttemptOutcome;
 
 #[cfg(test)]
 mod fault_tests;

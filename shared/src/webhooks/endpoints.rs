@@ -1,0 +1,1 @@
+//! A tenant's webhook endpoints, for an [`Actor`](crate::actor::Actor): owners only.
