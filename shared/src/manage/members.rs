@@ -267,7 +267,7 @@ pub async fn adjust_points(
             points_balance: balance,
             lifetime_points: after.lifetime_points,
             points: Some(adj.points),
-            reason: Some(&reason),
+            reason: Some(reason),
         };
         let admin = change_.record(now, "member.adjust", id.to_string(), json(&was), json(&is), &result)?;
         let mutation = Mutation {
