@@ -30,4 +30,5 @@ mod races;
 mod sandbox;
 mod sessions;
 mod soak;
+mod stream;
 mod till;
