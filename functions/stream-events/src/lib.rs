@@ -39,3 +39,26 @@ pub async fn handle(consumer: &Consumer, event: Event) -> DynamoDbEventResponse 
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use loyalty::events::events_of;
+
+    use super::*;
+
+    /// The sample batch maps as the runtime hands it over: the sale's entry, the voucher
+    /// used; the profile's tier change needs the program, the sale reference makes none.
+    #[test]
+    fn the_sample_batch_maps_to_its_events() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/stream-events/bill-and-voucher.json");
+        let event: Event = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let types: Vec<String> = event
+            .records
+            .iter()
+            .filter_map(record)
+            .flat_map(|r| events_of(&r, None).unwrap())
+            .map(|e| e.r#type)
+            .collect();
+        assert_eq!(types, ["points.earned", "coupon.redeemed"]);
+    }
+}
