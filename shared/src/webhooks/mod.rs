@@ -13,7 +13,6 @@
 //!   after [`RETRY_WINDOW_HOURS`], dead (kept, replayable).
 
 pub mod endpoints;
-#[cfg(feature = "webhooks")]
 pub mod guard;
 #[cfg(feature = "webhooks")]
 pub mod sender;
@@ -63,7 +62,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// How long a delivery is retried before it is dead.
-pub const RETRY_WINDOW_HOURS: i64 = 26;
+pub const RETRY_WINDOW_HOURS: i64 = 24;
 /// How long an endpoint may fail without a single success before it is disabled.
 pub const DISABLE_AFTER_FAILING_HOURS: i64 = 72;
 /// How long a rotated-out secret still signs (next to the new one).

@@ -23,6 +23,8 @@ use loyalty_admin::settings::{self, ProgramChange};
 use loyalty_admin::{self as admin, identity, stream, AdminError, CouponSpec};
 use serde_json::json;
 
+mod webhook;
+
 #[derive(Parser)]
 #[command(name = "loyalty-admin", version, about = "Operate the loyalty table: tenants, keys, coupons, demo data")]
 struct Cli {
@@ -86,6 +88,11 @@ enum Command {
     Cognito {
         #[command(subcommand)]
         command: CognitoCommand,
+    },
+    /// A tenant's webhook endpoints, their deliveries, and the sender.
+    Webhook {
+        #[command(subcommand)]
+        command: webhook::WebhookCommand,
     },
 }
 
@@ -607,6 +614,7 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
                 format!("user pool: {}\napp client: {}\nissuer: {issuer}\nJWKS: {jwks_url}", ids.pool_id, ids.client_id)
             });
         }
+        Command::Webhook { command } => webhook::run(deps, command, as_json).await?,
         Command::SeedDemo => {
             deps.store.create_table_if_missing().await?;
             let seed = admin::seed_demo(deps).await?;
