@@ -108,7 +108,7 @@ impl Store {
     }
 
     /// An owner's change of an endpoint (`new`), while it is still at `old`'s version,
-    /// audited. The sender's `failing_since` is left alone, unless `new` re-enables it.
+    /// audited (`failing_since` as `new` has it: an enabled endpoint starts afresh).
     pub async fn change_webhook_endpoint(
         &self,
         old: &Endpoint,
@@ -124,6 +124,7 @@ impl Store {
             secret: &new.secret,
             previous_secret: new.previous_secret.as_ref(),
             previous_expires_at: new.previous_expires_at,
+            failing_since: new.failing_since,
             updated_at: new.updated_at,
             version: new.version,
         })?;
@@ -151,8 +152,8 @@ impl Store {
         self.admin_transact(&old.tenant, vec![item], admin).await
     }
 
-    /// The sender's note of an endpoint's health: `failing_since` set (a failure, kept if
-    /// already set) or cleared (a success); `disable` also disables it, with a reason.
+    /// The sender's note of an endpoint's health: `failing_since` set (the first failure
+    /// since a success) or cleared (a success); `disable` also disables it, with a reason.
     /// Nothing if the endpoint is gone.
     pub async fn note_webhook_endpoint_health(
         &self,
@@ -163,13 +164,8 @@ impl Store {
         let key = ItemKey::webhook_endpoint(&endpoint.tenant, &endpoint.endpoint_id);
         let mut e = Expr::default();
         let failing = e.name("failing_since");
-        let mut set = match failing_since {
-            Some(at) => format!(
-                "SET {failing} = if_not_exists({failing}, {})",
-                e.value(value(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))?)
-            ),
-            None => format!("SET {failing} = {}", e.value(AttributeValue::Null(true))),
-        };
+        let at = failing_since.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let mut set = format!("SET {failing} = {}", e.value(at.map_or(AttributeValue::Null(true), AttributeValue::S)));
         if let Some(reason) = disable {
             set.push_str(&format!(
                 ", {} = {}, {} = {}, {v} = {v} + {}",

@@ -236,6 +236,7 @@ pub async fn set_endpoint_active(
         let new = Endpoint {
             status: if active { EndpointStatus::Active } else { EndpointStatus::Disabled },
             disabled_reason: (!active).then(|| format!("disabled by {who}")),
+            failing_since: if active { None } else { old.failing_since },
             ..old.clone()
         };
         let mut view = EndpointView::from(&new);

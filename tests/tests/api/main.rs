@@ -32,3 +32,4 @@ mod sessions;
 mod soak;
 mod stream;
 mod till;
+mod webhooks;

@@ -84,8 +84,7 @@ impl From<EndpointItem> for Endpoint {
     }
 }
 
-/// What an owner's change of an endpoint writes (never `failing_since`, which is the
-/// sender's).
+/// What an owner's change of an endpoint writes.
 #[derive(Serialize)]
 pub(crate) struct EndpointChange<'a> {
     pub url: &'a str,
@@ -97,6 +96,8 @@ pub(crate) struct EndpointChange<'a> {
     pub previous_secret: Option<&'a Secret>,
     #[serde(with = "opt_text")]
     pub previous_expires_at: Option<DateTime<Utc>>,
+    #[serde(with = "opt_text")]
+    pub failing_since: Option<DateTime<Utc>>,
     #[serde(with = "text")]
     pub updated_at: DateTime<Utc>,
     pub version: u64,
