@@ -5,7 +5,7 @@
 //! sandbox writes make none.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aws_sdk_dynamodbstreams::config::{Credentials, Region};
@@ -37,8 +37,8 @@ fn checkpoint_file() -> PathBuf {
 
 /// A follower as `loyalty-admin stream follow` runs it: a consumer of its own (cold
 /// caches), the given checkpoint file.
-fn follower(env: &TestEnv, checkpoint: &PathBuf) -> Follower {
-    Follower::new(streams(), Consumer::new(Arc::new(env.fresh_deps())), checkpoint.clone())
+fn follower(env: &TestEnv, checkpoint: &Path) -> Follower {
+    Follower::new(streams(), Consumer::new(Arc::new(env.fresh_deps())), checkpoint)
 }
 
 async fn add_endpoint(env: &TestEnv, t: &Tenant, id: &str, event_types: &[&str]) -> Endpoint {
