@@ -184,3 +184,24 @@ async fn requests_become_events_once_each_by_id_and_a_stopped_follower_resumes()
     assert_eq!(by_type(&deliveries(&env, &t, "ep_all").await), after);
     let _ = (std::fs::remove_file(&checkpoint), std::fs::remove_file(&again));
 }
+
+/// The function's answer when the store fails mid-batch: the first record that failed,
+/// by its sequence number, so Lambda retries from it; the records before it (a profile
+/// update that makes no event) are done.
+#[tokio::test]
+async fn a_store_failure_reports_the_first_failed_record_for_a_retry_from_it() {
+    let env = TestEnv::new().await;
+    let missing = loyalty::store::Store::new(env.client.clone(), format!("missing-{}", uuid::Uuid::new_v4()));
+    let consumer = Consumer::new(Arc::new(loyalty::Deps::new(missing, env.clock.clone())));
+    let sample = super::layout::repo().join("events/stream-events/bill-and-voucher.json");
+    let event = serde_json::from_str(&std::fs::read_to_string(sample).unwrap()).unwrap();
+    let answer = stream_events::handle(&consumer, event).await;
+    let failed: Vec<Option<String>> = answer.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    assert_eq!(failed, [Some("200000000000000000002".to_owned())]);
+
+    // The same batch on a working store: nothing to report.
+    let consumer = Consumer::new(Arc::new(env.fresh_deps()));
+    let sample = super::layout::repo().join("events/stream-events/bill-and-voucher.json");
+    let event = serde_json::from_str(&std::fs::read_to_string(sample).unwrap()).unwrap();
+    assert!(stream_events::handle(&consumer, event).await.batch_item_failures.is_empty());
+}
