@@ -75,7 +75,7 @@ fn event_types(types: &[String]) -> Result<Vec<String>, ApiError> {
     for t in types {
         let t = t.trim();
         if !EVENT_TYPES.contains(&t) || t == TEST_EVENT {
-            return Err(ApiError::invalid("event_types", &format!("unknown event type {t:?}")));
+            return Err(ApiError::invalid("event_types", format!("unknown event type {t:?}")));
         }
         out.push(t.to_owned());
     }
@@ -158,8 +158,7 @@ struct Target<'a, T: Serialize> {
 async fn change_endpoint<A: Serialize, R: Serialize + serde::de::DeserializeOwned>(
     deps: &Deps,
     actor: &Actor,
-    route: &'static str,
-    action: &str,
+    (route, action): (&'static str, &str),
     endpoint_id: &str,
     ask: A,
     idem: Option<&IdempotencyKey>,
@@ -200,7 +199,7 @@ pub async fn rotate_secret(
     let secret = new_secret();
     let shown = secret.0.clone();
     let (answer, fresh) =
-        change_endpoint(deps, actor, "admin-webhook-rotate", "webhook.rotate", endpoint_id, (), idem, |old, now| {
+        change_endpoint(deps, actor, ("admin-webhook-rotate", "webhook.rotate"), endpoint_id, (), idem, |old, now| {
             let new = Endpoint {
                 secret,
                 previous_secret: Some(old.secret.clone()),
@@ -232,7 +231,7 @@ pub async fn set_endpoint_active(
     let (route, action) =
         if active { ("admin-webhook-enable", "webhook.enable") } else { ("admin-webhook-disable", "webhook.disable") };
     let who = actor.who.clone();
-    change_endpoint(deps, actor, route, action, endpoint_id, Ask { active }, idem, |old, now| {
+    change_endpoint(deps, actor, (route, action), endpoint_id, Ask { active }, idem, |old, now| {
         let new = Endpoint {
             status: if active { EndpointStatus::Active } else { EndpointStatus::Disabled },
             disabled_reason: (!active).then(|| format!("disabled by {who}")),

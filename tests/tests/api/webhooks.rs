@@ -178,7 +178,7 @@ async fn a_delivery_is_signed_verifies_and_is_never_doubled() {
     // Delivered leaves the queue: later passes send nothing again.
     env.advance(chrono::Duration::hours(1));
     assert_eq!(pass(&env, &sender()).await.attempted, 0);
-    assert_eq!(rx.ids(), [e.id.clone()]);
+    assert_eq!(rx.ids(), std::slice::from_ref(&e.id));
     let d = delivery(&env, &acme, &ep, &e.id).await;
     assert_eq!((d.status, d.attempts), (DeliveryStatus::Delivered, 1));
     assert!(d.last_result.unwrap().starts_with("HTTP 200"));
@@ -465,7 +465,7 @@ async fn endpoints_are_the_owners_audited_and_idempotent() {
     assert!(first.secret.is_some() && second.secret.is_none());
     assert_eq!(first.endpoint, second.endpoint);
     let list = endpoints::list_endpoints(&env.deps, &acme).await.unwrap();
-    assert_eq!(list, [first.endpoint.clone()], "one endpoint for one key");
+    assert_eq!(list, std::slice::from_ref(&first.endpoint), "one endpoint for one key");
     // Another tenant sees none of it.
     let beta = owner("beta");
     assert!(endpoints::list_endpoints(&env.deps, &beta).await.unwrap().is_empty());
