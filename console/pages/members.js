@@ -63,6 +63,9 @@ async function profile(main, customerId, canChange) {
         fact("Mobile", m.mobile || "—"),
         fact("Email", m.email || "—"),
         fact("Points balance", formatNumber(m.points_balance)),
+        fact("Expiring next", m.points_expiring
+          ? `${formatNumber(m.points_expiring)} points, usable until ${m.points_expiring_at}`
+          : "Nothing"),
         fact("Tier", m.tier || "—"),
         fact("Lifetime points", formatNumber(m.lifetime_points)),
         fact("Segment", m.segment || "—"),

@@ -65,6 +65,7 @@ pub mod endpoint;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod expiry;
 pub mod http;
 pub mod idempotency;
 pub mod keys;

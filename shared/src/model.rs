@@ -20,6 +20,9 @@ pub struct Customer {
     /// in the ledger exact.
     pub version: u64,
     pub created_at: DateTime<Utc>,
+    /// The balance by the month it was earned, when the program's points expire; empty
+    /// otherwise (and when the balance is not positive).
+    pub points_expiry: crate::expiry::Buckets,
 }
 
 impl Customer {
@@ -34,6 +37,7 @@ impl Customer {
             segment: "regular".into(),
             version: 0,
             created_at: now,
+            points_expiry: crate::expiry::Buckets::default(),
         }
     }
 }
@@ -134,6 +138,8 @@ pub enum EntryKind {
     Coupon,
     Refund,
     Adjustment,
+    /// Points whose months passed, taken away before a change.
+    Expire,
 }
 
 impl EntryKind {

@@ -1,10 +1,12 @@
 //! Response bodies of the Partner (POS) dialect, field for field as its reference page
 //! shows them. Extra fields are additions; none of the documented ones is renamed.
 
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::domain::{Milli, MinorUnits};
 use crate::engine::{MemberLookup, SaleResult};
+use crate::expiry::Expiring;
 use crate::model::{CodeKind, Coupon, Customer, CustomerSnapshot};
 use crate::program::Program;
 use crate::wire::rfc3339;
@@ -99,12 +101,20 @@ pub struct LookupBody {
     pub active_coupons: Vec<CouponBody>,
     pub lifetime_points: i64,
     pub enrolled: bool,
+    /// The points that expire next, when the program's points expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_expiring: Option<i64>,
+    /// The last day they can be spent (`YYYY-MM-DD`, in the program's zone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_expiring_at: Option<NaiveDate>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sandbox: bool,
 }
 
 impl LookupBody {
-    pub fn new(program: &Program, found: &MemberLookup, sandbox: bool) -> Self {
+    /// `found` as a change now would see it (what is due expired), with what expires
+    /// next ([`crate::expiry::view`]).
+    pub fn new(program: &Program, found: &MemberLookup, expiring: Option<Expiring>, sandbox: bool) -> Self {
         let c = &found.customer;
         let tier = program.tier_for(c.lifetime_points);
         LookupBody {
@@ -118,6 +128,8 @@ impl LookupBody {
             active_coupons: found.active_codes.iter().map(CouponBody::from).collect(),
             lifetime_points: c.lifetime_points,
             enrolled: found.enrolled,
+            points_expiring: expiring.map(|e| e.points),
+            points_expiring_at: expiring.map(|e| e.last_day),
             sandbox,
         }
     }

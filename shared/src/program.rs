@@ -47,6 +47,10 @@ pub struct Program {
     /// Wrong one-time-code guesses one mobile may make in a UTC day, across codes.
     #[serde(default = "default_otp_wrong_guesses_per_day")]
     pub otp_wrong_guesses_per_day: u32,
+    /// Points earned in a month can be spent until the end of the month this many months
+    /// later, then expire; `None`: they never expire (see [`crate::expiry`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points_expiry_months: Option<u32>,
 }
 
 fn default_voucher_days() -> u32 {
@@ -130,6 +134,12 @@ pub enum ProgramError {
     BadVoucherValidity,
     #[error("OTP limits must be at least 1, at most {MAX_OTP_LIMIT}, and the daily SMS limit at least the hourly one")]
     BadOtpLimits,
+    #[error(
+        "points_expiry_months must be {} to {}, or none",
+        crate::expiry::MIN_EXPIRY_MONTHS,
+        crate::expiry::MAX_EXPIRY_MONTHS
+    )]
+    BadPointsExpiry,
 }
 
 pub const MAX_TIERS: usize = 20;
@@ -207,6 +217,10 @@ impl Program {
         let limits = [self.otp_sms_per_hour, self.otp_sms_per_day, self.otp_wrong_guesses_per_day];
         if limits.iter().any(|l| !(1..=MAX_OTP_LIMIT).contains(l)) || self.otp_sms_per_day < self.otp_sms_per_hour {
             return Err(ProgramError::BadOtpLimits);
+        }
+        let expiry = crate::expiry::MIN_EXPIRY_MONTHS..=crate::expiry::MAX_EXPIRY_MONTHS;
+        if self.points_expiry_months.is_some_and(|m| !expiry.contains(&m)) {
+            return Err(ProgramError::BadPointsExpiry);
         }
         Ok(())
     }
@@ -305,6 +319,7 @@ pub fn default_program(name: &str) -> Program {
         otp_sms_per_hour: DEFAULT_OTP_SMS_PER_HOUR,
         otp_sms_per_day: DEFAULT_OTP_SMS_PER_DAY,
         otp_wrong_guesses_per_day: DEFAULT_OTP_WRONG_GUESSES_PER_DAY,
+        points_expiry_months: None,
     }
 }
 
@@ -466,7 +481,9 @@ mod tests {
     #[test]
     fn every_field_an_operator_sets_is_validated() {
         type Change = fn(&mut Program);
-        let cases: [(Change, ProgramError); 14] = [
+        let cases: [(Change, ProgramError); 16] = [
+            (|p| p.points_expiry_months = Some(0), ProgramError::BadPointsExpiry),
+            (|p| p.points_expiry_months = Some(121), ProgramError::BadPointsExpiry),
             (|p| p.voucher_validity_days = u32::MAX, ProgramError::BadVoucherValidity),
             (|p| p.voucher_validity_days = 0, ProgramError::BadVoucherValidity),
             (|p| p.utc_offset_minutes = i32::MAX, ProgramError::BadUtcOffset),
@@ -490,6 +507,7 @@ mod tests {
         let mut p = program();
         p.voucher_validity_days = MAX_VOUCHER_VALIDITY_DAYS;
         p.tiers[1].color = "#FFD700".into();
+        p.points_expiry_months = Some(120);
         assert_eq!(p.validate(), Ok(()));
         assert_eq!(default_program("Spice Garden").validate(), Ok(()));
     }

@@ -2,12 +2,14 @@
 //! with camelCase fields as its reference page shows them. A sandbox answer carries
 //! `"sandbox": true` beside `result` (not inside `data`, which may be an array).
 
+use chrono::NaiveDate;
 use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::domain::{Milli, MinorUnits};
 use crate::engine::{CodeState, Redemption, SaleResult};
+use crate::expiry::Expiring;
 use crate::http::json;
 use crate::model::{CodeKind, Coupon, Customer, Reward};
 use crate::program::Program;
@@ -48,10 +50,18 @@ pub struct Balance {
     pub customer_id: String,
     pub email: Option<String>,
     pub redeemable_value: MinorUnits,
+    /// The points that expire next, when the program's points expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_expiring: Option<i64>,
+    /// The last day they can be spent (`YYYY-MM-DD`, in the program's zone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_expiring_at: Option<NaiveDate>,
 }
 
 impl Balance {
-    pub fn new(program: &Program, c: &Customer) -> Self {
+    /// `c` as a change now would see it (what is due expired), with what expires next
+    /// ([`crate::expiry::view`]).
+    pub fn new(program: &Program, c: &Customer, expiring: Option<Expiring>) -> Self {
         let tier = program.tier_for(c.lifetime_points);
         Balance {
             customer_name: c.name.clone(),
@@ -63,6 +73,8 @@ impl Balance {
             customer_id: c.id.to_string(),
             email: c.email.as_ref().map(|e| e.to_string()),
             redeemable_value: MinorUnits(program.redeemable_minor(c.points_balance)),
+            points_expiring: expiring.map(|e| e.points),
+            points_expiring_at: expiring.map(|e| e.last_day),
         }
     }
 }

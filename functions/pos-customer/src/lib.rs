@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use loyalty::domain::{Email, Mobile};
 use loyalty::engine::{self, MemberLookup, MemberRef, NewMember};
+use loyalty::expiry::{self, Expiring};
 use loyalty::http::{clean_text, query, query_flag, query_parsed, required_query};
 use loyalty::partner::{LookupBody, NotFoundBody};
 use loyalty::program::Program;
@@ -22,7 +23,7 @@ struct Lookup;
 impl Read for Lookup {
     const ROUTE: Route = Route::partner("pos-customer", Scope::ReadCustomers);
     type Input = (Mobile, Option<NewMember>);
-    type Output = (Arc<Program>, Mobile, Option<MemberLookup>);
+    type Output = (Arc<Program>, Mobile, Option<(MemberLookup, Option<Expiring>)>);
 
     fn parse(req: &Request) -> Result<Self::Input, ApiError> {
         let mobile = required_query(req, "mobile", Mobile::parse)?;
@@ -35,12 +36,18 @@ impl Read for Lookup {
     async fn run(cx: &Context<'_>, (mobile, enrol): Self::Input) -> Result<Self::Output, ApiError> {
         let program = cx.program().await?;
         let found = engine::lookup_member(cx.deps, &cx.caller, &MemberRef::Mobile(mobile.clone()), enrol).await?;
+        // The balance a change now would see: points whose months passed are not shown.
+        let found = found.map(|mut found| {
+            let (member, expiring) = expiry::view(&program, &found.customer, cx.deps.now());
+            found.customer = member;
+            (found, expiring)
+        });
         Ok((program, mobile, found))
     }
 
     fn render((program, mobile, found): &Self::Output, sandbox: bool) -> Response<Body> {
         match found {
-            Some(found) => json(StatusCode::OK, &LookupBody::new(program, found, sandbox)),
+            Some((found, expiring)) => json(StatusCode::OK, &LookupBody::new(program, found, *expiring, sandbox)),
             None => json(StatusCode::OK, &NotFoundBody { found: false, mobile: mobile.as_str(), sandbox }),
         }
     }

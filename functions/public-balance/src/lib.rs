@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use loyalty::domain::Email;
 use loyalty::engine::{self, MemberRef};
+use loyalty::expiry::{self, Expiring};
 use loyalty::http::required_query;
 use loyalty::model::Customer;
 use loyalty::program::Program;
@@ -21,7 +22,7 @@ struct GetBalance;
 impl Read for GetBalance {
     const ROUTE: Route = Route::public("public-balance", Scope::ReadCustomers);
     type Input = Email;
-    type Output = (Arc<Program>, Customer);
+    type Output = (Arc<Program>, Customer, Option<Expiring>);
 
     fn parse(req: &Request) -> Result<Email, ApiError> {
         required_query(req, "email", Email::parse)
@@ -30,10 +31,13 @@ impl Read for GetBalance {
     async fn run(cx: &Context<'_>, email: Email) -> Result<Self::Output, ApiError> {
         let program = cx.program().await?;
         let member = engine::find_member(cx.deps, &cx.caller.tenant, &MemberRef::Email(email)).await?;
-        Ok((program, member.ok_or(ApiError::NotFound("Customer"))?))
+        let member = member.ok_or(ApiError::NotFound("Customer"))?;
+        // The balance a change now would see: points whose months passed are not shown.
+        let (member, expiring) = expiry::view(&program, &member, cx.deps.now());
+        Ok((program, member, expiring))
     }
 
-    fn render((program, member): &Self::Output, sandbox: bool) -> Response<Body> {
-        success(&Balance::new(program, member), sandbox)
+    fn render((program, member, expiring): &Self::Output, sandbox: bool) -> Response<Body> {
+        success(&Balance::new(program, member, *expiring), sandbox)
     }
 }

@@ -3,6 +3,7 @@
 
 mod codes;
 pub(crate) mod commit;
+pub(crate) mod expiry;
 mod history;
 mod members;
 mod otp;

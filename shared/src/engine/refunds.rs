@@ -9,10 +9,12 @@
 //! conflict. So a refund whose answer was lost can be retried safely.
 
 use super::commit::{change, commit, mutation_error, Attempt, Refused};
+use super::expiry;
 use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::{format_minor, Money, Reference};
 use crate::error::ApiError;
+use crate::expiry::ExpiryClock;
 use crate::idempotency::Replayable;
 use crate::model::{CustomerSnapshot, EntryKind, LedgerEntry, RefundOutcome};
 use crate::program::Program;
@@ -82,8 +84,16 @@ pub async fn refund(
         // The time is read after the member, so an entry's `created_at` is never earlier
         // than that of a change this one was computed on.
         let now = deps.now();
+        // What was due expires first; the points the sale earned leave its month's bucket
+        // first, and the points it spent return to that month (expiring at once if it is
+        // past).
+        let clock = ExpiryClock::new(program, now);
         let mut after = before.clone();
-        after.points_balance = before.points_balance - effect.points_reversed + effect.points_restored;
+        let expired = expiry::settle(&clock, &mut after, now);
+        let sold = purchase.sold_at.unwrap_or(purchase.created_at);
+        clock.remove(&mut after, effect.points_reversed, Some(sold));
+        clock.add(&mut after, effect.points_restored, sold);
+        let late = clock.settle(&mut after);
         after.lifetime_points = (before.lifetime_points - effect.points_reversed).max(0);
         after.version = before.version + 1;
         let mut purchase_after = purchase.clone();
@@ -118,12 +128,17 @@ pub async fn refund(
             amount_minor: Some(amount.minor()),
             reference: purchase.reference.clone(),
             description: Some(format!("Refund of sale {}", purchase.txn_id)),
-            balance_after: after.points_balance,
+            balance_after: after.points_balance + late,
             created_at: now,
             sold_at: None,
         };
+        let mut entries: Vec<LedgerEntry> = expired.into_iter().collect();
+        entries.push(entry);
+        if late > 0 {
+            entries.push(expiry::expire_entry(after.id, late, after.points_balance, now));
+        }
         let mutation = Mutation {
-            entries: vec![entry],
+            entries,
             purchase: Some(PurchaseWrite::Refund { expected_version: purchase.version, after: purchase_after }),
             completion: idem.map(|i| i.completion(&result)),
             outcome_ref: refund_ref.as_ref().map(|reference| {

@@ -7,12 +7,14 @@
 //! voucher, and spends nothing; for another member or reward it is a conflict.
 
 use super::commit::{change, commit, mutation_error, Attempt, Refused};
+use super::expiry;
 use super::members::member_id;
 use super::MemberRef;
 use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::{Code, CustomerId, Reference};
 use crate::error::ApiError;
+use crate::expiry::ExpiryClock;
 use crate::idempotency::Replayable;
 use crate::model::{local_date, CodeStatus, Coupon, EntryKind, LedgerEntry, RedemptionOutcome, Reward};
 use crate::program::Program;
@@ -65,11 +67,14 @@ pub async fn redeem_reward(
         // The time is read after the member, so an entry's `created_at` is never earlier
         // than that of a change this one was computed on.
         let now = deps.now();
-        if before.points_balance < reward.points_cost {
-            return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: reward.points_cost });
-        }
+        // Points whose months have passed expire first: they are never spendable.
+        let clock = ExpiryClock::new(program, now);
         let mut after = before.clone();
-        after.points_balance -= reward.points_cost;
+        let expired = expiry::settle(&clock, &mut after, now);
+        if after.points_balance < reward.points_cost {
+            return Err(ApiError::InsufficientPoints { balance: after.points_balance, needed: reward.points_cost });
+        }
+        clock.remove(&mut after, reward.points_cost, None);
         after.version += 1;
         let txn_id = uuid::Uuid::new_v4();
         // The program's validation caps the days; checked all the same.
@@ -126,7 +131,7 @@ pub async fn redeem_reward(
             sold_at: None,
         };
         let mutation = Mutation {
-            entries: vec![entry],
+            entries: expired.into_iter().chain([entry]).collect(),
             new_codes: vec![voucher],
             completion: idem.map(|i| i.completion(&redemption)),
             outcome_ref: reference.as_ref().map(|reference| {

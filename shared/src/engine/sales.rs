@@ -13,6 +13,7 @@
 use chrono::{DateTime, Utc};
 
 use super::commit::{change, commit, mutation_error, Attempt, Refused};
+use super::expiry;
 use super::members::{find_member, new_customer, taken_by};
 use super::otp::check_otp;
 use super::{MemberRef, NewMember};
@@ -20,6 +21,7 @@ use crate::auth::Caller;
 use crate::deps::Deps;
 use crate::domain::{CustomerId, Milli, Money};
 use crate::error::ApiError;
+use crate::expiry::ExpiryClock;
 use crate::idempotency::Replayable;
 use crate::model::{Customer, CustomerSnapshot, EntryKind, LedgerEntry, Purchase, SaleOutcome};
 use crate::program::{BillItem, Program};
@@ -117,14 +119,18 @@ pub async fn record_sale(
             (None, Some(new)) => (new_customer(new, now), true),
             (None, None) => return Err(ApiError::NotFound("Customer")),
         };
+        // Points whose months have passed go first: they are never spendable.
+        let clock = ExpiryClock::new(program, now);
+        let mut settled = before.clone();
+        let expired = expiry::settle(&clock, &mut settled, now);
         // A bill that spends nothing is never refused, even on a balance a refund left
         // below zero: earning is how the member gets back above it.
-        if sale.redeem_points > 0 && sale.redeem_points > before.points_balance {
-            return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: sale.redeem_points });
+        if sale.redeem_points > 0 && sale.redeem_points > settled.points_balance {
+            return Err(ApiError::InsufficientPoints { balance: settled.points_balance, needed: sale.redeem_points });
         }
         let otp = otp_use.get_or_try_init(|| otp_for(deps, caller, sale)).await?;
         let txn_id = uuid::Uuid::new_v4();
-        let (after, result) = bill.apply(program, sale, &before, txn_id, now);
+        let (after, result, late) = bill.apply(program, &clock, sale, &settled, txn_id, now);
         if !writes {
             return Ok(Attempt::Answer(result));
         }
@@ -133,10 +139,11 @@ pub async fn record_sale(
         } else {
             CustomerWrite::Update { expected_version: before.version, after }
         };
+        let trail = Trail { expired, after_redeem: settled.points_balance - sale.redeem_points, late };
         let mutation = Mutation {
             otp: otp.clone(),
             completion: idem.map(|i| i.completion(&result)),
-            ..bill.mutation(sale, customer, before.points_balance - sale.redeem_points, txn_id, &result, now)
+            ..bill.mutation(sale, customer, trail, txn_id, &result, now)
         };
         Ok(Attempt::Write { mutation: Box::new(mutation), now, result })
     };
@@ -201,18 +208,22 @@ impl Bill {
         Ok(Bill { amount, discount, paid, items })
     }
 
-    /// The member after this bill, and the bill's outcome.
+    /// The member after this bill, the bill's outcome, and the points it earned in a
+    /// month already past its expiry (a late bill), which expire at once.
     fn apply(
         &self,
         program: &Program,
+        clock: &ExpiryClock,
         sale: &Sale,
         before: &Customer,
         txn_id: uuid::Uuid,
         now: DateTime<Utc>,
-    ) -> (Customer, SaleResult) {
+    ) -> (Customer, SaleResult, i64) {
         let earning = program.earn(self.paid, &self.items, before.lifetime_points);
         let mut after = before.clone();
-        after.points_balance = (before.points_balance - sale.redeem_points).saturating_add(earning.points);
+        clock.remove(&mut after, sale.redeem_points, None);
+        clock.add(&mut after, earning.points, sale.priced_at(now));
+        let late = clock.settle(&mut after);
         after.lifetime_points = before.lifetime_points.saturating_add(earning.points);
         after.version = before.version + 1;
         let tier_before = program.tier_for(before.lifetime_points);
@@ -233,17 +244,18 @@ impl Bill {
         };
         let result =
             SaleResult { outcome, replayed: false, multiplier: earning.tier_multiplier, preview: sale.preview };
-        (after, result)
+        (after, result, late)
     }
 
-    /// The bill's write: the member, a redemption entry if points were spent (the balance
-    /// after it is `after_redeem`), the earning entry, the reference and the purchase a
-    /// refund works from.
+    /// The bill's write: the member, an `expire` entry for what was due, a redemption
+    /// entry if points were spent, the earning entry, an `expire` entry for what the bill
+    /// earned in a month already past, the reference and the purchase a refund works
+    /// from.
     fn mutation(
         &self,
         sale: &Sale,
         customer: CustomerWrite,
-        after_redeem: i64,
+        trail: Trail,
         txn_id: uuid::Uuid,
         result: &SaleResult,
         now: DateTime<Utc>,
@@ -251,7 +263,7 @@ impl Bill {
         let outcome = &result.outcome;
         let customer_id = written_member(&customer);
         let sold_at = sale.sold_at.map(|s| s.at);
-        let mut entries = Vec::new();
+        let mut entries: Vec<LedgerEntry> = trail.expired.into_iter().collect();
         if sale.redeem_points > 0 {
             entries.push(LedgerEntry {
                 txn_id: uuid::Uuid::new_v4(),
@@ -262,7 +274,7 @@ impl Bill {
                 amount_minor: Some(self.discount),
                 reference: sale.reference.clone(),
                 description: Some("Points redeemed on a bill".into()),
-                balance_after: after_redeem,
+                balance_after: trail.after_redeem,
                 created_at: now,
                 sold_at,
             });
@@ -276,10 +288,13 @@ impl Bill {
             amount_minor: Some(self.amount),
             reference: sale.reference.clone(),
             description: sale.description.clone(),
-            balance_after: outcome.new_balance,
+            balance_after: outcome.new_balance + trail.late,
             created_at: now,
             sold_at,
         });
+        if trail.late > 0 {
+            entries.push(expiry::expire_entry(customer_id, trail.late, outcome.new_balance, now));
+        }
         Mutation {
             entries,
             sale: sale.reference.as_ref().map(|reference| SaleRecord {
@@ -305,6 +320,16 @@ impl Bill {
             ..change(customer)
         }
     }
+}
+
+/// The balances a bill's entries record beyond its outcome.
+struct Trail {
+    /// What was due before the bill, expired first.
+    expired: Option<LedgerEntry>,
+    /// The balance after the points spent.
+    after_redeem: i64,
+    /// Points the bill earned in a month already past its expiry.
+    late: i64,
 }
 
 /// A bill that spends points is answered from its reference before anything else: its

@@ -6,6 +6,8 @@
 //! balance: it may not take the balance below zero and adds nothing to lifetime points,
 //! so it never moves the member's tier.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,7 @@ use crate::domain::{Code, CustomerId, IdempotencyKey};
 use crate::engine::commit::{change, commit, mutation_error, Attempt, Refused};
 use crate::engine::{HistoryPage, MemberRef};
 use crate::error::ApiError;
+use crate::expiry::ExpiryClock;
 use crate::keys::KeyMode;
 use crate::model::{end_of_local_day, CodeKind, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry};
 use crate::program::Program;
@@ -68,7 +71,12 @@ pub struct MemberProfile {
     pub name: String,
     pub mobile: Option<String>,
     pub email: Option<String>,
+    /// What a change now would see: points already due are not counted.
     pub points_balance: i64,
+    /// The points that expire next and the last day they can be spent (absent when
+    /// none will).
+    pub points_expiring: Option<i64>,
+    pub points_expiring_at: Option<NaiveDate>,
     pub lifetime_points: i64,
     pub tier: String,
     pub segment: String,
@@ -77,8 +85,9 @@ pub struct MemberProfile {
     pub codes: Vec<CouponView>,
 }
 
-async fn program(deps: &Deps, actor: &Actor) -> Result<Program, ApiError> {
-    deps.store.get_program(&actor.tenant).await?.ok_or(ApiError::NotFound("Program"))
+/// The tenant's program in force now.
+async fn program(deps: &Deps, actor: &Actor) -> Result<Arc<Program>, ApiError> {
+    crate::auth::program(deps, &actor.tenant).await
 }
 
 /// A member as a search lists them.
@@ -97,13 +106,15 @@ pub async fn search_members(deps: &Deps, actor: &Actor, by: &MemberRef) -> Resul
     actor.require(Permission::Read)?;
     let (found, program) = tokio::join!(crate::engine::find_member(deps, &actor.tenant, by), program(deps, actor));
     let Some(c) = found? else { return Ok(Vec::new()) };
+    let program = program?;
+    let (c, _) = crate::expiry::view(&program, &c, deps.now());
     Ok(vec![MemberSummary {
         customer_id: c.id.to_string(),
         name: c.name.clone(),
         mobile: c.mobile.as_ref().map(|m| m.to_string()),
         email: c.email.as_ref().map(|e| e.to_string()),
         points_balance: c.points_balance,
-        tier: program?.tier_for(c.lifetime_points).name.clone(),
+        tier: program.tier_for(c.lifetime_points).name.clone(),
     }])
 }
 
@@ -122,7 +133,8 @@ pub async fn member_profile(deps: &Deps, actor: &Actor, id: &CustomerId) -> Resu
         deps.store.codes_of_customer(&actor.tenant, id, now),
         program(deps, actor)
     );
-    let c = customer?.ok_or(ApiError::NotFound("Customer"))?;
+    let program = program?;
+    let (c, expiring) = crate::expiry::view(&program, &customer?.ok_or(ApiError::NotFound("Customer"))?, now);
     let mut codes = codes?;
     codes.retain(|c| c.is_usable(now));
     codes.sort_by_key(|c| c.expires_at);
@@ -132,8 +144,10 @@ pub async fn member_profile(deps: &Deps, actor: &Actor, id: &CustomerId) -> Resu
         mobile: c.mobile.as_ref().map(|m| m.to_string()),
         email: c.email.as_ref().map(|e| e.to_string()),
         points_balance: c.points_balance,
+        points_expiring: expiring.map(|e| e.points),
+        points_expiring_at: expiring.map(|e| e.last_day),
         lifetime_points: c.lifetime_points,
-        tier: program?.tier_for(c.lifetime_points).name.clone(),
+        tier: program.tier_for(c.lifetime_points).name.clone(),
         segment: c.segment.clone(),
         created_at: c.created_at,
         codes: codes.iter().map(CouponView::from).collect(),
@@ -210,18 +224,29 @@ pub async fn adjust_points(
         return Ok(done);
     }
     let (id, reason, change_) = (adj.customer_id, &reason, &change_);
+    // The rules in force now: whether points expire.
+    let rules = &crate::auth::program(deps, &actor.tenant).await?;
     let attempt = move || async move {
         let before = deps.store.get_customer(&actor.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
         let now = deps.now();
-        let balance = before
+        // What was due expires first; points added count as earned this month, points
+        // taken leave the oldest months first.
+        let clock = ExpiryClock::new(rules, now);
+        let mut after = before.clone();
+        let expired = crate::engine::expiry::settle(&clock, &mut after, now);
+        let was_balance = after.points_balance;
+        let balance = after
             .points_balance
             .checked_add(adj.points)
             .ok_or_else(|| ApiError::bad_request("the adjustment is out of range"))?;
         if balance < 0 {
-            return Err(ApiError::InsufficientPoints { balance: before.points_balance, needed: -adj.points });
+            return Err(ApiError::InsufficientPoints { balance: after.points_balance, needed: -adj.points });
         }
-        let mut after = before.clone();
-        after.points_balance = balance;
+        if adj.points > 0 {
+            clock.add(&mut after, adj.points, now);
+        } else {
+            clock.remove(&mut after, -adj.points, None);
+        }
         after.version += 1;
         let txn_id = uuid::Uuid::new_v4();
         let entry = LedgerEntry {
@@ -241,7 +266,7 @@ pub async fn adjust_points(
             customer_id: id.to_string(),
             txn_id,
             points: adj.points,
-            balance_before: before.points_balance,
+            balance_before: was_balance,
             balance_after: balance,
             lifetime_points: after.lifetime_points,
             reason: reason.clone(),
@@ -258,7 +283,7 @@ pub async fn adjust_points(
             reason: Option<&'a str>,
         }
         let was = Balance {
-            points_balance: before.points_balance,
+            points_balance: was_balance,
             lifetime_points: before.lifetime_points,
             points: None,
             reason: None,
@@ -271,7 +296,7 @@ pub async fn adjust_points(
         };
         let admin = change_.record(now, "member.adjust", id.to_string(), json(&was), json(&is), &result)?;
         let mutation = Mutation {
-            entries: vec![entry],
+            entries: expired.into_iter().chain([entry]).collect(),
             admin: Some(admin),
             ..change(CustomerWrite::Update { expected_version: before.version, after })
         };

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::client::StoreError;
 use super::item_key::{code_index_sk, key_index_sk, member_partition, tenant_keys_index, Attrs, ItemKey, PK, SK};
 use crate::domain::{Code, CustomerId, Email, Mobile, Reference, TenantSlug};
+use crate::expiry::Buckets;
 use crate::keys::{Channel, KeyHash, KeyMode, KeyRecord, KeyStatus, Scope};
 use crate::model::{
     CodeKind, CodeStatus, Coupon, Customer, EntryKind, LedgerEntry, Purchase, RedemptionOutcome, RefundOutcome, Reward,
@@ -43,6 +44,7 @@ pub(crate) mod attr {
     pub const SEND_TOKEN: &str = "send_token";
     pub const ATTEMPT_TOKENS: &str = "attempt_tokens";
     pub const CREATED_AT: &str = "created_at";
+    pub const POINTS_EXPIRY: &str = "points_expiry";
 }
 
 /// A storage struct and the name its errors give it.
@@ -228,6 +230,10 @@ pub(crate) struct ProfileItem {
     pub created_at: DateTime<Utc>,
     #[serde(with = "text")]
     pub updated_at: DateTime<Utc>,
+    /// The balance by the month it was earned (`{"YYYY-MM": points}`), when the program's
+    /// points expire; absent otherwise.
+    #[serde(default, skip_serializing_if = "Buckets::is_empty")]
+    pub points_expiry: Buckets,
 }
 
 impl StoredItem for ProfileItem {
@@ -247,6 +253,7 @@ impl ProfileItem {
             version: c.version,
             created_at: c.created_at,
             updated_at: now,
+            points_expiry: c.points_expiry.clone(),
         }
     }
 }
@@ -263,18 +270,22 @@ impl From<ProfileItem> for Customer {
             segment: p.segment,
             version: p.version,
             created_at: p.created_at,
+            points_expiry: p.points_expiry,
         }
     }
 }
 
-/// What a balance change rewrites on a profile.
+/// What a balance change rewrites on a profile. Buckets are set when there are some and
+/// removed otherwise ([`attr::POINTS_EXPIRY`]), in the same update.
 #[derive(Serialize)]
-pub(crate) struct ProfileBalance {
+pub(crate) struct ProfileBalance<'a> {
     pub points_balance: i64,
     pub lifetime_points: i64,
     pub version: u64,
     #[serde(with = "text")]
     pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_expiry: Option<&'a Buckets>,
 }
 
 /// `...#MOBILE#{m}` or `...#EMAIL#{e}` / `LOOKUP`: which member has it.

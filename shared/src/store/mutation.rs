@@ -427,12 +427,17 @@ fn balance_update(
     now: DateTime<Utc>,
 ) -> Result<TransactWriteItem, StoreError> {
     let mut e = Expr::default();
-    let set = e.set(&ProfileBalance {
+    let buckets = (!after.points_expiry.is_empty()).then_some(&after.points_expiry);
+    let mut set = e.set(&ProfileBalance {
         points_balance: after.points_balance,
         lifetime_points: after.lifetime_points,
         version: after.version,
         updated_at: now,
+        points_expiry: buckets,
     })?;
+    if buckets.is_none() {
+        set = format!("{set} REMOVE {}", e.name(attr::POINTS_EXPIRY));
+    }
     let condition =
         format!("attribute_exists(PK) AND {} = {}", e.name(attr::VERSION), e.value(value(expected_version)?));
     update(table, &ItemKey::profile(tenant, &after.id), set, condition, e, false)

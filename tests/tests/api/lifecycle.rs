@@ -5,7 +5,7 @@
 use chrono::TimeDelta;
 use loyalty::domain::TenantSlug;
 use loyalty::program::tier;
-use loyalty_admin::settings::{self, ProgramChange};
+use loyalty_admin::settings::{self, PointsExpiry, ProgramChange};
 use loyalty_admin::AdminError;
 use serde_json::json;
 
@@ -161,6 +161,11 @@ async fn every_rule_program_set_takes_is_validated() {
         (ProgramChange { otp_sms_per_hour: Some(0), ..change.clone() }, "OTP limits"),
         (ProgramChange { otp_sms_per_day: Some(1), ..change.clone() }, "OTP limits"),
         (ProgramChange { otp_wrong_guesses_per_day: Some(10_000_001), ..change.clone() }, "OTP limits"),
+        (ProgramChange { points_expiry_months: Some(PointsExpiry(Some(0))), ..change.clone() }, "points_expiry_months"),
+        (
+            ProgramChange { points_expiry_months: Some(PointsExpiry(Some(121))), ..change.clone() },
+            "points_expiry_months",
+        ),
     ];
     for (i, (change, expected)) in cases.into_iter().enumerate() {
         match settings::set_program(&env.deps, &t.slug, &change).await {

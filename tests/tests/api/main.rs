@@ -17,6 +17,7 @@ mod coupon;
 mod cross_dialect;
 mod customer;
 mod events;
+mod expiry;
 mod faults;
 mod idempotency;
 mod isolation;

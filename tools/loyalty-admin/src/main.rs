@@ -694,6 +694,8 @@ mod tests {
             "50",
             "--otp-wrong-guesses-per-day",
             "3",
+            "--points-expiry-months",
+            "12",
             "--effective-from",
             "2026-04-01T00:00:00+05:30",
         ])
@@ -706,6 +708,7 @@ mod tests {
             (Some(2_500), Some(50), Some(60))
         );
         assert_eq!(change.utc_offset_minutes, Some(-300));
+        assert_eq!(change.points_expiry_months, Some(settings::PointsExpiry(Some(12))));
         assert_eq!(change.tiers.map(|t| t.len()), Some(1));
         assert_eq!(change.effective_from.map(|t| t.to_rfc3339()), Some("2026-03-31T18:30:00+00:00".into()));
         for bad in [["--earn-rate", "1.2345"], ["--tiers", "gold"], ["--effective-from", "tomorrow"]] {

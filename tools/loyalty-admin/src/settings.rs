@@ -58,6 +58,10 @@ pub struct ProgramChange {
     pub otp_sms_per_day: Option<u32>,
     #[arg(long)]
     pub otp_wrong_guesses_per_day: Option<u32>,
+    /// Points earned in a month expire at the end of the month this many months later
+    /// (1 to 120), or `never`.
+    #[arg(long, value_parser = points_expiry)]
+    pub points_expiry_months: Option<PointsExpiry>,
     /// When the new version is in force (RFC 3339); default: now plus the program
     /// cache's lifetime (`LOYALTY_PROGRAM_CACHE_SECONDS`, 60 s unless set).
     #[arg(long, value_parser = instant)]
@@ -88,7 +92,24 @@ impl ProgramChange {
         set(&mut p.otp_sms_per_hour, self.otp_sms_per_hour);
         set(&mut p.otp_sms_per_day, self.otp_sms_per_day);
         set(&mut p.otp_wrong_guesses_per_day, self.otp_wrong_guesses_per_day);
+        if let Some(PointsExpiry(months)) = self.points_expiry_months {
+            p.points_expiry_months = months;
+        }
         p.normalised()
+    }
+}
+
+/// `--points-expiry-months`: a number of months, or `None` for `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PointsExpiry(pub Option<u32>);
+
+fn points_expiry(s: &str) -> Result<PointsExpiry, String> {
+    match s.trim() {
+        "never" => Ok(PointsExpiry(None)),
+        n => n
+            .parse()
+            .map(|n| PointsExpiry(Some(n)))
+            .map_err(|_| format!("expected a number of months or never, not {s:?}")),
     }
 }
 
@@ -134,9 +155,14 @@ pub async fn list_tenants(deps: &Deps) -> Result<Vec<TenantEntry>, AdminError> {
 /// A version as `program show` prints it: `effective_from` is `null` for the rules the
 /// tenant was created with.
 pub fn version_json(v: &ProgramVersion) -> Value {
+    let mut rules = serde_json::to_value(v.rules.as_ref()).unwrap_or_default();
+    // Stored only when set; shown always (`null`: points never expire).
+    if let Some(rules) = rules.as_object_mut() {
+        rules.entry("points_expiry_months").or_insert(Value::Null);
+    }
     json!({
         "effective_from": v.effective_from.map(text),
-        "rules": serde_json::to_value(v.rules.as_ref()).unwrap_or_default(),
+        "rules": rules,
     })
 }
 
@@ -198,5 +224,23 @@ mod tests {
         for bad in ["", "1.2345", "-1", "1e3", "abc", ".5", "99999999999"] {
             assert!(earn_rate_milli(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn points_expiry_is_months_or_never_and_validated_whole() {
+        assert_eq!(points_expiry("12"), Ok(PointsExpiry(Some(12))));
+        assert_eq!(points_expiry("never"), Ok(PointsExpiry(None)));
+        assert!(points_expiry("-1").is_err() && points_expiry("a year").is_err());
+        let base = loyalty::program::default_program("x");
+        let on = ProgramChange { points_expiry_months: Some(PointsExpiry(Some(12))), ..Default::default() };
+        let program = on.apply(&base);
+        assert_eq!(program.points_expiry_months, Some(12));
+        let off = ProgramChange { points_expiry_months: Some(PointsExpiry(None)), ..Default::default() };
+        assert_eq!(off.apply(&program).points_expiry_months, None);
+        assert_eq!(ProgramChange::default().apply(&program).points_expiry_months, Some(12), "kept when not named");
+        let bad = ProgramChange { points_expiry_months: Some(PointsExpiry(Some(121))), ..Default::default() };
+        assert!(bad.apply(&base).validate().is_err());
+        let shown = version_json(&ProgramVersion { effective_from: None, rules: Arc::new(base) });
+        assert_eq!(shown["rules"]["points_expiry_months"], Value::Null);
     }
 }

@@ -126,10 +126,19 @@ fn expression_names_are_attributes_of_the_items() {
     assert!(renamed.iter().all(|n| listed.contains(n)) && listed.contains(&attr::CREATED_AT.to_owned()));
     let done = names(&IdempotencyDone { state: ClaimState::Done, status_code: 200, response: "{}" });
     assert!(done.iter().all(|n| ["state", "status_code", "response"].contains(&n.as_str())));
-    let profile =
-        names(&ProfileItem::new(&Customer::new(CustomerId::new_random(), "A".into(), None, None, now()), now()));
-    let balance = names(&ProfileBalance { points_balance: 1, lifetime_points: 1, version: 1, updated_at: now() });
+    let mut member = Customer::new(CustomerId::new_random(), "A".into(), None, None, now());
+    member.points_expiry = crate::expiry::Buckets::from_pairs([(crate::expiry::Month::new(2026, 1).unwrap(), 5)]);
+    let profile = names(&ProfileItem::new(&member, now()));
+    let buckets = Some(&member.points_expiry);
+    let balance = names(&ProfileBalance {
+        points_balance: 1,
+        lifetime_points: 1,
+        version: 1,
+        updated_at: now(),
+        points_expiry: buckets,
+    });
     assert!(balance.iter().all(|n| profile.contains(n)), "{balance:?}");
+    assert!(balance.contains(&attr::POINTS_EXPIRY.to_owned()));
     assert!(profile.contains(&attr::VERSION.to_owned()));
     let lookup = names(&LookupItem { customer_id: CustomerId::new_random() });
     assert_eq!(lookup, vec![attr::CUSTOMER_ID.to_owned()]);
