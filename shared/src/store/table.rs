@@ -40,8 +40,20 @@ impl Store {
     /// and waits until it is active; on an existing table without a stream, turns the
     /// stream on. Returns whether the table was created. Safe to run again.
     pub async fn create_table_if_missing(&self) -> Result<bool, StoreError> {
+        self.create_table(true).await
+    }
+
+    /// The same without the stream: for tests that never read it (on DynamoDB Local a
+    /// stream slows concurrent writes enough to time them out).
+    pub async fn create_table_without_stream_if_missing(&self) -> Result<bool, StoreError> {
+        self.create_table(false).await
+    }
+
+    async fn create_table(&self, stream: bool) -> Result<bool, StoreError> {
         if self.table_status().await?.is_some() {
-            self.enable_stream_if_missing().await?;
+            if stream {
+                self.enable_stream_if_missing().await?;
+            }
             return Ok(false);
         }
         let index = GlobalSecondaryIndex::builder()
@@ -63,7 +75,7 @@ impl Store {
             .key_schema(key_element(PK, KeyType::Hash)?)
             .key_schema(key_element(SK, KeyType::Range)?)
             .global_secondary_indexes(index)
-            .stream_specification(stream_specification()?)
+            .set_stream_specification(if stream { Some(stream_specification()?) } else { None })
             .send()
             .await;
         if let Err(err) = created {

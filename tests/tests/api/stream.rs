@@ -97,7 +97,7 @@ fn counts(expected: &[(&str, usize)]) -> BTreeMap<String, usize> {
 
 #[tokio::test]
 async fn requests_become_events_once_each_by_id_and_a_stopped_follower_resumes() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::with_stream().await;
     let t = env.tenant("spice-garden").await;
     env.add_demo_rewards(&t).await;
     add_endpoint(&env, &t, "ep_all", &[]).await;
@@ -190,7 +190,7 @@ async fn requests_become_events_once_each_by_id_and_a_stopped_follower_resumes()
 /// update that makes no event) are done.
 #[tokio::test]
 async fn a_store_failure_reports_the_first_failed_record_for_a_retry_from_it() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::with_stream().await;
     let missing = loyalty::store::Store::new(env.client.clone(), format!("missing-{}", uuid::Uuid::new_v4()));
     let consumer = Consumer::new(Arc::new(loyalty::Deps::new(missing, env.clock.clone())));
     let sample = super::layout::repo().join("events/stream-events/bill-and-voucher.json");
