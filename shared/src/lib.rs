@@ -47,6 +47,8 @@
 //!   render, finish); [`routes`]: the writes both dialects make with one engine call.
 //! - [`http`], [`error`], [`requests`], [`partner`], [`public`], [`wire`]: the HTTP edge,
 //!   request bodies, and each dialect's response bodies (they share only [`wire`]).
+//! - [`events`]: webhook events from the table's stream, and the batch handler that
+//!   enqueues their deliveries.
 //! - [`deps`], [`lambda`], [`sms`], [`telemetry`]: what `main` builds and starts. The
 //!   Amazon SNS sender is built only with the `sns` feature (only `pos-otp` enables it).
 //!
@@ -62,6 +64,7 @@ pub mod domain;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod expiry;
 pub mod http;
 pub mod idempotency;

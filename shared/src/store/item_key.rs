@@ -294,6 +294,39 @@ impl LedgerCursor {
     }
 }
 
+/// What the item under a stream record's key is, as far as events care: the keys built
+/// above, read back. Everything else (keys, audit, idempotency, OTP, quotas, sales,
+/// references, programs) is `Other`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeyOf {
+    Profile { tenant: TenantSlug, customer: CustomerId },
+    LedgerEntry { tenant: TenantSlug, customer: CustomerId, at: LedgerCursor },
+    Code { tenant: TenantSlug, code: Code },
+    Other,
+}
+
+impl KeyOf {
+    pub fn of(pk: &str, sk: &str) -> Self {
+        Self::parse(pk, sk).unwrap_or(KeyOf::Other)
+    }
+
+    fn parse(pk: &str, sk: &str) -> Option<Self> {
+        let (tenant, rest) = pk.strip_prefix("TENANT#")?.split_once('#')?;
+        let tenant = TenantSlug::parse(tenant).ok()?;
+        let (kind, id) = rest.split_once('#')?;
+        match (kind, sk) {
+            ("CUST", "PROFILE") => Some(KeyOf::Profile { tenant, customer: CustomerId::parse(id).ok()? }),
+            ("CUST", _) => Some(KeyOf::LedgerEntry {
+                tenant,
+                customer: CustomerId::parse(id).ok()?,
+                at: LedgerCursor::from_sort_key(sk)?,
+            }),
+            ("CODE", "CODE") => Some(KeyOf::Code { tenant, code: Code::parse(id).ok()? }),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,6 +395,34 @@ mod tests {
             ItemKey::webhook_delivery(&t, "ep_1", "evt_1"),
         ] {
             assert!(key.pk == "TENANT#acme" || key.pk.starts_with("TENANT#acme#"), "{key}");
+        }
+    }
+
+    #[test]
+    fn stream_keys_read_back_as_the_items_they_name() {
+        let t = TenantSlug::parse("acme").unwrap();
+        let id = CustomerId::new_random();
+        let code = Code::parse("COUP-1").unwrap();
+        let of = |k: ItemKey| KeyOf::of(&k.pk, &k.sk);
+        assert_eq!(of(ItemKey::profile(&t, &id)), KeyOf::Profile { tenant: t.clone(), customer: id });
+        let at = LedgerCursor { version: 7, place: 1 };
+        assert_eq!(of(ItemKey::ledger_entry(&t, &id, at)), KeyOf::LedgerEntry { tenant: t.clone(), customer: id, at });
+        assert_eq!(of(ItemKey::code(&t, &code)), KeyOf::Code { tenant: t.clone(), code });
+        for other in [
+            ItemKey::program(&t),
+            ItemKey::reward(&t, "r1"),
+            ItemKey::purchase(&t, &uuid::Uuid::nil()),
+            ItemKey::sale_reference(&t, &Reference::from("bill-1")),
+            ItemKey::otp(&t, &Mobile::parse("9876543210").unwrap()),
+            ItemKey::sms_count(&t, &SmsWindow::Day(chrono::NaiveDate::MIN)),
+            ItemKey::audit_entry(&t, &AuditCursor { at_ms: 1, id: uuid::Uuid::nil() }),
+            ItemKey::admin_request(&t, "admin-adjust", &IdempotencyKey::parse("k-1").unwrap()),
+            ItemKey::api_key(&KeyHash("ab".into())),
+            ItemKey::key_id("key_1"),
+            ItemKey::tenant_index(&t),
+            ItemKey::warm_up(),
+        ] {
+            assert_eq!(of(other.clone()), KeyOf::Other, "{other}");
         }
     }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
 
 use super::client::{Store, StoreError, GSI1, TTL_ATTRIBUTE};
@@ -26,11 +26,34 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
+/// What the events consumer reads: every item as it was and as it is.
+fn stream_specification() -> Result<StreamSpecification, StoreError> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
 impl Store {
-    /// Creates the table if it does not exist and waits until it is active. Returns
-    /// whether it was created. Safe to run again.
+    /// Creates the table if it does not exist (with its stream of new and old images)
+    /// and waits until it is active; on an existing table without a stream, turns the
+    /// stream on. Returns whether the table was created. Safe to run again.
     pub async fn create_table_if_missing(&self) -> Result<bool, StoreError> {
+        self.create_table(true).await
+    }
+
+    /// The same without the stream: for tests that never read it (on DynamoDB Local a
+    /// stream slows concurrent writes enough to time them out).
+    pub async fn create_table_without_stream_if_missing(&self) -> Result<bool, StoreError> {
+        self.create_table(false).await
+    }
+
+    async fn create_table(&self, stream: bool) -> Result<bool, StoreError> {
         if self.table_status().await?.is_some() {
+            if stream {
+                self.enable_stream_if_missing().await?;
+            }
             return Ok(false);
         }
         let index = GlobalSecondaryIndex::builder()
@@ -52,6 +75,7 @@ impl Store {
             .key_schema(key_element(PK, KeyType::Hash)?)
             .key_schema(key_element(SK, KeyType::Range)?)
             .global_secondary_indexes(index)
+            .set_stream_specification(if stream { Some(stream_specification()?) } else { None })
             .send()
             .await;
         if let Err(err) = created {
@@ -80,6 +104,34 @@ impl Store {
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(true)
+    }
+
+    /// The table's stream's ARN, if its stream is on.
+    pub async fn stream_arn(&self) -> Result<Option<String>, StoreError> {
+        let out = self.client.describe_table().table_name(&self.table).send().await.map_err(StoreError::from_sdk)?;
+        let table = out.table();
+        let enabled = table.and_then(|t| t.stream_specification()).is_some_and(|s| s.stream_enabled());
+        Ok(if enabled { table.and_then(|t| t.latest_stream_arn()).map(str::to_owned) } else { None })
+    }
+
+    async fn enable_stream_if_missing(&self) -> Result<(), StoreError> {
+        if self.stream_arn().await?.is_some() {
+            return Ok(());
+        }
+        self.client
+            .update_table()
+            .table_name(&self.table)
+            .stream_specification(stream_specification()?)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        for _ in 0..120 {
+            if self.table_status().await? == Some(TableStatus::Active) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(())
     }
 
     async fn table_status(&self) -> Result<Option<TableStatus>, StoreError> {

@@ -32,5 +32,6 @@ mod sandbox;
 mod sessions;
 mod soak;
 mod soak_years;
+mod stream;
 mod till;
 mod webhooks;

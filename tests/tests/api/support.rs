@@ -106,6 +106,16 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub async fn new() -> Self {
+        Self::create(false).await
+    }
+
+    /// With the table's stream on, as `loyalty-admin init` creates it (the other tests'
+    /// tables have none: on DynamoDB Local a stream slows concurrent writes down).
+    pub async fn with_stream() -> Self {
+        Self::create(true).await
+    }
+
+    async fn create(stream: bool) -> Self {
         let endpoint = endpoint();
         if let Err(cause) = REACHABLE.get_or_init(|| probe(endpoint.clone())).await {
             panic!(
@@ -118,10 +128,12 @@ impl TestEnv {
         let client = client(&endpoint);
         let table = format!("test-{}", uuid::Uuid::new_v4());
         let store = Store::new(client.clone(), table.clone());
-        let created = store
-            .create_table_if_missing()
-            .await
-            .unwrap_or_else(|e| panic!("creating table {table} on {endpoint}: {e}"));
+        let created = if stream {
+            store.create_table_if_missing().await
+        } else {
+            store.create_table_without_stream_if_missing().await
+        };
+        let created = created.unwrap_or_else(|e| panic!("creating table {table} on {endpoint}: {e}"));
         assert!(created, "table {table} existed before this test");
         let clock = Arc::new(FixedClock::new(start_time()));
         let deps = Arc::new(Deps::new(store.clone(), clock.clone()).with_sessions(super::console::sessions()));

@@ -6,5 +6,6 @@
 pub mod admin;
 pub mod identity;
 pub mod settings;
+pub mod stream;
 
 pub use admin::*;

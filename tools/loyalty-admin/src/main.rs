@@ -20,7 +20,7 @@ use loyalty::session::Role;
 use loyalty::store::Store;
 use loyalty::Deps;
 use loyalty_admin::settings::{self, ProgramChange};
-use loyalty_admin::{self as admin, identity, AdminError, CouponSpec};
+use loyalty_admin::{self as admin, identity, stream, AdminError, CouponSpec};
 use serde_json::json;
 
 mod webhook;
@@ -46,6 +46,11 @@ struct Cli {
 enum Command {
     /// Create the table if it is missing (safe to repeat).
     Init,
+    /// The table's stream, read locally as Lambda reads it in the cloud.
+    Stream {
+        #[command(subcommand)]
+        command: StreamCommand,
+    },
     /// Tenants (loyalty programs).
     Tenant {
         #[command(subcommand)]
@@ -88,6 +93,25 @@ enum Command {
     Webhook {
         #[command(subcommand)]
         command: webhook::WebhookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StreamCommand {
+    /// Follow the stream: each new batch of records becomes webhook events and their
+    /// deliveries (the stream-events function's code), resuming from the checkpoint
+    /// file (per shard, the last sequence number handled). The streams endpoint comes
+    /// from AWS_ENDPOINT_URL_DYNAMODB_STREAMS.
+    Follow {
+        /// The checkpoint file (created when missing).
+        #[arg(long)]
+        checkpoint: std::path::PathBuf,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 1)]
+        poll_seconds: u64,
+        /// One pass over what is there now, then exit (prints what it did).
+        #[arg(long)]
+        once: bool,
     },
 }
 
@@ -409,6 +433,23 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
                     format!("table {table} already exists")
                 }
             });
+        }
+        Command::Stream { command: StreamCommand::Follow { checkpoint, poll_seconds, once } } => {
+            if !once {
+                loyalty::telemetry::init(); // JSON lines on stdout, like the function's
+            }
+            let consumer_deps =
+                Deps::new(deps.store.clone(), Arc::new(SystemClock)).with_cache_lifetimes(deps.cache_lifetimes());
+            let consumer = loyalty::events::consumer::Consumer::new(Arc::new(consumer_deps));
+            let follower = stream::Follower::new(stream::Follower::client_from_env().await, consumer, checkpoint);
+            if once {
+                let pass = follower.pass().await?;
+                print(as_json, serde_json::to_value(&pass).map_err(invalid)?, || {
+                    format!("{} records, {} events, {} deliveries", pass.records, pass.events, pass.deliveries)
+                });
+            } else {
+                follower.follow(std::time::Duration::from_secs(poll_seconds.max(1))).await?;
+            }
         }
         Command::Tenant { command: TenantCommand::Create { slug: tenant, name, owner_email } } => {
             // The pool is checked before the tenant is written.
