@@ -73,7 +73,7 @@ impl FunctionEnvOwned {
     }
 }
 
-fn say(text: impl AsRef<str>) {
+pub(crate) fn say(text: impl AsRef<str>) {
     println!("==> {}", text.as_ref());
 }
 
@@ -520,6 +520,9 @@ async fn admin(bin_dir: &Path, ddb: SocketAddr, table: &str, args: &[&str], log:
 
 pub async fn run(args: Args) -> Result<(), Error> {
     let started = chrono::Utc::now();
+    if args.job_only {
+        return job_only(&args, &started.format("%Y%m%d-%H%M%S").to_string()).await;
+    }
     let clock = Instant::now();
     let root = std::fs::canonicalize(&args.root).map_err(|e| format!("--root {}: {e}", args.root.display()))?;
     let bin_dir = args.bin_dir.clone().unwrap_or_else(|| root.join("target/release"));
@@ -710,8 +713,10 @@ pub async fn run(args: Args) -> Result<(), Error> {
         bench_seconds: clock.elapsed().as_secs_f64(),
     };
     drop(ctx);
+    say(format!("expiry job: {} members", args.job_members));
+    let job = crate::job::measure(dynamo.addr, args.job_members, args.job_concurrency, &run_id).await?;
     drop(dynamo);
-    let text = report::markdown(&results);
+    let text = format!("{}\n{}", report::markdown(&results), crate::job::markdown(&job));
     println!("\n{}", report::console(&results));
     if args.no_write {
         say("--no-write: BENCHMARKS.md left as it was");
@@ -719,6 +724,15 @@ pub async fn run(args: Args) -> Result<(), Error> {
         std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
         say(format!("wrote {}", out.display()));
     }
+    Ok(())
+}
+
+/// Only the expiry job's measurement, against a running DynamoDB Local (`--job-ddb`):
+/// printed, and BENCHMARKS.md left alone.
+async fn job_only(args: &Args, run_id: &str) -> Result<(), Error> {
+    let ddb = args.job_ddb.ok_or("--job-only needs --job-ddb HOST:PORT (a running DynamoDB Local)")?;
+    let job = crate::job::measure(ddb, args.job_members, args.job_concurrency, run_id).await?;
+    println!("\n{}", crate::job::markdown(&job));
     Ok(())
 }
 
