@@ -26,7 +26,7 @@ fn mobile(tenant: usize, n: usize) -> String {
     format!("98{tenant:02}{n:06}")
 }
 
-/// Every profile: customer id -> (balance, bucket months, GSI1PK, GSI1SK).
+/// Every profile: customer id -> (balance, bucket months oldest first, GSI1PK, GSI1SK).
 type Profiles = BTreeMap<String, (i64, Vec<String>, Option<String>, Option<String>)>;
 
 async fn profiles(env: &TestEnv) -> Profiles {
@@ -38,7 +38,7 @@ async fn profiles(env: &TestEnv) -> Profiles {
             let months = p
                 .get("points_expiry")
                 .and_then(|v| v.as_m().ok())
-                .map(|m| m.keys().cloned().collect())
+                .map(|m| m.keys().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect())
                 .unwrap_or_default();
             let id = s(p, "customer_id").unwrap().to_owned();
             (
