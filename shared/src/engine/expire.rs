@@ -205,13 +205,17 @@ async fn settle_member(
         };
         let clock = ExpiryClock::new(program, at);
         let mut after = before.clone();
-        let Some(entry) = settle(&clock, &mut after, at) else {
+        let entries: Vec<_> = settle(&clock, &mut after, at).into_iter().collect();
+        let points = entries.iter().map(|e| -e.points).sum();
+        // Nothing due: nothing written, unless the program no longer lets points expire
+        // (its buckets and index entry go, with no entry, so the job stops finding them).
+        let switched_off = !before.points_expiry.is_empty() && after.points_expiry.is_empty();
+        if entries.is_empty() && !switched_off {
             return Ok(Attempt::Answer(0));
-        };
-        let points = -entry.points;
+        }
         after.version += 1;
         let mutation = crate::store::Mutation {
-            entries: vec![entry],
+            entries,
             ..change(CustomerWrite::Update { expected_version: before.version, after })
         };
         Ok(Attempt::Write { mutation: Box::new(mutation), now: at, result: points })

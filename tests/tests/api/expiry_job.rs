@@ -198,3 +198,30 @@ async fn a_run_out_of_budget_says_so_and_the_next_one_finishes() {
     assert_eq!((run.members, run.points, run.more), (12, 1_200, false), "{run:?}");
     assert_indexed_and_exact(&env, 2).await;
 }
+
+#[tokio::test]
+async fn members_of_a_program_that_stopped_expiring_points_leave_the_index_and_keep_their_points() {
+    let env = TestEnv::new().await;
+    let a = env.tenant_with("spice-garden", &two_months()).await;
+    env.clock.set(instant("2026-01-10T12:00:00+05:30"));
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(env.seed_member(&a, &mobile(1, n), "A", "1").await.customer_id);
+    }
+    assert_eq!(profiles(&env).await.values().filter(|p| p.2.is_some()).count(), 4);
+    let never = loyalty_admin::settings::ProgramChange {
+        points_expiry_months: Some(loyalty_admin::settings::PointsExpiry(None)),
+        effective_from: Some(instant("2026-02-01T00:00:00+05:30")),
+        ..Default::default()
+    };
+    loyalty_admin::settings::set_program(&env.deps, &a.slug, &never).await.unwrap();
+    let deps = env.fresh_deps();
+    let run = expire_due(&deps, AsOf::EndOfDay(date(2026, 4, 1)), None, JobLimits::default()).await.unwrap();
+    assert_eq!((run.members, run.points, run.checked), (0, 0, 4), "{run:?}");
+    for (id, (balance, months, pk, _)) in profiles(&env).await {
+        assert_eq!((balance, months.len(), pk), (100, 0, None), "{id}: points kept, buckets and index entry gone");
+        assert!(expire_entries(&env.ledger(&id).await).is_empty());
+    }
+    let again = expire_due(&deps, AsOf::EndOfDay(date(2026, 4, 1)), None, JobLimits::default()).await.unwrap();
+    assert_eq!(again.checked, 0, "nobody left to read");
+}
