@@ -60,7 +60,8 @@ pub struct Args {
     /// Measure only the expiry job (no function binaries needed) and print it.
     #[arg(long)]
     pub job_only: bool,
-    /// With --job-only: a running DynamoDB Local (HOST:PORT) to make its table on.
+    /// With --job-only: a running DynamoDB Local (HOST:PORT) to make its table on
+    /// (default: a DynamoDB Local of its own).
     #[arg(long)]
     pub job_ddb: Option<std::net::SocketAddr>,
 }

@@ -576,13 +576,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
 
     let port = sys::free_port()?;
     say(format!("starting DynamoDB Local on 127.0.0.1:{port}"));
-    let ddb_dir = args.ddb_dir.clone().unwrap_or_else(|| {
-        let cache = std::env::var_os("LOYALTY_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/loyalty"));
-        cache.join("dynamodb-local-2.9.30/package/emulator")
-    });
-    let dynamo = DynamoLocal::start(&ddb_dir, port, &run_dir.join("dynamodb-local.log")).await?;
+    let dynamo = DynamoLocal::start(&ddb_dir(&args), port, &run_dir.join("dynamodb-local.log")).await?;
     let table = format!("bench-{run_id}");
     say(format!("table {table}: loyalty-admin init, seed-demo --json"));
     let admin_log = run_dir.join("loyalty-admin.log");
@@ -727,11 +721,33 @@ pub async fn run(args: Args) -> Result<(), Error> {
     Ok(())
 }
 
-/// Only the expiry job's measurement, against a running DynamoDB Local (`--job-ddb`):
-/// printed, and BENCHMARKS.md left alone.
+/// DynamoDB Local's directory: `--ddb-dir`, else where scripts/install.sh puts it.
+fn ddb_dir(args: &Args) -> PathBuf {
+    args.ddb_dir.clone().unwrap_or_else(|| {
+        let cache = std::env::var_os("LOYALTY_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/loyalty"));
+        cache.join("dynamodb-local-2.9.30/package/emulator")
+    })
+}
+
+/// Only the expiry job's measurement, against a running DynamoDB Local (`--job-ddb`) or
+/// one of its own: printed, and BENCHMARKS.md left alone.
 async fn job_only(args: &Args, run_id: &str) -> Result<(), Error> {
-    let ddb = args.job_ddb.ok_or("--job-only needs --job-ddb HOST:PORT (a running DynamoDB Local)")?;
+    let own = match args.job_ddb {
+        Some(_) => None,
+        None => {
+            let port = sys::free_port()?;
+            let root = std::fs::canonicalize(&args.root).map_err(|e| format!("--root {}: {e}", args.root.display()))?;
+            let run_dir = root.join(".local/bench").join(run_id);
+            std::fs::create_dir_all(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
+            say(format!("starting DynamoDB Local on 127.0.0.1:{port}"));
+            Some(DynamoLocal::start(&ddb_dir(args), port, &run_dir.join("dynamodb-local.log")).await?)
+        }
+    };
+    let ddb = args.job_ddb.or(own.as_ref().map(|d| d.addr)).ok_or("no DynamoDB Local")?;
     let job = crate::job::measure(ddb, args.job_members, args.job_concurrency, run_id).await?;
+    drop(own);
     println!("\n{}", crate::job::markdown(&job));
     Ok(())
 }
