@@ -125,8 +125,9 @@ pub fn markdown(f: &JobFigures) -> String {
         "Measured on DynamoDB Local on this machine: {} members of one tenant, each with points due \
          (enrolled by a real bill in January, points kept one month), expired by one run of \
          `expire_due` as of 1 March at concurrency {} (seeding took {:.0} s). Capacity units by \
-         DynamoDB's documented rules (see the capacity notes above), not DynamoDB Local's own \
-         figures, which the last column shows.\n",
+         DynamoDB's documented rules (the rules of *DynamoDB round trips and capacity per \
+         request*; GSI1 writes included: the settled member's index entry is deleted or \
+         moved), not DynamoDB Local's own figures, which the last column shows.\n",
         f.members, f.concurrency, f.seed_seconds
     );
     let _ = writeln!(
