@@ -12,7 +12,7 @@ use loyalty::program::Program;
 use loyalty_admin::admin;
 use serde_json::json;
 
-use super::support::{attr_n, date, instant, Item, Tenant, TestEnv};
+use super::support::{attr_n, date, instant, Call, Item, Tenant, TestEnv};
 
 fn two_months() -> Program {
     Program { points_expiry_months: Some(2), ..admin::demo_program() }
@@ -224,4 +224,39 @@ async fn members_of_a_program_that_stopped_expiring_points_leave_the_index_and_k
     }
     let again = expire_due(&deps, AsOf::EndOfDay(date(2026, 4, 1)), None, JobLimits::default()).await.unwrap();
     assert_eq!(again.checked, 0, "nobody left to read");
+}
+
+#[tokio::test]
+async fn changes_racing_the_job_expire_each_members_points_once() {
+    let env = TestEnv::new().await;
+    let a = env.tenant_with("spice-garden", &two_months()).await;
+    env.clock.set(instant("2026-01-10T12:00:00+05:30"));
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        ids.push(env.seed_member(&a, &mobile(1, n), "A", "10").await.customer_id);
+    }
+    env.clock.set(instant("2026-04-02T12:00:00+05:30"));
+    let small = JobLimits { page: 3, concurrency: 4, ..JobLimits::default() };
+    let deps = env.deps.clone();
+    let now = env.now();
+    let job = tokio::spawn(async move { expire_due(&deps, AsOf::At(now), None, small).await });
+    let bills: Vec<_> = (0..20)
+        .map(|n| {
+            let (deps, call) = (env.deps.clone(), Call::bill(a.slug()).key(&a.live));
+            let call = call.json(&json!({ "mobile": mobile(1, n), "amount": 1, "external_ref": format!("R-{n}") }));
+            tokio::spawn(async move { call.send(&deps).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for bill in bills {
+        replies.push(bill.await.unwrap());
+    }
+    let run = job.await.unwrap().expect("the run");
+    assert!(replies.iter().all(|r| r.status == 200), "every bill is recorded");
+    assert!(run.members <= 20 && run.points == run.members as i64 * 1_000, "{run:?}");
+    let all = assert_indexed_and_exact(&env, 2).await;
+    for id in &ids {
+        assert_eq!(expire_entries(&env.ledger(id).await), vec![-1_000], "{id}: expired once, by the job or the bill");
+        assert_eq!(all[id].0, 100, "{id}: April's points only");
+    }
 }
