@@ -53,6 +53,10 @@ impl Month {
         Month(self.0.saturating_add(months.min(i32::MAX as u32) as i32))
     }
 
+    pub fn minus(self, months: u32) -> Month {
+        Month(self.0.saturating_sub(months.min(i32::MAX as u32) as i32))
+    }
+
     pub fn first_day(self) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(self.year(), self.month(), 1)
     }
@@ -253,6 +257,7 @@ impl ExpiryClock {
     /// passed. Returns the points expired (0 or more). A program without expiry clears
     /// the buckets and expires nothing.
     pub fn settle(&self, c: &mut Customer) -> i64 {
+        c.points_expiry_months = self.months;
         let Some(months) = self.months else {
             c.points_expiry.clear();
             return 0;
@@ -288,6 +293,15 @@ impl ExpiryClock {
         let last_day = month.plus(months).last_day()?;
         Some(Expiring { points, last_day })
     }
+}
+
+/// The month at whose first instant a member's oldest points expire, by the rule they
+/// were last settled with: what places them in the expiry index. `None` when nothing
+/// will expire.
+pub fn due_month(c: &Customer) -> Option<Month> {
+    let months = c.points_expiry_months?;
+    let (oldest, _) = c.points_expiry.oldest()?;
+    Some(oldest.plus(months).plus(1))
 }
 
 /// A member as a change at `now` would see them (what is due taken away, unwritten), and

@@ -23,6 +23,10 @@ pub struct Customer {
     /// The balance by the month it was earned, when the program's points expire; empty
     /// otherwise (and when the balance is not positive).
     pub points_expiry: crate::expiry::Buckets,
+    /// The months points are kept under the rule the buckets were last settled with
+    /// (`ExpiryClock::settle` sets it; `None`: they never expire). Not stored as such:
+    /// with the oldest bucket it places the member in the expiry index when written.
+    pub points_expiry_months: Option<u32>,
 }
 
 impl Customer {
@@ -38,6 +42,7 @@ impl Customer {
             version: 0,
             created_at: now,
             points_expiry: crate::expiry::Buckets::default(),
+            points_expiry_months: None,
         }
     }
 }

@@ -17,6 +17,12 @@ impl CustomerId {
     pub fn new_random() -> Self {
         Self(uuid::Uuid::new_v4())
     }
+
+    /// A stable number below `shards` (> 0) from the id's last bytes (random in a v4 id).
+    pub fn shard(&self, shards: u32) -> u32 {
+        let b = self.0.as_bytes();
+        u32::from_be_bytes([b[12], b[13], b[14], b[15]]) % shards.max(1)
+    }
 }
 
 impl fmt::Display for CustomerId {

@@ -3,6 +3,7 @@
 
 mod codes;
 pub(crate) mod commit;
+mod expire;
 pub(crate) mod expiry;
 mod history;
 mod members;
@@ -15,6 +16,7 @@ mod sales;
 /// A page of a member's history, newest first.
 pub use crate::store::LedgerPage as HistoryPage;
 pub use codes::{check_code, redeem_code, CodeState};
+pub use expire::{expire_due, AsOf, ExpiryRun, JobLimits, LOOKBACK_MONTHS};
 pub use history::{history, page_limit, MAX_PAGE};
 pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, MemberRef, NewMember};
 pub use otp::{check_otp, send_otp, OtpSent, SANDBOX_CODE};

@@ -4,9 +4,13 @@
 use chrono::{DateTime, Utc};
 
 use super::client::{Store, StoreError, GSI1};
-use super::item_key::{member_partition, unexpired_codes, ItemKey, GSI1PK, GSI1SK};
+use super::item_key::{
+    expiry_index_partition, member_of_partition, member_partition, tenant_members_prefix, unexpired_codes, Attrs,
+    ItemKey, GSI1PK, GSI1SK,
+};
 use super::items::{attr, decode, value, CodeItem, LookupItem, ProfileItem};
 use crate::domain::{CustomerId, Email, Mobile, TenantSlug};
+use crate::expiry::Month;
 use crate::model::{Coupon, Customer};
 
 impl Store {
@@ -82,5 +86,55 @@ impl Store {
             codes.push(decode::<CodeItem>(&attrs.map_err(StoreError::from_sdk)?)?.into());
         }
         Ok(codes)
+    }
+}
+
+/// Where a walk of one expiry index partition stopped (DynamoDB's last evaluated key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexCursor(Attrs);
+
+/// A page of the members one expiry index partition holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueMembers {
+    pub members: Vec<(TenantSlug, CustomerId)>,
+    pub next: Option<IndexCursor>,
+}
+
+impl Store {
+    /// A page of the members whose oldest points fall due in `due` (one shard of the
+    /// expiry index), of one tenant or of all; only the keys are read. Eventually
+    /// consistent: a member settled a moment ago may still be listed (settling them
+    /// again writes nothing).
+    pub async fn due_members(
+        &self,
+        due: Month,
+        shard: u32,
+        tenant: Option<&TenantSlug>,
+        limit: i32,
+        after: Option<IndexCursor>,
+    ) -> Result<DueMembers, StoreError> {
+        let mut condition = format!("{GSI1PK} = :pk");
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .expression_attribute_values(":pk", value(expiry_index_partition(due, shard))?)
+            .projection_expression(GSI1SK)
+            .limit(limit.max(1))
+            .set_exclusive_start_key(after.map(|c| c.0));
+        if let Some(t) = tenant {
+            condition.push_str(&format!(" AND begins_with({GSI1SK}, :tenant)"));
+            query = query.expression_attribute_values(":tenant", value(tenant_members_prefix(t))?);
+        }
+        let out = query.key_condition_expression(condition).send().await.map_err(StoreError::from_sdk)?;
+        let mut members = Vec::new();
+        for item in out.items() {
+            let key = item.get(GSI1SK).and_then(|v| v.as_s().ok()).map_or("", String::as_str);
+            let member = member_of_partition(key)
+                .ok_or_else(|| StoreError::Corrupt(format!("expiry index entry {key:?} names no member")))?;
+            members.push(member);
+        }
+        Ok(DueMembers { members, next: out.last_evaluated_key.map(IndexCursor) })
     }
 }

@@ -29,7 +29,7 @@ use crate::keys::KeyMode;
 use crate::model::{CodeKind, CodeStatus, Coupon, Customer};
 
 fn profile_attrs(t: &TenantSlug, c: &Customer, now: chrono::DateTime<Utc>) -> Attrs {
-    encode(&ItemKey::profile(t, &c.id), &ProfileItem::new(c, now)).unwrap()
+    encode(&ItemKey::profile(t, &c.id), &ProfileItem::new(t, c, now)).unwrap()
 }
 
 fn code_attrs(t: &TenantSlug, c: &Coupon) -> Attrs {

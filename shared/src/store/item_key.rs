@@ -34,6 +34,12 @@ pub(crate) const WEBHOOK_DELIVERY_PREFIX: &str = "DLV#";
 pub(crate) const WEBHOOK_ENDPOINTS_INDEX: &str = "WEBHOOK#ENDPOINTS";
 /// The partition listing every tenant.
 pub(crate) const TENANTS_PK: &str = "TENANTS";
+/// `GSI1PK` prefix of the expiry index: members by the month their oldest points fall
+/// due. No other `GSI1PK` starts with it (the others start with `TENANT#`).
+pub(crate) const EXPIRY_INDEX_PREFIX: &str = "EXPIRY#";
+/// How many index partitions one due month is spread over, so that the members whose
+/// points fall due in one month do not all write one index partition.
+pub const EXPIRY_SHARDS: u32 = 16;
 
 /// What an idempotency record is for: the tenant, the API key's mode and the route
 /// scope the client's `Idempotency-Key`.
@@ -202,6 +208,31 @@ pub(crate) fn code_index_sk(expires_at_ms: i64, c: &Code) -> String {
 /// the end of the code entries (`~` sorts after every digit).
 pub(crate) fn unexpired_codes(now_ms: i64) -> (String, String) {
     (format!("{CODE_INDEX_PREFIX}{:019}", now_ms.saturating_add(1).max(0)), format!("{CODE_INDEX_PREFIX}~"))
+}
+
+/// The expiry index's keys for a member whose oldest points fall due (expire at the first
+/// instant of) `due`: `EXPIRY#{yyyy-mm}#{shard}` / `TENANT#{t}#CUST#{id}`. The shard comes
+/// from the member's id, so a member stays in one shard.
+pub(crate) fn expiry_index(t: &TenantSlug, id: &CustomerId, due: crate::expiry::Month) -> (String, String) {
+    let shard = id.shard(EXPIRY_SHARDS);
+    (expiry_index_partition(due, shard), member_partition(t, id))
+}
+
+/// One partition of the expiry index: the members of one shard due in `due`.
+pub(crate) fn expiry_index_partition(due: crate::expiry::Month, shard: u32) -> String {
+    format!("{EXPIRY_INDEX_PREFIX}{due}#{shard:02}")
+}
+
+/// The `GSI1SK` prefix of one tenant's members in the expiry index.
+pub(crate) fn tenant_members_prefix(t: &TenantSlug) -> String {
+    format!("TENANT#{t}#CUST#")
+}
+
+/// The tenant and member of an expiry index sort key (a member partition); `None` for
+/// any other text.
+pub(crate) fn member_of_partition(key: &str) -> Option<(TenantSlug, CustomerId)> {
+    let (tenant, id) = key.strip_prefix("TENANT#")?.split_once("#CUST#")?;
+    Some((TenantSlug::parse(tenant).ok()?, CustomerId::parse(id).ok()?))
 }
 
 /// `GSI1PK` of a tenant's API keys.
@@ -424,6 +455,31 @@ mod tests {
         ] {
             assert_eq!(of(other.clone()), KeyOf::Other, "{other}");
         }
+    }
+
+    #[test]
+    fn expiry_index_keys_never_meet_the_other_index_keys_and_parse_back() {
+        let t = TenantSlug::parse("acme").unwrap();
+        let id = CustomerId::parse("3f2504e0-4f89-11d3-9a0c-0305e82c3301").unwrap();
+        let due = crate::expiry::Month::parse("2027-04").unwrap();
+        let (pk, sk) = expiry_index(&t, &id, due);
+        assert!(pk.starts_with("EXPIRY#2027-04#") && pk.len() == "EXPIRY#2027-04#00".len(), "{pk}");
+        assert_eq!(expiry_index(&t, &id, due).0, pk, "a member keeps its shard");
+        for other in [member_partition(&t, &id), tenant_keys_index(&t)] {
+            assert!(!other.starts_with(EXPIRY_INDEX_PREFIX), "{other}");
+        }
+        assert_eq!(sk, "TENANT#acme#CUST#3f2504e0-4f89-11d3-9a0c-0305e82c3301");
+        assert!(sk.starts_with(&tenant_members_prefix(&t)));
+        assert!(!sk.starts_with(&tenant_members_prefix(&TenantSlug::parse("acm").unwrap())));
+        assert_eq!(member_of_partition(&sk), Some((t, id)));
+        for bad in
+            ["TENANT#acme#KEYS", "TENANT#acme#CUST#x", "KEY#1", "TENANT#A#CUST#3f2504e0-4f89-11d3-9a0c-0305e82c3301"]
+        {
+            assert_eq!(member_of_partition(bad), None, "{bad}");
+        }
+        let shards: std::collections::BTreeSet<u32> =
+            (0..200).map(|_| CustomerId::new_random().shard(EXPIRY_SHARDS)).collect();
+        assert_eq!(shards.len(), EXPIRY_SHARDS as usize, "members spread over every shard");
     }
 
     #[test]

@@ -12,7 +12,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::client::StoreError;
-use super::item_key::{code_index_sk, key_index_sk, member_partition, tenant_keys_index, Attrs, ItemKey, PK, SK};
+use super::item_key::{
+    code_index_sk, expiry_index, key_index_sk, member_partition, tenant_keys_index, Attrs, ItemKey, PK, SK,
+};
 use crate::domain::{Code, CustomerId, Email, Mobile, Reference, TenantSlug};
 use crate::expiry::Buckets;
 use crate::keys::{Channel, KeyHash, KeyMode, KeyRecord, KeyStatus, Scope};
@@ -234,14 +236,26 @@ pub(crate) struct ProfileItem {
     /// points expire; absent otherwise.
     #[serde(default, skip_serializing_if = "Buckets::is_empty")]
     pub points_expiry: Buckets,
+    /// The expiry index (GSI1): the month the oldest points fall due, when some will.
+    #[serde(rename = "GSI1PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub index_pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub index_sk: Option<String>,
 }
 
 impl StoredItem for ProfileItem {
     const KIND: &'static str = "profile";
 }
 
+/// A member's expiry index keys (`GSI1PK`, `GSI1SK`): where the month their oldest
+/// points fall due puts them; `None` when none will.
+pub(crate) fn expiry_index_keys(t: &TenantSlug, c: &Customer) -> Option<(String, String)> {
+    crate::expiry::due_month(c).map(|due| expiry_index(t, &c.id, due))
+}
+
 impl ProfileItem {
-    pub fn new(c: &Customer, now: DateTime<Utc>) -> Self {
+    pub fn new(t: &TenantSlug, c: &Customer, now: DateTime<Utc>) -> Self {
+        let index = expiry_index_keys(t, c);
         ProfileItem {
             customer_id: c.id,
             name: c.name.clone(),
@@ -254,6 +268,8 @@ impl ProfileItem {
             created_at: c.created_at,
             updated_at: now,
             points_expiry: c.points_expiry.clone(),
+            index_pk: index.as_ref().map(|(pk, _)| pk.clone()),
+            index_sk: index.map(|(_, sk)| sk),
         }
     }
 }
@@ -271,6 +287,7 @@ impl From<ProfileItem> for Customer {
             version: p.version,
             created_at: p.created_at,
             points_expiry: p.points_expiry,
+            points_expiry_months: None,
         }
     }
 }
@@ -286,6 +303,11 @@ pub(crate) struct ProfileBalance<'a> {
     pub updated_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub points_expiry: Option<&'a Buckets>,
+    /// The expiry index keys, set when some points will expire and removed otherwise.
+    #[serde(rename = "GSI1PK", skip_serializing_if = "Option::is_none")]
+    pub index_pk: Option<String>,
+    #[serde(rename = "GSI1SK", skip_serializing_if = "Option::is_none")]
+    pub index_sk: Option<String>,
 }
 
 /// `...#MOBILE#{m}` or `...#EMAIL#{e}` / `LOOKUP`: which member has it.

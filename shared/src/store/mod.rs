@@ -40,8 +40,9 @@ pub use client::{
     Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
 };
 pub use codes::ConsumeError;
+pub use customers::{DueMembers, IndexCursor};
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
-pub use item_key::{AuditCursor, IdempotencyScope, LedgerCursor, SmsWindow};
+pub use item_key::{AuditCursor, IdempotencyScope, LedgerCursor, SmsWindow, EXPIRY_SHARDS};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
 pub use mutation::{
     CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, OutcomeReference, PurchaseWrite, RedemptionRecord,

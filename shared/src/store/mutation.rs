@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::audit::{admin_items, AdminRecord, DoneRequest};
 use super::client::{Store, StoreError};
-use super::item_key::{ItemKey, LedgerCursor};
+use super::item_key::{ItemKey, LedgerCursor, GSI1PK, GSI1SK};
 use super::items::{
-    attr, decode, encode, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem, ProfileBalance,
-    ProfileItem, PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem, SaleReferenceItem,
+    attr, decode, encode, expiry_index_keys, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem,
+    ProfileBalance, ProfileItem, PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem,
+    SaleReferenceItem,
 };
 use super::transact::{completion_item, condition_failed, put_new, update, Completion, TransactError};
 use crate::domain::{CustomerId, Mobile, Reference, TenantSlug};
@@ -236,7 +237,7 @@ impl Store {
         match &m.customer {
             CustomerWrite::New(c) => {
                 push(
-                    encode(&ItemKey::profile(tenant, &c.id), &ProfileItem::new(c, now))
+                    encode(&ItemKey::profile(tenant, &c.id), &ProfileItem::new(tenant, c, now))
                         .and_then(|a| put_new(table, a, false)),
                     Role::Profile,
                 )?;
@@ -428,15 +429,30 @@ fn balance_update(
 ) -> Result<TransactWriteItem, StoreError> {
     let mut e = Expr::default();
     let buckets = (!after.points_expiry.is_empty()).then_some(&after.points_expiry);
+    let index = expiry_index_keys(tenant, after);
+    let indexed = index.is_some();
+    let (index_pk, index_sk) = index.unzip();
     let mut set = e.set(&ProfileBalance {
         points_balance: after.points_balance,
         lifetime_points: after.lifetime_points,
         version: after.version,
         updated_at: now,
         points_expiry: buckets,
+        index_pk,
+        index_sk,
     })?;
+    // What is absent goes: the buckets when there are none, the member's expiry index
+    // entry when nothing will expire (a balance spent, a rule switched off).
+    let mut remove = Vec::new();
     if buckets.is_none() {
-        set = format!("{set} REMOVE {}", e.name(attr::POINTS_EXPIRY));
+        remove.push(e.name(attr::POINTS_EXPIRY));
+    }
+    if !indexed {
+        remove.push(e.name(GSI1PK));
+        remove.push(e.name(GSI1SK));
+    }
+    if !remove.is_empty() {
+        set = format!("{set} REMOVE {}", remove.join(", "));
     }
     let condition =
         format!("attribute_exists(PK) AND {} = {}", e.name(attr::VERSION), e.value(value(expected_version)?));

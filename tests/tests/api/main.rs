@@ -18,6 +18,7 @@ mod cross_dialect;
 mod customer;
 mod events;
 mod expiry;
+mod expiry_job;
 mod faults;
 mod idempotency;
 mod isolation;

@@ -51,4 +51,17 @@ pub struct Args {
     /// The commit checked out when the build started, for the report.
     #[arg(long)]
     pub built_from: Option<String>,
+    /// Members with points due that the expiry job's measurement seeds.
+    #[arg(long, default_value_t = 10_000)]
+    pub job_members: usize,
+    /// Members the expiry job settles at the same time.
+    #[arg(long, default_value_t = 16)]
+    pub job_concurrency: usize,
+    /// Measure only the expiry job (no function binaries needed) and print it.
+    #[arg(long)]
+    pub job_only: bool,
+    /// With --job-only: a running DynamoDB Local (HOST:PORT) to make its table on
+    /// (default: a DynamoDB Local of its own).
+    #[arg(long)]
+    pub job_ddb: Option<std::net::SocketAddr>,
 }

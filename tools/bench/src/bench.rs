@@ -73,7 +73,7 @@ impl FunctionEnvOwned {
     }
 }
 
-fn say(text: impl AsRef<str>) {
+pub(crate) fn say(text: impl AsRef<str>) {
     println!("==> {}", text.as_ref());
 }
 
@@ -520,6 +520,9 @@ async fn admin(bin_dir: &Path, ddb: SocketAddr, table: &str, args: &[&str], log:
 
 pub async fn run(args: Args) -> Result<(), Error> {
     let started = chrono::Utc::now();
+    if args.job_only {
+        return job_only(&args, &started.format("%Y%m%d-%H%M%S").to_string()).await;
+    }
     let clock = Instant::now();
     let root = std::fs::canonicalize(&args.root).map_err(|e| format!("--root {}: {e}", args.root.display()))?;
     let bin_dir = args.bin_dir.clone().unwrap_or_else(|| root.join("target/release"));
@@ -573,13 +576,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
 
     let port = sys::free_port()?;
     say(format!("starting DynamoDB Local on 127.0.0.1:{port}"));
-    let ddb_dir = args.ddb_dir.clone().unwrap_or_else(|| {
-        let cache = std::env::var_os("LOYALTY_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/loyalty"));
-        cache.join("dynamodb-local-2.9.30/package/emulator")
-    });
-    let dynamo = DynamoLocal::start(&ddb_dir, port, &run_dir.join("dynamodb-local.log")).await?;
+    let dynamo = DynamoLocal::start(&ddb_dir(&args), port, &run_dir.join("dynamodb-local.log")).await?;
     let table = format!("bench-{run_id}");
     say(format!("table {table}: loyalty-admin init, seed-demo --json"));
     let admin_log = run_dir.join("loyalty-admin.log");
@@ -710,8 +707,10 @@ pub async fn run(args: Args) -> Result<(), Error> {
         bench_seconds: clock.elapsed().as_secs_f64(),
     };
     drop(ctx);
+    say(format!("expiry job: {} members", args.job_members));
+    let job = crate::job::measure(dynamo.addr, args.job_members, args.job_concurrency, &run_id).await?;
     drop(dynamo);
-    let text = report::markdown(&results);
+    let text = format!("{}\n{}", report::markdown(&results), crate::job::markdown(&job));
     println!("\n{}", report::console(&results));
     if args.no_write {
         say("--no-write: BENCHMARKS.md left as it was");
@@ -719,6 +718,37 @@ pub async fn run(args: Args) -> Result<(), Error> {
         std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
         say(format!("wrote {}", out.display()));
     }
+    Ok(())
+}
+
+/// DynamoDB Local's directory: `--ddb-dir`, else where scripts/install.sh puts it.
+fn ddb_dir(args: &Args) -> PathBuf {
+    args.ddb_dir.clone().unwrap_or_else(|| {
+        let cache = std::env::var_os("LOYALTY_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/loyalty"));
+        cache.join("dynamodb-local-2.9.30/package/emulator")
+    })
+}
+
+/// Only the expiry job's measurement, against a running DynamoDB Local (`--job-ddb`) or
+/// one of its own: printed, and BENCHMARKS.md left alone.
+async fn job_only(args: &Args, run_id: &str) -> Result<(), Error> {
+    let own = match args.job_ddb {
+        Some(_) => None,
+        None => {
+            let port = sys::free_port()?;
+            let root = std::fs::canonicalize(&args.root).map_err(|e| format!("--root {}: {e}", args.root.display()))?;
+            let run_dir = root.join(".local/bench").join(run_id);
+            std::fs::create_dir_all(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
+            say(format!("starting DynamoDB Local on 127.0.0.1:{port}"));
+            Some(DynamoLocal::start(&ddb_dir(args), port, &run_dir.join("dynamodb-local.log")).await?)
+        }
+    };
+    let ddb = args.job_ddb.or(own.as_ref().map(|d| d.addr)).ok_or("no DynamoDB Local")?;
+    let job = crate::job::measure(ddb, args.job_members, args.job_concurrency, run_id).await?;
+    drop(own);
+    println!("\n{}", crate::job::markdown(&job));
     Ok(())
 }
 

@@ -7,13 +7,15 @@
 //! - warm latency through a Lambda runtime API stand-in, beside the same DynamoDB calls
 //!   issued directly by the bench;
 //! - cold start against a hello-world `lambda_http` function built in the same run;
-//! - peak memory, bootstrap size, cost per million requests, bills per second.
+//! - peak memory, bootstrap size, cost per million requests, bills per second;
+//! - the expiry job's calls, capacity and time per member due (`--job-only` alone).
 
 mod args;
 mod bench;
 mod capacity;
 mod ddb;
 mod error;
+mod job;
 mod procs;
 mod proxy;
 mod replay;

@@ -325,7 +325,7 @@ pub struct Fixtures {
     pub run: String,
 }
 
-async fn seed_member(deps: &Deps, caller: &Caller, i: usize, run: &str) -> Result<Member, Error> {
+pub(crate) async fn seed_member(deps: &Deps, caller: &Caller, i: usize, run: &str) -> Result<Member, Error> {
     let program = loyalty::auth::program(deps, &caller.tenant).await.map_err(|e| parse_err("program", e))?;
     let mobile = format!("{}", 7_000_000_000u64 + i as u64);
     let email = format!("bench{i}@example.com");

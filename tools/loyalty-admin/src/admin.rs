@@ -385,3 +385,18 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         rewards,
     })
 }
+
+/// Expires the points due as of the end of `as_of` in each program's own zone, of one
+/// tenant or of all (the scheduled job's code, with a day chosen by the operator or a
+/// test). Runs until every due member is visited; re-running expires nothing twice.
+pub async fn expire(
+    deps: &Deps,
+    as_of: chrono::NaiveDate,
+    tenant: Option<&TenantSlug>,
+) -> Result<loyalty::engine::ExpiryRun, AdminError> {
+    if let Some(t) = tenant {
+        require_program(deps, t).await?;
+    }
+    let limits = loyalty::engine::JobLimits { budget: std::time::Duration::from_secs(24 * 3600), ..Default::default() };
+    Ok(loyalty::engine::expire_due(deps, loyalty::engine::AsOf::EndOfDay(as_of), tenant, limits).await?)
+}

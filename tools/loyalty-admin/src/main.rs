@@ -78,6 +78,16 @@ enum Command {
     },
     /// Create the demo tenant `spice-garden` if missing and issue fresh keys.
     SeedDemo,
+    /// Expire the points due as of the end of a day (in each program's own zone): what
+    /// the scheduled job does each day, for members who made no change. Safe to repeat.
+    Expire {
+        /// The day, YYYY-MM-DD.
+        #[arg(long)]
+        as_of: NaiveDate,
+        /// Only this tenant's members.
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: Option<TenantSlug>,
+    },
     /// The console's people (a Cognito user pool; cognito-local through
     /// AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER).
     User {
@@ -469,6 +479,17 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
                 let user = identity::add_user(&identity::client().await, pool, &tenant, &email, Role::Owner).await?;
                 print_new_user(as_json, &user)?;
             }
+        }
+        Command::Expire { as_of, tenant } => {
+            let run = admin::expire(deps, as_of, tenant.as_ref()).await?;
+            let mut value = serde_json::to_value(&run).map_err(invalid)?;
+            value["as_of"] = json!(as_of.to_string());
+            print(as_json, value, || {
+                format!(
+                    "as of {as_of}: {} points expired from {} members ({} checked, {} failed)",
+                    run.points, run.members, run.checked, run.failed
+                )
+            });
         }
         Command::Tenant { command: TenantCommand::List } => {
             let tenants = settings::list_tenants(deps).await?;

@@ -1,6 +1,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::TimeZone;
 
+use super::super::item_key::{GSI1PK, GSI1SK};
 use super::*;
 use crate::store::TTL_ATTRIBUTE;
 
@@ -128,17 +129,26 @@ fn expression_names_are_attributes_of_the_items() {
     assert!(done.iter().all(|n| ["state", "status_code", "response"].contains(&n.as_str())));
     let mut member = Customer::new(CustomerId::new_random(), "A".into(), None, None, now());
     member.points_expiry = crate::expiry::Buckets::from_pairs([(crate::expiry::Month::new(2026, 1).unwrap(), 5)]);
-    let profile = names(&ProfileItem::new(&member, now()));
+    member.points_expiry_months = Some(12);
+    let acme = TenantSlug::parse("acme").unwrap();
+    let profile = names(&ProfileItem::new(&acme, &member, now()));
     let buckets = Some(&member.points_expiry);
+    let index = expiry_index_keys(&acme, &member).unwrap();
+    assert!(index.0.starts_with("EXPIRY#2027-02#"), "due the month after 2027-01: {index:?}");
     let balance = names(&ProfileBalance {
         points_balance: 1,
         lifetime_points: 1,
         version: 1,
         updated_at: now(),
         points_expiry: buckets,
+        index_pk: Some(index.0),
+        index_sk: Some(index.1),
     });
     assert!(balance.iter().all(|n| profile.contains(n)), "{balance:?}");
     assert!(balance.contains(&attr::POINTS_EXPIRY.to_owned()));
+    assert!(balance.contains(&GSI1PK.to_owned()) && balance.contains(&GSI1SK.to_owned()));
+    member.points_expiry_months = None;
+    assert_eq!(expiry_index_keys(&acme, &member), None, "a program without expiry indexes nobody");
     assert!(profile.contains(&attr::VERSION.to_owned()));
     let lookup = names(&LookupItem { customer_id: CustomerId::new_random() });
     assert_eq!(lookup, vec![attr::CUSTOMER_ID.to_owned()]);
