@@ -111,7 +111,7 @@ fn one_change_shares_its_transaction_id_and_a_record_read_twice_has_one_id() {
 fn an_enrolment_makes_member_enrolled_and_profile_updates_without_a_new_tier_make_none() {
     let c = member(0, 1);
     let key = ItemKey::profile(&tenant(), &c.id);
-    let created = image(&key, &ProfileItem::new(&c, now()));
+    let created = image(&key, &ProfileItem::new(&tenant(), &c, now()));
     let events = events_of(&record(Change::Insert, &key, none(), created.clone()), None).unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].r#type, "member.enrolled");
@@ -123,7 +123,7 @@ fn an_enrolment_makes_member_enrolled_and_profile_updates_without_a_new_tier_mak
 
     let mut richer = member(1_000, 2);
     richer.id = c.id;
-    let modified = record(Change::Modify, &key, created, image(&key, &ProfileItem::new(&richer, now())));
+    let modified = record(Change::Modify, &key, created, image(&key, &ProfileItem::new(&tenant(), &richer, now())));
     assert!(needs_program(&modified));
     assert!(events_of(&modified, Some(&programs())).unwrap().is_empty(), "Silver stays Silver");
 }
@@ -134,8 +134,8 @@ fn crossing_a_threshold_makes_member_tier_changed_both_ways() {
     let mut after = member(251_000, 6);
     after.id = before.id;
     let key = ItemKey::profile(&tenant(), &before.id);
-    let old = image(&key, &ProfileItem::new(&before, now()));
-    let new = image(&key, &ProfileItem::new(&after, now()));
+    let old = image(&key, &ProfileItem::new(&tenant(), &before, now()));
+    let new = image(&key, &ProfileItem::new(&tenant(), &after, now()));
     let up = record(Change::Modify, &key, old.clone(), new.clone());
     assert!(events_of(&up, None).unwrap().is_empty(), "without the program the tier is unknown");
     let events = events_of(&up, Some(&programs())).unwrap();
@@ -194,7 +194,7 @@ fn other_items_and_removals_make_none() {
     let t = tenant();
     let c = member(0, 1);
     let key = ItemKey::profile(&t, &c.id);
-    let profile = image(&key, &ProfileItem::new(&c, now()));
+    let profile = image(&key, &ProfileItem::new(&tenant(), &c, now()));
     assert!(events_of(&record(Change::Remove, &key, profile.clone(), none()), None).unwrap().is_empty());
     for other in [
         ItemKey::program(&t),
