@@ -12,6 +12,7 @@ mod otp_quota;
 mod refunds;
 mod rewards;
 mod sales;
+mod tier_review;
 
 /// A page of a member's history, newest first.
 pub use crate::store::LedgerPage as HistoryPage;
@@ -22,6 +23,7 @@ pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, Me
 pub use otp::{check_otp, send_otp, OtpSent, SANDBOX_CODE};
 pub use refunds::{refund, Refund, SaleKey};
 pub use rewards::{catalog, redeem_reward, Redemption};
+pub use tier_review::{review_tiers, TierRun};
 pub use sales::{record_sale, Sale, SaleResult, SoldAt, SOLD_AT_MAX_AHEAD, SOLD_AT_MAX_BEHIND};
 
 pub use commit::MAX_ATTEMPTS;
