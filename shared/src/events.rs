@@ -157,7 +157,8 @@ pub fn events_of(record: &Record, program: Option<&ProgramVersions>) -> Result<V
             }
             let rules = program.at(after.updated_at);
             let held = |p: &ProfileItem| {
-                let stored = p.tier.as_ref().and_then(|s| rules.tiers.iter().find(|t| t.name.eq_ignore_ascii_case(&s.name)));
+                let stored =
+                    p.tier.as_ref().and_then(|s| rules.tiers.iter().find(|t| t.name.eq_ignore_ascii_case(&s.name)));
                 stored.unwrap_or_else(|| rules.tier_for(p.lifetime_points))
             };
             let (from, to) = (held(&before), held(&after));

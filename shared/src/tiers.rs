@@ -69,9 +69,11 @@ mod opt_month {
 /// The tier a member has under `program`: the stored one for a period program (the
 /// lifetime tier for a member not yet written under it), else the lifetime tier.
 pub fn tier_of<'p>(program: &'p Program, c: &Customer) -> &'p Tier {
-    let stored = c.tier.as_ref().filter(|_| program.tier_qualifying_months.is_some()).and_then(|s| {
-        program.tiers.iter().find(|t| t.name.eq_ignore_ascii_case(&s.name))
-    });
+    let stored = c
+        .tier
+        .as_ref()
+        .filter(|_| program.tier_qualifying_months.is_some())
+        .and_then(|s| program.tiers.iter().find(|t| t.name.eq_ignore_ascii_case(&s.name)));
     stored.unwrap_or_else(|| program.tier_for(c.lifetime_points))
 }
 
@@ -112,11 +114,7 @@ impl TierChange {
 
 impl<'p> TierClock<'p> {
     pub fn new(program: &'p Program, now: DateTime<Utc>) -> Self {
-        TierClock {
-            program,
-            months: program.tier_qualifying_months,
-            now: Month::of(now, program.utc_offset_minutes),
-        }
+        TierClock { program, months: program.tier_qualifying_months, now: Month::of(now, program.utc_offset_minutes) }
     }
 
     /// The first month of the window.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use loyalty::engine::{expire_due, review_tiers, AsOf, ExpiryRun, JobLimits, TierRun};
-use serde::Serialize;
 use loyalty::{ApiError, Deps};
+use serde::Serialize;
 
 /// Time kept back from the invocation's deadline: a page already started finishes, and
 /// the summary is logged, before Lambda stops the function.

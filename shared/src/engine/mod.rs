@@ -23,7 +23,7 @@ pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, Me
 pub use otp::{check_otp, send_otp, OtpSent, SANDBOX_CODE};
 pub use refunds::{refund, Refund, SaleKey};
 pub use rewards::{catalog, redeem_reward, Redemption};
-pub use tier_review::{review_tiers, TierRun};
 pub use sales::{record_sale, Sale, SaleResult, SoldAt, SOLD_AT_MAX_AHEAD, SOLD_AT_MAX_BEHIND};
+pub use tier_review::{review_tiers, TierRun};
 
 pub use commit::MAX_ATTEMPTS;

@@ -15,11 +15,11 @@ use crate::deps::Deps;
 use crate::domain::{format_minor, Money, Reference};
 use crate::error::ApiError;
 use crate::expiry::ExpiryClock;
-use crate::tiers::{tier_of, TierClock};
 use crate::idempotency::Replayable;
 use crate::model::{CustomerSnapshot, EntryKind, LedgerEntry, RefundOutcome};
 use crate::program::Program;
 use crate::store::{CustomerWrite, Mutation, MutationError, OutcomeReference, PurchaseWrite, RefundRecord};
+use crate::tiers::{tier_of, TierClock};
 
 /// How a refund names its sale.
 #[derive(Debug, Clone)]

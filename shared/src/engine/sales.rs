@@ -25,8 +25,8 @@ use crate::expiry::ExpiryClock;
 use crate::idempotency::Replayable;
 use crate::model::{Customer, CustomerSnapshot, EntryKind, LedgerEntry, Purchase, SaleOutcome};
 use crate::program::{BillItem, Program};
-use crate::tiers::{tier_of, TierChange, TierClock};
 use crate::store::{CustomerWrite, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
+use crate::tiers::{tier_of, TierChange, TierClock};
 
 pub struct Sale {
     pub member: MemberRef,

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::client::{Store, StoreError, GSI1};
 use super::item_key::{
-    expiry_index_partition, member_of_partition, tier_review_partition, member_partition, tenant_members_prefix, unexpired_codes, Attrs,
-    ItemKey, GSI1PK, GSI1SK,
+    expiry_index_partition, member_of_partition, member_partition, tenant_members_prefix, tier_review_partition,
+    unexpired_codes, Attrs, ItemKey, GSI1PK, GSI1SK,
 };
 use super::items::{attr, decode, value, CodeItem, LookupItem, ProfileItem};
 use crate::domain::{CustomerId, Email, Mobile, TenantSlug};

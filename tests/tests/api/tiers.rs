@@ -25,7 +25,8 @@ fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 async fn bill(env: &TestEnv, t: &Tenant, amount: i64, reference: &str) -> serde_json::Value {
-    let reply = env.bill(t, json!({ "mobile": MOBILE, "name": "Asha", "amount": amount, "external_ref": reference })).await;
+    let reply =
+        env.bill(t, json!({ "mobile": MOBILE, "name": "Asha", "amount": amount, "external_ref": reference })).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.body
 }
@@ -85,7 +86,10 @@ async fn a_program_year_moves_a_member_up_at_once_and_down_only_at_a_review() {
     // February: 60,000 more in the window, 210,000: Gold at this very sale.
     env.clock.set(instant("2026-02-10T12:00:00+05:30"));
     let feb = bill(&env, &t, 600, "FEB").await;
-    assert_eq!((&feb["tier"], &feb["tier_upgraded"], &feb["points_earned"]), (&json!("Gold"), &json!(true), &json!(60_000)));
+    assert_eq!(
+        (&feb["tier"], &feb["tier_upgraded"], &feb["points_earned"]),
+        (&json!("Gold"), &json!(true), &json!(60_000))
+    );
     assert_eq!(exact(&env, &id).await, vec!["Silver -> Gold"]);
     assert_eq!(review_index(&env, &id).await.as_deref(), Some("TIERREVIEW#2026-03"), "reviewed next month");
 
@@ -114,7 +118,10 @@ async fn a_program_year_moves_a_member_up_at_once_and_down_only_at_a_review() {
     // A sale in the grace month earns at Gold and never moves the tier down.
     env.clock.set(instant("2026-04-02T12:00:00+05:30"));
     let apr = bill(&env, &t, 100, "APR").await;
-    assert_eq!((&apr["tier"], &apr["tier_upgraded"], &apr["points_earned"]), (&json!("Gold"), &json!(false), &json!(12_500)));
+    assert_eq!(
+        (&apr["tier"], &apr["tier_upgraded"], &apr["points_earned"]),
+        (&json!("Gold"), &json!(false), &json!(12_500))
+    );
 
     // 1 May: the grace has run and March..May hold 12,500: down to Silver, in history.
     let may = review(&env, &t, (2026, 5, 1)).await;
@@ -127,7 +134,10 @@ async fn a_program_year_moves_a_member_up_at_once_and_down_only_at_a_review() {
     // And up again at once with a sale that qualifies.
     env.clock.set(instant("2026-06-05T12:00:00+05:30"));
     let jun = bill(&env, &t, 2_000, "JUN").await;
-    assert_eq!((&jun["tier"], &jun["tier_upgraded"], &jun["points_earned"]), (&json!("Gold"), &json!(true), &json!(200_000)));
+    assert_eq!(
+        (&jun["tier"], &jun["tier_upgraded"], &jun["points_earned"]),
+        (&json!("Gold"), &json!(true), &json!(200_000))
+    );
     assert_eq!(exact(&env, &id).await, vec!["Silver -> Gold", "Gold -> Silver", "Silver -> Gold"]);
     assert_eq!(tier(&env, &t).await, "Gold");
 

@@ -296,6 +296,9 @@ mod tests {
         assert!(bad.apply(&base).validate().is_err());
         let shown = version_json(&ProgramVersion { effective_from: None, rules: Arc::new(base) });
         assert_eq!(shown["rules"]["points_expiry_months"], Value::Null);
-        assert_eq!((&shown["rules"]["tier_qualifying_months"], &shown["rules"]["tier_grace_months"]), (&Value::Null, &json!(0)));
+        assert_eq!(
+            (&shown["rules"]["tier_qualifying_months"], &shown["rules"]["tier_grace_months"]),
+            (&Value::Null, &json!(0))
+        );
     }
 }
