@@ -7,7 +7,7 @@
 //! |---|---|
 //! | ledger entry, insert | `points.earned` / `points.redeemed` / `points.refunded` / `points.adjusted` / `points.expired`, by the entry's type |
 //! | member profile, insert | `member.enrolled` |
-//! | member profile, modify that moves lifetime points across a tier's threshold | `member.tier_changed` (needs the tenant's program) |
+//! | member profile, modify that moves lifetime points across a tier's threshold, or (a program whose tiers qualify on a period) changes the tier it holds | `member.tier_changed` (needs the tenant's program) |
 //! | code, insert | `voucher.issued` (a voucher or a coupon) |
 //! | code, modify from active to used | `coupon.redeemed` |
 //!
@@ -84,7 +84,7 @@ pub fn tenant_of(record: &Record) -> Option<TenantSlug> {
 }
 
 /// Whether the record may make a `member.tier_changed`, so the caller fetches the
-/// tenant's program for it: a profile whose lifetime points moved.
+/// tenant's program for it: a profile whose lifetime points or held tier moved.
 pub fn needs_program(record: &Record) -> bool {
     let Some((pk, sk)) = key_text(&record.keys) else { return false };
     if record.change != Change::Modify || !matches!(KeyOf::of(&pk, &sk), KeyOf::Profile { .. }) {
@@ -94,7 +94,9 @@ pub fn needs_program(record: &Record) -> bool {
         Some(serde_dynamo::AttributeValue::N(n)) => Some(n.clone()),
         _ => None,
     };
-    lifetime(&record.old_image) != lifetime(&record.new_image)
+    // A period program's profile holds its tier: a review moves it alone.
+    let tier = |image: &serde_dynamo::Item| image.get("tier").cloned();
+    lifetime(&record.old_image) != lifetime(&record.new_image) || tier(&record.old_image) != tier(&record.new_image)
 }
 
 /// The events one record makes. `program`: the tenant's program versions, needed only
@@ -147,11 +149,19 @@ pub fn events_of(record: &Record, program: Option<&ProgramVersions>) -> Result<V
             let Some(program) = program else { return Ok(Vec::new()) };
             let before: ProfileItem = decode(&record.old_image).map_err(&unreadable)?;
             let after: ProfileItem = decode(&record.new_image).map_err(&unreadable)?;
-            if before.lifetime_points == after.lifetime_points {
+            // A period program's profile holds its tier (a review moves it without a
+            // change of lifetime points); a lifetime program's follows lifetime points.
+            let period = before.tier.is_some() || after.tier.is_some();
+            if !period && before.lifetime_points == after.lifetime_points {
                 return Ok(Vec::new());
             }
             let rules = program.at(after.updated_at);
-            let (from, to) = (rules.tier_for(before.lifetime_points), rules.tier_for(after.lifetime_points));
+            let held = |p: &ProfileItem| {
+                let stored =
+                    p.tier.as_ref().and_then(|s| rules.tiers.iter().find(|t| t.name.eq_ignore_ascii_case(&s.name)));
+                stored.unwrap_or_else(|| rules.tier_for(p.lifetime_points))
+            };
+            let (from, to) = (held(&before), held(&after));
             if from.name == to.name {
                 return Ok(Vec::new());
             }

@@ -82,6 +82,7 @@ pub mod session;
 pub mod sms;
 pub mod store;
 pub mod telemetry;
+pub mod tiers;
 pub mod webhooks;
 pub mod wire;
 

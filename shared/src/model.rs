@@ -27,6 +27,12 @@ pub struct Customer {
     /// (`ExpiryClock::settle` sets it; `None`: they never expire). Not stored as such:
     /// with the oldest bucket it places the member in the expiry index when written.
     pub points_expiry_months: Option<u32>,
+    /// The tier held and the window's earnings, in a program whose tiers are reviewed
+    /// on a period; `None` in a lifetime program (see [`crate::tiers`]).
+    pub tier: Option<crate::tiers::TierState>,
+    /// The review month as it was read (not stored as such): a write moves the member's
+    /// review item only when its `tier.review` differs.
+    pub tier_review_read: Option<crate::expiry::Month>,
 }
 
 impl Customer {
@@ -43,6 +49,8 @@ impl Customer {
             created_at: now,
             points_expiry: crate::expiry::Buckets::default(),
             points_expiry_months: None,
+            tier: None,
+            tier_review_read: None,
         }
     }
 }
@@ -145,6 +153,8 @@ pub enum EntryKind {
     Adjustment,
     /// Points whose months passed, taken away before a change.
     Expire,
+    /// A change of tier (0 points), `"Gold -> Silver"` in its description.
+    Tier,
 }
 
 impl EntryKind {

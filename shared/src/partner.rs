@@ -116,7 +116,7 @@ impl LookupBody {
     /// next ([`crate::expiry::view`]).
     pub fn new(program: &Program, found: &MemberLookup, expiring: Option<Expiring>, sandbox: bool) -> Self {
         let c = &found.customer;
-        let tier = program.tier_for(c.lifetime_points);
+        let tier = crate::tiers::tier_of(program, c);
         LookupBody {
             found: true,
             customer: CustomerBody::from(c),

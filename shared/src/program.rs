@@ -51,6 +51,18 @@ pub struct Program {
     /// later, then expire; `None`: they never expire (see [`crate::expiry`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points_expiry_months: Option<u32>,
+    /// Tiers qualify on the points earned in the last this many months (the current one
+    /// included) and are reviewed monthly; `None`: on lifetime points, never reviewed
+    /// (see [`crate::tiers`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_qualifying_months: Option<u32>,
+    /// Months of reviews a member may fail to qualify before it moves down.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tier_grace_months: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn default_voucher_days() -> u32 {
@@ -140,6 +152,13 @@ pub enum ProgramError {
         crate::expiry::MAX_EXPIRY_MONTHS
     )]
     BadPointsExpiry,
+    #[error(
+        "tier_qualifying_months must be {} to {}, or none (lifetime points); tier_grace_months at most {}, and only with a period",
+        crate::tiers::MIN_QUALIFYING_MONTHS,
+        crate::tiers::MAX_QUALIFYING_MONTHS,
+        crate::tiers::MAX_GRACE_MONTHS
+    )]
+    BadTierPeriod,
 }
 
 pub const MAX_TIERS: usize = 20;
@@ -222,6 +241,13 @@ impl Program {
         if self.points_expiry_months.is_some_and(|m| !expiry.contains(&m)) {
             return Err(ProgramError::BadPointsExpiry);
         }
+        let period = crate::tiers::MIN_QUALIFYING_MONTHS..=crate::tiers::MAX_QUALIFYING_MONTHS;
+        let bad_period = self.tier_qualifying_months.is_some_and(|m| !period.contains(&m));
+        let bad_grace = self.tier_grace_months > crate::tiers::MAX_GRACE_MONTHS
+            || (self.tier_grace_months > 0 && self.tier_qualifying_months.is_none());
+        if bad_period || bad_grace {
+            return Err(ProgramError::BadTierPeriod);
+        }
         Ok(())
     }
 
@@ -251,7 +277,11 @@ impl Program {
     /// Points for a sale of `amount_minor`, of which `items` may earn category bonuses,
     /// for a member with `lifetime_points` so far.
     pub fn earn(&self, amount_minor: i64, items: &[BillItem], lifetime_points: i64) -> Earning {
-        let tier = self.tier_for(lifetime_points);
+        self.earn_at(amount_minor, items, self.tier_for(lifetime_points))
+    }
+
+    /// Points for a sale for a member in `tier`.
+    pub fn earn_at(&self, amount_minor: i64, items: &[BillItem], tier: &Tier) -> Earning {
         // The amount weighted by category multipliers, in minor units x 1000.
         let mut weighted: i128 = amount_minor as i128 * 1000;
         for item in items {
@@ -320,6 +350,8 @@ pub fn default_program(name: &str) -> Program {
         otp_sms_per_day: DEFAULT_OTP_SMS_PER_DAY,
         otp_wrong_guesses_per_day: DEFAULT_OTP_WRONG_GUESSES_PER_DAY,
         points_expiry_months: None,
+        tier_qualifying_months: None,
+        tier_grace_months: 0,
     }
 }
 
@@ -481,7 +513,10 @@ mod tests {
     #[test]
     fn every_field_an_operator_sets_is_validated() {
         type Change = fn(&mut Program);
-        let cases: [(Change, ProgramError); 16] = [
+        let cases: [(Change, ProgramError); 19] = [
+            (|p| p.tier_qualifying_months = Some(0), ProgramError::BadTierPeriod),
+            (|p| p.tier_qualifying_months = Some(37), ProgramError::BadTierPeriod),
+            (|p| p.tier_grace_months = 1, ProgramError::BadTierPeriod),
             (|p| p.points_expiry_months = Some(0), ProgramError::BadPointsExpiry),
             (|p| p.points_expiry_months = Some(121), ProgramError::BadPointsExpiry),
             (|p| p.voucher_validity_days = u32::MAX, ProgramError::BadVoucherValidity),
@@ -508,6 +543,8 @@ mod tests {
         p.voucher_validity_days = MAX_VOUCHER_VALIDITY_DAYS;
         p.tiers[1].color = "#FFD700".into();
         p.points_expiry_months = Some(120);
+        p.tier_qualifying_months = Some(12);
+        p.tier_grace_months = 3;
         assert_eq!(p.validate(), Ok(()));
         assert_eq!(default_program("Spice Garden").validate(), Ok(()));
     }

@@ -62,7 +62,7 @@ impl Balance {
     /// `c` as a change now would see it (what is due expired), with what expires next
     /// ([`crate::expiry::view`]).
     pub fn new(program: &Program, c: &Customer, expiring: Option<Expiring>) -> Self {
-        let tier = program.tier_for(c.lifetime_points);
+        let tier = crate::tiers::tier_of(program, c);
         Balance {
             customer_name: c.name.clone(),
             tier_name: tier.name.clone(),

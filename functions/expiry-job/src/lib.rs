@@ -1,13 +1,15 @@
 //! The daily expiry job: expires the points due now of every member who made no change
-//! (`loyalty::engine::expire_due`), within a time budget below the function's timeout.
+//! (`loyalty::engine::expire_due`), then reviews the tiers due
+//! (`loyalty::engine::review_tiers`), within a time budget below the function's timeout.
 //! What the budget leaves is still in the expiry index: the next day's run (or a run
 //! started by hand) takes it, and nothing expires twice.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use loyalty::engine::{expire_due, AsOf, ExpiryRun, JobLimits};
+use loyalty::engine::{expire_due, review_tiers, AsOf, ExpiryRun, JobLimits, TierRun};
 use loyalty::{ApiError, Deps};
+use serde::Serialize;
 
 /// Time kept back from the invocation's deadline: a page already started finishes, and
 /// the summary is logged, before Lambda stops the function.
@@ -19,11 +21,25 @@ pub fn budget(deadline_ms: u64, now_ms: u64) -> Duration {
     Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(MARGIN).max(Duration::from_secs(1))
 }
 
-/// One scheduled run: every tenant's due members as of now.
-pub async fn handle(deps: &Deps, event: &EventBridgeEvent, budget: Duration) -> Result<ExpiryRun, ApiError> {
+/// What one daily run did: the expiry run's counts, and the tier review's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DailyRun {
+    #[serde(flatten)]
+    pub expiry: ExpiryRun,
+    pub tiers: TierRun,
+}
+
+/// One scheduled run: every tenant's due members as of now, then the tier reviews due
+/// (within what the budget leaves).
+pub async fn handle(deps: &Deps, event: &EventBridgeEvent, budget: Duration) -> Result<DailyRun, ApiError> {
     tracing::info!(schedule = ?event.resources, "expiry run starting");
+    let started = Instant::now();
+    let now = deps.now();
     let limits = JobLimits { budget, ..JobLimits::default() };
-    expire_due(deps, AsOf::At(deps.now()), None, limits).await
+    let expiry = expire_due(deps, AsOf::At(now), None, limits).await?;
+    let left = budget.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
+    let tiers = review_tiers(deps, AsOf::At(now), None, JobLimits { budget: left, ..limits }).await?;
+    Ok(DailyRun { expiry, tiers })
 }
 
 #[cfg(test)]

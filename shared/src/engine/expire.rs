@@ -41,7 +41,7 @@ pub enum AsOf {
 
 impl AsOf {
     /// The instant for a program: its zone is that of the version in force then.
-    fn instant(self, versions: &ProgramVersions) -> DateTime<Utc> {
+    pub(crate) fn instant(self, versions: &ProgramVersions) -> DateTime<Utc> {
         match self {
             AsOf::At(at) => at,
             AsOf::EndOfDay(day) => {
@@ -54,7 +54,7 @@ impl AsOf {
 
     /// The latest due month any program can have reached (zones run up to 14 hours
     /// ahead of UTC).
-    fn last_month(self) -> Month {
+    pub(crate) fn last_month(self) -> Month {
         match self {
             AsOf::At(at) => Month::of(at, 14 * 60),
             AsOf::EndOfDay(day) => Month::of_date(day),

@@ -12,6 +12,7 @@ mod otp_quota;
 mod refunds;
 mod rewards;
 mod sales;
+mod tier_review;
 
 /// A page of a member's history, newest first.
 pub use crate::store::LedgerPage as HistoryPage;
@@ -23,5 +24,6 @@ pub use otp::{check_otp, send_otp, OtpSent, SANDBOX_CODE};
 pub use refunds::{refund, Refund, SaleKey};
 pub use rewards::{catalog, redeem_reward, Redemption};
 pub use sales::{record_sale, Sale, SaleResult, SoldAt, SOLD_AT_MAX_AHEAD, SOLD_AT_MAX_BEHIND};
+pub use tier_review::{review_tiers, TierRun};
 
 pub use commit::MAX_ATTEMPTS;

@@ -19,6 +19,7 @@ use crate::idempotency::Replayable;
 use crate::model::{CustomerSnapshot, EntryKind, LedgerEntry, RefundOutcome};
 use crate::program::Program;
 use crate::store::{CustomerWrite, Mutation, MutationError, OutcomeReference, PurchaseWrite, RefundRecord};
+use crate::tiers::{tier_of, TierClock};
 
 /// How a refund names its sale.
 #[derive(Debug, Clone)]
@@ -89,6 +90,10 @@ pub async fn refund(
         // past).
         let clock = ExpiryClock::new(program, now);
         let mut after = before.clone();
+        // A period program's window loses what the sale earned, in the sale's month; the
+        // tier waits for its review.
+        let tiers = TierClock::new(program, now);
+        tiers.settle(&mut after);
         let expired = expiry::settle(&clock, &mut after, now);
         let sold = purchase.sold_at.unwrap_or(purchase.created_at);
         clock.remove(&mut after, effect.points_reversed, Some(sold));
@@ -96,6 +101,8 @@ pub async fn refund(
         let late = clock.settle(&mut after);
         after.lifetime_points = (before.lifetime_points - effect.points_reversed).max(0);
         after.version = before.version + 1;
+        tiers.earned(&mut after, -effect.points_reversed, sold);
+        let tier_change = tiers.upgrade(&mut after);
         let mut purchase_after = purchase.clone();
         purchase_after.refunded_minor = effect.refunded_after;
         purchase_after.earn_reversed += effect.points_reversed;
@@ -112,7 +119,7 @@ pub async fn refund(
             points_reversed: effect.points_reversed,
             points_restored: effect.points_restored,
             customer: CustomerSnapshot::from(&after),
-            tier: program.tier_for(after.lifetime_points).name.clone(),
+            tier: tier_of(program, &after).name.clone(),
             created_at: now,
         };
         let result = Refund { outcome, replayed: false };
@@ -136,6 +143,9 @@ pub async fn refund(
         entries.push(entry);
         if late > 0 {
             entries.push(expiry::expire_entry(after.id, late, after.points_balance, now));
+        }
+        if let Some(change) = &tier_change {
+            entries.push(change.entry(after.id, after.points_balance, now));
         }
         let mutation = Mutation {
             entries,

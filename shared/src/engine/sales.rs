@@ -26,6 +26,7 @@ use crate::idempotency::Replayable;
 use crate::model::{Customer, CustomerSnapshot, EntryKind, LedgerEntry, Purchase, SaleOutcome};
 use crate::program::{BillItem, Program};
 use crate::store::{CustomerWrite, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
+use crate::tiers::{tier_of, TierChange, TierClock};
 
 pub struct Sale {
     pub member: MemberRef,
@@ -130,7 +131,7 @@ pub async fn record_sale(
         }
         let otp = otp_use.get_or_try_init(|| otp_for(deps, caller, sale)).await?;
         let txn_id = uuid::Uuid::new_v4();
-        let (after, result, late) = bill.apply(program, &clock, sale, &settled, txn_id, now);
+        let (after, result, late, tier) = bill.apply(program, &clock, sale, &settled, txn_id, now);
         if !writes {
             return Ok(Attempt::Answer(result));
         }
@@ -139,7 +140,7 @@ pub async fn record_sale(
         } else {
             CustomerWrite::Update { expected_version: before.version, after }
         };
-        let trail = Trail { expired, after_redeem: settled.points_balance - sale.redeem_points, late };
+        let trail = Trail { expired, after_redeem: settled.points_balance - sale.redeem_points, late, tier };
         let mutation = Mutation {
             otp: otp.clone(),
             completion: idem.map(|i| i.completion(&result)),
@@ -208,8 +209,9 @@ impl Bill {
         Ok(Bill { amount, discount, paid, items })
     }
 
-    /// The member after this bill, the bill's outcome, and the points it earned in a
-    /// month already past its expiry (a late bill), which expire at once.
+    /// The member after this bill, the bill's outcome, the points it earned in a month
+    /// already past its expiry (a late bill), which expire at once, and the tier it
+    /// reached (a period program: an upgrade is immediate).
     fn apply(
         &self,
         program: &Program,
@@ -218,16 +220,20 @@ impl Bill {
         before: &Customer,
         txn_id: uuid::Uuid,
         now: DateTime<Utc>,
-    ) -> (Customer, SaleResult, i64) {
-        let earning = program.earn(self.paid, &self.items, before.lifetime_points);
+    ) -> (Customer, SaleResult, i64, Option<TierChange>) {
+        let tiers = TierClock::new(program, now);
         let mut after = before.clone();
+        tiers.settle(&mut after);
+        let tier_before = tier_of(program, &after).clone();
+        let earning = program.earn_at(self.paid, &self.items, &tier_before);
         clock.remove(&mut after, sale.redeem_points, None);
         clock.add(&mut after, earning.points, sale.priced_at(now));
         let late = clock.settle(&mut after);
         after.lifetime_points = before.lifetime_points.saturating_add(earning.points);
         after.version = before.version + 1;
-        let tier_before = program.tier_for(before.lifetime_points);
-        let tier_after = program.tier_for(after.lifetime_points);
+        tiers.earned(&mut after, earning.points, sale.priced_at(now));
+        let change = tiers.upgrade(&mut after);
+        let tier_after = tier_of(program, &after);
         let outcome = SaleOutcome {
             transaction_id: txn_id.to_string(),
             customer: CustomerSnapshot::from(&after),
@@ -244,7 +250,7 @@ impl Bill {
         };
         let result =
             SaleResult { outcome, replayed: false, multiplier: earning.tier_multiplier, preview: sale.preview };
-        (after, result, late)
+        (after, result, late, change)
     }
 
     /// The bill's write: the member, an `expire` entry for what was due, a redemption
@@ -295,6 +301,9 @@ impl Bill {
         if trail.late > 0 {
             entries.push(expiry::expire_entry(customer_id, trail.late, outcome.new_balance, now));
         }
+        if let Some(change) = &trail.tier {
+            entries.push(change.entry(customer_id, outcome.new_balance, now));
+        }
         Mutation {
             entries,
             sale: sale.reference.as_ref().map(|reference| SaleRecord {
@@ -330,6 +339,8 @@ struct Trail {
     after_redeem: i64,
     /// Points the bill earned in a month already past its expiry.
     late: i64,
+    /// The tier the bill's earning reached, if it moved up.
+    tier: Option<TierChange>,
 }
 
 /// A bill that spends points is answered from its reference before anything else: its

@@ -215,3 +215,31 @@ fn an_unreadable_image_is_an_error_naming_the_item() {
     let err = events_of(&record(Change::Insert, &key, none(), key.attrs().into()), None).unwrap_err();
     assert!(err.to_string().contains("ledger entry"), "{err}");
 }
+
+#[test]
+fn a_review_moving_the_held_tier_makes_member_tier_changed_and_its_entry_no_points_event() {
+    // A period program: lifetime points stay, the held tier moves at the review.
+    let mut before = member(900_000, 7);
+    before.tier = Some(crate::tiers::TierState { name: "Gold".into(), ..Default::default() });
+    let mut after = before.clone();
+    after.version = 8;
+    after.tier = Some(crate::tiers::TierState { name: "Silver".into(), ..Default::default() });
+    let key = ItemKey::profile(&tenant(), &before.id);
+    let old = image(&key, &ProfileItem::new(&tenant(), &before, now()));
+    let new = image(&key, &ProfileItem::new(&tenant(), &after, now()));
+    let down = record(Change::Modify, &key, old.clone(), new);
+    assert!(needs_program(&down), "the held tier moved");
+    let events = events_of(&down, Some(&programs())).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].r#type, "member.tier_changed");
+    assert_eq!((&events[0].data["from_tier"], &events[0].data["to_tier"]), (&json!("Gold"), &json!("Silver")));
+    assert_eq!(events[0].data["upgraded"], false);
+    // The same tier held: nothing, whatever the lifetime points say.
+    let same = record(Change::Modify, &key, old.clone(), old);
+    assert!(events_of(&same, Some(&programs())).unwrap().is_empty());
+    let entry = crate::tiers::TierChange { from: "Gold".into(), to: "Silver".into() }.entry(before.id, 0, now());
+    assert!(
+        events_of(&entry_record(before.id, 8, 0, &entry), None).unwrap().is_empty(),
+        "a tier entry moves no points"
+    );
+}

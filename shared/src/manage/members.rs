@@ -114,7 +114,7 @@ pub async fn search_members(deps: &Deps, actor: &Actor, by: &MemberRef) -> Resul
         mobile: c.mobile.as_ref().map(|m| m.to_string()),
         email: c.email.as_ref().map(|e| e.to_string()),
         points_balance: c.points_balance,
-        tier: program.tier_for(c.lifetime_points).name.clone(),
+        tier: crate::tiers::tier_of(&program, &c).name.clone(),
     }])
 }
 
@@ -147,7 +147,7 @@ pub async fn member_profile(deps: &Deps, actor: &Actor, id: &CustomerId) -> Resu
         points_expiring: expiring.map(|e| e.points),
         points_expiring_at: expiring.map(|e| e.last_day),
         lifetime_points: c.lifetime_points,
-        tier: program.tier_for(c.lifetime_points).name.clone(),
+        tier: crate::tiers::tier_of(&program, &c).name.clone(),
         segment: c.segment.clone(),
         created_at: c.created_at,
         codes: codes.iter().map(CouponView::from).collect(),

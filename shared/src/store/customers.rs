@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::client::{Store, StoreError, GSI1};
 use super::item_key::{
-    expiry_index_partition, member_of_partition, member_partition, tenant_members_prefix, unexpired_codes, Attrs,
-    ItemKey, GSI1PK, GSI1SK,
+    expiry_index_partition, member_of_partition, member_partition, tenant_members_prefix, tier_review_partition,
+    unexpired_codes, Attrs, ItemKey, GSI1PK, GSI1SK,
 };
 use super::items::{attr, decode, value, CodeItem, LookupItem, ProfileItem};
 use crate::domain::{CustomerId, Email, Mobile, TenantSlug};
@@ -113,13 +113,36 @@ impl Store {
         limit: i32,
         after: Option<IndexCursor>,
     ) -> Result<DueMembers, StoreError> {
+        self.index_members(expiry_index_partition(due, shard), tenant, limit, after).await
+    }
+
+    /// A page of the members whose tier review falls in `due` (one shard of the review
+    /// index), as [`Store::due_members`] does for expiry.
+    pub async fn review_members(
+        &self,
+        due: Month,
+        shard: u32,
+        tenant: Option<&TenantSlug>,
+        limit: i32,
+        after: Option<IndexCursor>,
+    ) -> Result<DueMembers, StoreError> {
+        self.index_members(tier_review_partition(due, shard), tenant, limit, after).await
+    }
+
+    async fn index_members(
+        &self,
+        partition: String,
+        tenant: Option<&TenantSlug>,
+        limit: i32,
+        after: Option<IndexCursor>,
+    ) -> Result<DueMembers, StoreError> {
         let mut condition = format!("{GSI1PK} = :pk");
         let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(GSI1)
-            .expression_attribute_values(":pk", value(expiry_index_partition(due, shard))?)
+            .expression_attribute_values(":pk", value(partition)?)
             .projection_expression(GSI1SK)
             .limit(limit.max(1))
             .set_exclusive_start_key(after.map(|c| c.0));
@@ -132,7 +155,7 @@ impl Store {
         for item in out.items() {
             let key = item.get(GSI1SK).and_then(|v| v.as_s().ok()).map_or("", String::as_str);
             let member = member_of_partition(key)
-                .ok_or_else(|| StoreError::Corrupt(format!("expiry index entry {key:?} names no member")))?;
+                .ok_or_else(|| StoreError::Corrupt(format!("index entry {key:?} names no member")))?;
             members.push(member);
         }
         Ok(DueMembers { members, next: out.last_evaluated_key.map(IndexCursor) })

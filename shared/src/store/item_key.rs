@@ -40,6 +40,10 @@ pub(crate) const EXPIRY_INDEX_PREFIX: &str = "EXPIRY#";
 /// How many index partitions one due month is spread over, so that the members whose
 /// points fall due in one month do not all write one index partition.
 pub const EXPIRY_SHARDS: u32 = 16;
+/// `GSI1PK` prefix of the tier review index: members of a period program by the month
+/// of their next review, one small review item each (the profile's `GSI1` is the expiry
+/// index's). Sharded as the expiry index is.
+pub(crate) const TIER_REVIEW_INDEX_PREFIX: &str = "TIERREVIEW#";
 
 /// What an idempotency record is for: the tenant, the API key's mode and the route
 /// scope the client's `Idempotency-Key`.
@@ -106,6 +110,11 @@ impl ItemKey {
     }
     pub fn ledger_entry(t: &TenantSlug, id: &CustomerId, at: LedgerCursor) -> Self {
         Self::new(member_partition(t, id), at.sort_key())
+    }
+    /// A member's review item (period tiers): in the member's partition, indexed by its
+    /// review month.
+    pub fn tier_review(t: &TenantSlug, id: &CustomerId) -> Self {
+        Self::new(member_partition(t, id), "TIERREVIEW")
     }
     pub fn mobile_lookup(t: &TenantSlug, m: &Mobile) -> Self {
         Self::new(format!("TENANT#{t}#MOBILE#{m}"), "LOOKUP")
@@ -221,6 +230,17 @@ pub(crate) fn expiry_index(t: &TenantSlug, id: &CustomerId, due: crate::expiry::
 /// One partition of the expiry index: the members of one shard due in `due`.
 pub(crate) fn expiry_index_partition(due: crate::expiry::Month, shard: u32) -> String {
     format!("{EXPIRY_INDEX_PREFIX}{due}#{shard:02}")
+}
+
+/// The review index's keys for a member reviewed in `due`:
+/// `TIERREVIEW#{yyyy-mm}#{shard}` / `TENANT#{t}#CUST#{id}`.
+pub(crate) fn tier_review_index(t: &TenantSlug, id: &CustomerId, due: crate::expiry::Month) -> (String, String) {
+    (tier_review_partition(due, id.shard(EXPIRY_SHARDS)), member_partition(t, id))
+}
+
+/// One partition of the review index: the members of one shard reviewed in `due`.
+pub(crate) fn tier_review_partition(due: crate::expiry::Month, shard: u32) -> String {
+    format!("{TIER_REVIEW_INDEX_PREFIX}{due}#{shard:02}")
 }
 
 /// The `GSI1SK` prefix of one tenant's members in the expiry index.

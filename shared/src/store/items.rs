@@ -47,6 +47,7 @@ pub(crate) mod attr {
     pub const ATTEMPT_TOKENS: &str = "attempt_tokens";
     pub const CREATED_AT: &str = "created_at";
     pub const POINTS_EXPIRY: &str = "points_expiry";
+    pub const TIER: &str = "tier";
 }
 
 /// A storage struct and the name its errors give it.
@@ -236,6 +237,9 @@ pub(crate) struct ProfileItem {
     /// points expire; absent otherwise.
     #[serde(default, skip_serializing_if = "Buckets::is_empty")]
     pub points_expiry: Buckets,
+    /// The tier held and the window's earnings, in a period program; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<crate::tiers::TierState>,
     /// The expiry index (GSI1): the month the oldest points fall due, when some will.
     #[serde(rename = "GSI1PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub index_pk: Option<String>,
@@ -268,6 +272,7 @@ impl ProfileItem {
             created_at: c.created_at,
             updated_at: now,
             points_expiry: c.points_expiry.clone(),
+            tier: c.tier.clone(),
             index_pk: index.as_ref().map(|(pk, _)| pk.clone()),
             index_sk: index.map(|(_, sk)| sk),
         }
@@ -288,6 +293,8 @@ impl From<ProfileItem> for Customer {
             created_at: p.created_at,
             points_expiry: p.points_expiry,
             points_expiry_months: None,
+            tier_review_read: p.tier.as_ref().and_then(|t| t.review),
+            tier: p.tier,
         }
     }
 }
@@ -303,11 +310,29 @@ pub(crate) struct ProfileBalance<'a> {
     pub updated_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub points_expiry: Option<&'a Buckets>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<&'a crate::tiers::TierState>,
     /// The expiry index keys, set when some points will expire and removed otherwise.
     #[serde(rename = "GSI1PK", skip_serializing_if = "Option::is_none")]
     pub index_pk: Option<String>,
     #[serde(rename = "GSI1SK", skip_serializing_if = "Option::is_none")]
     pub index_sk: Option<String>,
+}
+
+/// `TENANT#{t}#CUST#{id}` / `TIERREVIEW`: a member of a period program above the lowest
+/// tier, in the review index under the month of its next review.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct TierReviewItem {
+    #[serde(with = "text")]
+    pub customer_id: CustomerId,
+    #[serde(rename = "GSI1PK")]
+    pub index_pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub index_sk: String,
+}
+
+impl StoredItem for TierReviewItem {
+    const KIND: &'static str = "tier review";
 }
 
 /// `...#MOBILE#{m}` or `...#EMAIL#{e}` / `LOOKUP`: which member has it.

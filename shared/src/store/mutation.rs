@@ -2,16 +2,16 @@
 //! updated under its version), the ledger entries, and the items that make the change
 //! happen once (the sale reference, issued codes). Nothing is ever half-written.
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
 use super::audit::{admin_items, AdminRecord, DoneRequest};
 use super::client::{Store, StoreError};
-use super::item_key::{ItemKey, LedgerCursor, GSI1PK, GSI1SK};
+use super::item_key::{tier_review_index, ItemKey, LedgerCursor, GSI1PK, GSI1SK};
 use super::items::{
     attr, decode, encode, expiry_index_keys, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem,
     ProfileBalance, ProfileItem, PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem,
-    SaleReferenceItem,
+    SaleReferenceItem, TierReviewItem,
 };
 use super::transact::{completion_item, condition_failed, put_new, update, Completion, TransactError};
 use crate::domain::{CustomerId, Mobile, Reference, TenantSlug};
@@ -141,6 +141,7 @@ enum Role {
     OutcomeRef,
     Audit,
     AdminRequest,
+    Review,
 }
 
 fn sale_item(sale: &SaleRecord) -> SaleReferenceItem {
@@ -259,10 +260,13 @@ impl Store {
                 push(balance_update(table, tenant, *expected_version, after, now), Role::Profile)?;
             }
         }
-        let version = match &m.customer {
-            CustomerWrite::New(c) => c.version,
-            CustomerWrite::Update { after, .. } => after.version,
+        let (version, member) = match &m.customer {
+            CustomerWrite::New(c) => (c.version, c),
+            CustomerWrite::Update { after, .. } => (after.version, after),
         };
+        if let Some(item) = tier_review_write(table, tenant, member) {
+            push(item, Role::Review)?;
+        }
         for (place, entry) in m.entries.iter().enumerate() {
             let key = ItemKey::ledger_entry(tenant, &entry.customer_id, LedgerCursor { version, place });
             push(encode(&key, &LedgerEntryItem::from(entry)).and_then(|a| put_new(table, a, false)), Role::Entry)?;
@@ -438,6 +442,7 @@ fn balance_update(
         version: after.version,
         updated_at: now,
         points_expiry: buckets,
+        tier: after.tier.as_ref(),
         index_pk,
         index_sk,
     })?;
@@ -446,6 +451,9 @@ fn balance_update(
     let mut remove = Vec::new();
     if buckets.is_none() {
         remove.push(e.name(attr::POINTS_EXPIRY));
+    }
+    if after.tier.is_none() {
+        remove.push(e.name(attr::TIER));
     }
     if !indexed {
         remove.push(e.name(GSI1PK));
@@ -457,6 +465,37 @@ fn balance_update(
     let condition =
         format!("attribute_exists(PK) AND {} = {}", e.name(attr::VERSION), e.value(value(expected_version)?));
     update(table, &ItemKey::profile(tenant, &after.id), set, condition, e, false)
+}
+
+/// The member's review item when its review month changed: put under the new month, or
+/// deleted when there is no review any more. Unconditional: the profile's version
+/// condition orders every write of one member.
+fn tier_review_write(table: &str, tenant: &TenantSlug, c: &Customer) -> Option<Result<TransactWriteItem, StoreError>> {
+    let review = c.tier.as_ref().and_then(|t| t.review);
+    if review == c.tier_review_read {
+        return None;
+    }
+    let key = ItemKey::tier_review(tenant, &c.id);
+    let item = match review {
+        Some(due) => {
+            let (index_pk, index_sk) = tier_review_index(tenant, &c.id, due);
+            encode(&key, &TierReviewItem { customer_id: c.id, index_pk, index_sk }).and_then(|attrs| {
+                let put = Put::builder()
+                    .table_name(table)
+                    .set_item(Some(attrs))
+                    .build()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(TransactWriteItem::builder().put(put).build())
+            })
+        }
+        None => Delete::builder()
+            .table_name(table)
+            .set_key(Some(key.attrs()))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+            .map(|d| TransactWriteItem::builder().delete(d).build()),
+    };
+    Some(item)
 }
 
 /// A refund on a purchase still at `expected_version` that leaves no more refunded than

@@ -154,7 +154,7 @@ async fn the_job_expires_due_points_of_members_who_made_no_change_once_and_only_
         &std::fs::read_to_string(super::layout::repo().join("events/expiry-job/daily.json")).unwrap(),
     )
     .unwrap();
-    let run = expiry_job::handle(&env.deps, &event, Duration::from_secs(60)).await.expect("the scheduled run");
+    let run = expiry_job::handle(&env.deps, &event, Duration::from_secs(60)).await.expect("the scheduled run").expiry;
     assert_eq!((run.members, run.points, run.more), (5, 5_000, false), "{run:?}");
     let last = assert_indexed_and_exact(&env, 2).await;
     for m in &b_members {

@@ -34,5 +34,6 @@ mod sessions;
 mod soak;
 mod soak_years;
 mod stream;
+mod tiers;
 mod till;
 mod webhooks;

@@ -380,7 +380,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         customer_name: member.name.clone(),
         customer_email: email.to_string(),
         points_balance: member.points_balance,
-        tier: program.tier_for(member.lifetime_points).name.clone(),
+        tier: loyalty::tiers::tier_of(&program, &member).name.clone(),
         coupons,
         rewards,
     })
@@ -399,4 +399,18 @@ pub async fn expire(
     }
     let limits = loyalty::engine::JobLimits { budget: std::time::Duration::from_secs(24 * 3600), ..Default::default() };
     Ok(loyalty::engine::expire_due(deps, loyalty::engine::AsOf::EndOfDay(as_of), tenant, limits).await?)
+}
+
+/// Reviews the tiers due as of the end of `as_of` (period programs), of one tenant or of
+/// all: the daily job's second step. Re-running reviews no member twice in a month.
+pub async fn review_tiers(
+    deps: &Deps,
+    as_of: chrono::NaiveDate,
+    tenant: Option<&TenantSlug>,
+) -> Result<loyalty::engine::TierRun, AdminError> {
+    if let Some(t) = tenant {
+        require_program(deps, t).await?;
+    }
+    let limits = loyalty::engine::JobLimits { budget: std::time::Duration::from_secs(24 * 3600), ..Default::default() };
+    Ok(loyalty::engine::review_tiers(deps, loyalty::engine::AsOf::EndOfDay(as_of), tenant, limits).await?)
 }

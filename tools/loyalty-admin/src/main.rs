@@ -79,7 +79,8 @@ enum Command {
     /// Create the demo tenant `spice-garden` if missing and issue fresh keys.
     SeedDemo,
     /// Expire the points due as of the end of a day (in each program's own zone): what
-    /// the scheduled job does each day, for members who made no change. Safe to repeat.
+    /// the scheduled job does each day, for members who made no change, then review the
+    /// tiers due (programs whose tiers qualify on a period). Safe to repeat.
     Expire {
         /// The day, YYYY-MM-DD.
         #[arg(long)]
@@ -482,12 +483,15 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
         }
         Command::Expire { as_of, tenant } => {
             let run = admin::expire(deps, as_of, tenant.as_ref()).await?;
+            let tiers = admin::review_tiers(deps, as_of, tenant.as_ref()).await?;
             let mut value = serde_json::to_value(&run).map_err(invalid)?;
             value["as_of"] = json!(as_of.to_string());
+            value["tiers"] = serde_json::to_value(&tiers).map_err(invalid)?;
             print(as_json, value, || {
                 format!(
-                    "as of {as_of}: {} points expired from {} members ({} checked, {} failed)",
-                    run.points, run.members, run.checked, run.failed
+                    "as of {as_of}: {} points expired from {} members ({} checked, {} failed); \
+                     {} tiers reviewed, {} changed ({} failed)",
+                    run.points, run.members, run.checked, run.failed, tiers.reviewed, tiers.changed, tiers.failed
                 )
             });
         }

@@ -62,6 +62,13 @@ pub struct ProgramChange {
     /// (1 to 120), or `never`.
     #[arg(long, value_parser = points_expiry)]
     pub points_expiry_months: Option<PointsExpiry>,
+    /// Tiers qualify on the points earned in the last this many months (1 to 36, the
+    /// current one included; reviewed monthly by the daily job), or `lifetime`.
+    #[arg(long, value_parser = tier_period)]
+    pub tier_qualifying_months: Option<TierPeriod>,
+    /// Monthly reviews a member may fail before it moves down (0 to 24; needs a period).
+    #[arg(long)]
+    pub tier_grace_months: Option<u32>,
     /// When the new version is in force (RFC 3339); default: now plus the program
     /// cache's lifetime (`LOYALTY_PROGRAM_CACHE_SECONDS`, 60 s unless set).
     #[arg(long, value_parser = instant)]
@@ -95,6 +102,14 @@ impl ProgramChange {
         if let Some(PointsExpiry(months)) = self.points_expiry_months {
             p.points_expiry_months = months;
         }
+        if let Some(TierPeriod(months)) = self.tier_qualifying_months {
+            p.tier_qualifying_months = months;
+            // Back on lifetime points: no grace to keep.
+            if months.is_none() && self.tier_grace_months.is_none() {
+                p.tier_grace_months = 0;
+            }
+        }
+        set(&mut p.tier_grace_months, self.tier_grace_months);
         p.normalised()
     }
 }
@@ -110,6 +125,20 @@ fn points_expiry(s: &str) -> Result<PointsExpiry, String> {
             .parse()
             .map(|n| PointsExpiry(Some(n)))
             .map_err(|_| format!("expected a number of months or never, not {s:?}")),
+    }
+}
+
+/// `--tier-qualifying-months`: a number of months, or `None` for `lifetime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierPeriod(pub Option<u32>);
+
+fn tier_period(s: &str) -> Result<TierPeriod, String> {
+    match s.trim() {
+        "lifetime" => Ok(TierPeriod(None)),
+        n => n
+            .parse()
+            .map(|n| TierPeriod(Some(n)))
+            .map_err(|_| format!("expected a number of months or lifetime, not {s:?}")),
     }
 }
 
@@ -159,6 +188,8 @@ pub fn version_json(v: &ProgramVersion) -> Value {
     // Stored only when set; shown always (`null`: points never expire).
     if let Some(rules) = rules.as_object_mut() {
         rules.entry("points_expiry_months").or_insert(Value::Null);
+        rules.entry("tier_qualifying_months").or_insert(Value::Null);
+        rules.entry("tier_grace_months").or_insert(json!(0));
     }
     json!({
         "effective_from": v.effective_from.map(text),
@@ -227,6 +258,29 @@ mod tests {
     }
 
     #[test]
+    fn tier_period_is_months_or_lifetime_with_a_grace_and_validated_whole() {
+        assert_eq!(tier_period("12"), Ok(TierPeriod(Some(12))));
+        assert_eq!(tier_period("lifetime"), Ok(TierPeriod(None)));
+        assert!(tier_period("a year").is_err());
+        let base = loyalty::program::default_program("x");
+        let on = ProgramChange {
+            tier_qualifying_months: Some(TierPeriod(Some(12))),
+            tier_grace_months: Some(2),
+            ..Default::default()
+        };
+        let program = on.apply(&base);
+        assert_eq!((program.tier_qualifying_months, program.tier_grace_months), (Some(12), 2));
+        assert_eq!(program.validate(), Ok(()));
+        let off = ProgramChange { tier_qualifying_months: Some(TierPeriod(None)), ..Default::default() };
+        let off = off.apply(&program);
+        assert_eq!((off.tier_qualifying_months, off.tier_grace_months), (None, 0), "lifetime drops the grace");
+        let grace_alone = ProgramChange { tier_grace_months: Some(1), ..Default::default() };
+        assert!(grace_alone.apply(&base).validate().is_err(), "a grace needs a period");
+        let too_long = ProgramChange { tier_qualifying_months: Some(TierPeriod(Some(37))), ..Default::default() };
+        assert!(too_long.apply(&base).validate().is_err());
+    }
+
+    #[test]
     fn points_expiry_is_months_or_never_and_validated_whole() {
         assert_eq!(points_expiry("12"), Ok(PointsExpiry(Some(12))));
         assert_eq!(points_expiry("never"), Ok(PointsExpiry(None)));
@@ -242,5 +296,9 @@ mod tests {
         assert!(bad.apply(&base).validate().is_err());
         let shown = version_json(&ProgramVersion { effective_from: None, rules: Arc::new(base) });
         assert_eq!(shown["rules"]["points_expiry_months"], Value::Null);
+        assert_eq!(
+            (&shown["rules"]["tier_qualifying_months"], &shown["rules"]["tier_grace_months"]),
+            (&Value::Null, &json!(0))
+        );
     }
 }

@@ -130,6 +130,7 @@ fn expression_names_are_attributes_of_the_items() {
     let mut member = Customer::new(CustomerId::new_random(), "A".into(), None, None, now());
     member.points_expiry = crate::expiry::Buckets::from_pairs([(crate::expiry::Month::new(2026, 1).unwrap(), 5)]);
     member.points_expiry_months = Some(12);
+    member.tier = Some(crate::tiers::TierState { name: "Gold".into(), ..Default::default() });
     let acme = TenantSlug::parse("acme").unwrap();
     let profile = names(&ProfileItem::new(&acme, &member, now()));
     let buckets = Some(&member.points_expiry);
@@ -141,11 +142,12 @@ fn expression_names_are_attributes_of_the_items() {
         version: 1,
         updated_at: now(),
         points_expiry: buckets,
+        tier: member.tier.as_ref(),
         index_pk: Some(index.0),
         index_sk: Some(index.1),
     });
     assert!(balance.iter().all(|n| profile.contains(n)), "{balance:?}");
-    assert!(balance.contains(&attr::POINTS_EXPIRY.to_owned()));
+    assert!(balance.contains(&attr::POINTS_EXPIRY.to_owned()) && balance.contains(&attr::TIER.to_owned()));
     assert!(balance.contains(&GSI1PK.to_owned()) && balance.contains(&GSI1SK.to_owned()));
     member.points_expiry_months = None;
     assert_eq!(expiry_index_keys(&acme, &member), None, "a program without expiry indexes nobody");
