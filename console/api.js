@@ -86,5 +86,19 @@ export const api = {
   issueCoupon: (id, body, idempotencyKey) =>
     request("POST", `/v1/admin/members/${enc(id)}/coupons`, { body, idempotencyKey }),
 
+  webhooks: () => request("GET", "/v1/admin/webhooks"),
+  addWebhook: (body, idempotencyKey) => request("POST", "/v1/admin/webhooks", { body, idempotencyKey }),
+  rotateWebhook: (id, idempotencyKey) =>
+    request("POST", `/v1/admin/webhooks/${enc(id)}/rotate`, { body: {}, idempotencyKey }),
+  disableWebhook: (id, idempotencyKey) =>
+    request("POST", `/v1/admin/webhooks/${enc(id)}/disable`, { body: {}, idempotencyKey }),
+  enableWebhook: (id, idempotencyKey) =>
+    request("POST", `/v1/admin/webhooks/${enc(id)}/enable`, { body: {}, idempotencyKey }),
+  removeWebhook: (id, idempotencyKey) =>
+    request("POST", `/v1/admin/webhooks/${enc(id)}/remove`, { body: {}, idempotencyKey }),
+  testWebhook: (id) => request("POST", `/v1/admin/webhooks/${enc(id)}/test`, { body: {} }),
+  webhookDeliveries: (id) => request("GET", `/v1/admin/webhooks/${enc(id)}/deliveries`),
+  replayWebhook: (id) => request("POST", `/v1/admin/webhooks/${enc(id)}/replay`, { body: {} }),
+
   audit: (cursor) => request("GET", "/v1/admin/audit", { query: { limit: 20, cursor } }),
 };

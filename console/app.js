@@ -8,12 +8,14 @@ import * as signin from "./pages/signin.js";
 import * as members from "./pages/members.js";
 import * as rewards from "./pages/rewards.js";
 import * as keys from "./pages/keys.js";
+import * as webhooks from "./pages/webhooks.js";
 import * as audit from "./pages/audit.js";
 
 const ROUTES = {
   members: { page: members, title: "Members" },
   rewards: { page: rewards, title: "Rewards" },
   "settings/api-keys": { page: keys, title: "Settings > API Keys", owner: true },
+  "settings/webhooks": { page: webhooks, title: "Settings > Webhooks", owner: true },
   audit: { page: audit, title: "Audit log" },
 };
 
@@ -25,6 +27,7 @@ let pendingNotice = null;
 function parseRoute() {
   const path = location.hash.replace(/^#\/?/, "");
   if (path.startsWith("settings/api-keys")) return { name: "settings/api-keys", params: [] };
+  if (path.startsWith("settings/webhooks")) return { name: "settings/webhooks", params: [] };
   const [name, ...params] = path.split("/");
   return { name, params };
 }
@@ -75,7 +78,7 @@ async function route() {
   if (r.owner && person.role !== "owner") {
     main.replaceChildren(
       h("h1", { tabindex: "-1", id: "page-heading" }, "Not available"),
-      h("p", {}, "API keys are managed by the program's owner. Your role (" + person.role + ") cannot see them."));
+      h("p", {}, `${r.title.replace("Settings > ", "")} are managed by the program's owner. Your role (${person.role}) cannot see them.`));
     main.querySelector("h1").focus();
     return;
   }

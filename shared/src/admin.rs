@@ -146,3 +146,73 @@ impl From<AuditPage> for Audit {
         Audit { entries: page.entries.into_iter().map(AuditView::from).collect(), next_cursor: page.next_cursor }
     }
 }
+
+/// `{"endpoints": [...]}`: a tenant's webhook endpoints, never their secrets.
+#[derive(Debug, Serialize)]
+pub struct WebhookEndpoints {
+    pub endpoints: Vec<crate::webhooks::endpoints::EndpointView>,
+}
+
+/// One delivery of an event to an endpoint, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryView {
+    /// The event's id (also its `webhook-id` header); unique within the endpoint.
+    pub event_id: String,
+    pub event_type: String,
+    pub status: crate::webhooks::DeliveryStatus,
+    pub attempts: u32,
+    pub first_attempt_at: DateTime<Utc>,
+    /// When the sender tries next, while it is pending.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last attempt's status code, or why it got none.
+    pub last_result: Option<String>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<&crate::webhooks::Delivery> for DeliveryView {
+    fn from(d: &crate::webhooks::Delivery) -> Self {
+        DeliveryView {
+            event_id: d.event.id.clone(),
+            event_type: d.event.r#type.clone(),
+            status: d.status,
+            attempts: d.attempts,
+            first_attempt_at: d.first_attempt_at,
+            next_attempt_at: (d.status == crate::webhooks::DeliveryStatus::Pending).then_some(d.next_attempt_at),
+            last_result: d.last_result.clone(),
+            last_attempt_at: d.last_attempt_at,
+            delivered_at: d.delivered_at,
+        }
+    }
+}
+
+/// At most this many deliveries in one answer: the most recent.
+pub const RECENT_DELIVERIES: usize = 100;
+
+/// `{"deliveries": [...]}`: an endpoint's most recent deliveries, newest first.
+#[derive(Debug, Serialize)]
+pub struct Deliveries {
+    pub deliveries: Vec<DeliveryView>,
+}
+
+impl From<Vec<crate::webhooks::Delivery>> for Deliveries {
+    fn from(mut all: Vec<crate::webhooks::Delivery>) -> Self {
+        all.sort_by(|a, b| {
+            let at = |d: &crate::webhooks::Delivery| d.last_attempt_at.unwrap_or(d.first_attempt_at);
+            at(b).cmp(&at(a)).then_with(|| b.event.id.cmp(&a.event.id))
+        });
+        Deliveries { deliveries: all.iter().take(RECENT_DELIVERIES).map(DeliveryView::from).collect() }
+    }
+}
+
+/// `{"event_id": ...}`: the test event queued for an endpoint.
+#[derive(Debug, Serialize)]
+pub struct TestQueued {
+    pub event_id: String,
+}
+
+/// `{"replayed": n}`: dead deliveries put back in their endpoint's queue.
+#[derive(Debug, Serialize)]
+pub struct Replayed {
+    pub replayed: usize,
+}

@@ -90,6 +90,33 @@ def test_an_issued_key_works_at_the_pos_until_it_is_revoked(page, run, api):
     assert eventually(refused, seconds=8), f"the revoked key still answers: {last['answer']}"
 
 
+def test_a_webhook_endpoint_added_in_the_console_is_listed_disabled_and_removed(page, run):
+    sign_in(page, run, "owner")
+    nav(page, "Settings > Webhooks")
+    expect(page.get_by_role("heading", name="Settings > Webhooks")).to_be_visible()
+
+    # A .test name never resolves: nothing is delivered anywhere.
+    url = f"https://hooks-{secrets.token_hex(3)}.example.test/loyalty"
+    page.get_by_label("URL").fill(url)
+    page.get_by_role("checkbox", name=re.compile("Points earned")).check()
+    page.get_by_role("button", name="Add endpoint").click()
+
+    expect(page.get_by_text("you will not see it again")).to_be_visible()
+    secret = page.get_by_label("Signing secret").input_value()
+    assert secret.startswith("whsec_"), secret
+    row = page.get_by_role("row").filter(has_text=url)
+    expect(row).to_contain_text("points.earned")
+    expect(row).to_contain_text("Active")
+    expect(page.get_by_role("table")).not_to_contain_text(secret)
+
+    page.get_by_role("button", name=f"Disable {url}").click()
+    expect(row).to_contain_text("Disabled")
+    page.get_by_role("button", name=f"Remove {url}").click()
+    dialog = page.get_by_role("dialog", name=f"Remove {url}?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Remove endpoint").click()
+    expect(page.get_by_role("row").filter(has_text=url)).to_have_count(0)
+
 def test_a_reward_added_in_the_console_is_in_the_public_catalogue(page, run, api):
     sign_in(page, run, "owner")
     nav(page, "Rewards")

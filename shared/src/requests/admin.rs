@@ -16,6 +16,8 @@ use crate::http::{path_param, query};
 use crate::keys::{Channel, KeyMode, Scope};
 use crate::manage::{Adjustment, CouponSpec, NewKeySpec};
 use crate::model::{CodeKind, Reward};
+use crate::webhooks::endpoints::NewEndpoint;
+use crate::webhooks::DeliveryStatus;
 
 /// The request's `Idempotency-Key`, if it carries one.
 pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, ApiError> {
@@ -305,6 +307,54 @@ impl CouponRequest {
     }
 }
 
+/// An array of event type names; absent is empty (every type). Which names exist is
+/// the engine's check ([`crate::webhooks::EVENT_TYPES`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct EventTypeList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for EventTypeList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let refused = || de::Error::custom("must be an array of event type names, such as points.earned");
+        let Some(raw) = raw(d)? else { return Ok(EventTypeList::default()) };
+        let names: Vec<String> = serde_json::from_str(raw.get()).map_err(|_| refused())?;
+        if names.len() > crate::webhooks::EVENT_TYPES.len() {
+            return Err(de::Error::custom("names more event types than there are"));
+        }
+        Ok(EventTypeList(names))
+    }
+}
+
+/// `POST /v1/admin/webhooks`.
+#[derive(Debug, Deserialize)]
+pub struct NewEndpointRequest {
+    #[serde(default)]
+    url: Text<2048>,
+    #[serde(default)]
+    event_types: EventTypeList,
+}
+
+impl TryFrom<NewEndpointRequest> for NewEndpoint {
+    type Error = ApiError;
+
+    fn try_from(r: NewEndpointRequest) -> Result<Self, ApiError> {
+        Ok(NewEndpoint { url: needed(r.url.0, "url")?, event_types: r.event_types.0 })
+    }
+}
+
+/// `POST /v1/admin/webhooks/{endpoint_id}/replay`: one dead delivery (its event's id),
+/// or every dead one (no body).
+#[derive(Debug, Deserialize)]
+pub struct ReplayRequest {
+    #[serde(default)]
+    pub event_id: Text<200>,
+}
+
+/// `?status=pending|delivered|dead` of an endpoint's deliveries; absent is all.
+pub fn delivery_status(req: &Request) -> Result<Option<DeliveryStatus>, ApiError> {
+    let Some(text) = query(req, "status").map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    text.parse().map(Some).map_err(|_| ApiError::invalid("status", "must be one of pending, delivered, dead"))
+}
+
 /// A management body parsed as `R`; no body at all is `{}` (for routes that need none).
 pub fn body<R: DeserializeOwned>(req: &Request) -> Result<R, ApiError> {
     let bytes = super::body_bytes(req);
@@ -355,6 +405,19 @@ mod tests {
         assert!(matches!(member_ref(ID), Ok(MemberRef::Id(_))));
         assert_eq!(member_ref("ravi").unwrap_err().field(), Some("q"));
         assert_eq!(member_ref("a@b").unwrap_err().field(), Some("q"));
+    }
+
+    #[test]
+    fn an_endpoint_needs_a_url_and_names_its_types_as_strings() {
+        let r: NewEndpointRequest = parsed(r#"{"event_types": ["points.earned"]}"#).unwrap();
+        assert_eq!(NewEndpoint::try_from(r).unwrap_err(), ApiError::invalid("url", "is required"));
+        assert_eq!(
+            err::<NewEndpointRequest>(r#"{"url": "https://a.example", "event_types": "points.earned"}"#).field(),
+            Some("event_types")
+        );
+        assert_eq!(err::<NewEndpointRequest>(r#"{"url": 5}"#).field(), Some("url"));
+        let r: NewEndpointRequest = parsed(r#"{"url": " https://a.example/h "}"#).unwrap();
+        assert_eq!(NewEndpoint::try_from(r).unwrap().event_types, Vec::<String>::new());
     }
 
     #[test]

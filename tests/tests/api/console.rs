@@ -85,10 +85,19 @@ pub enum Admin {
     MemberAdjust,
     MemberCoupon,
     Audit,
+    Webhooks,
+    WebhookAdd,
+    WebhookRotate,
+    WebhookDisable,
+    WebhookEnable,
+    WebhookRemove,
+    WebhookTest,
+    WebhookDeliveries,
+    WebhookReplay,
 }
 
 impl Admin {
-    pub const EVERY: [Admin; 15] = [
+    pub const EVERY: [Admin; 24] = [
         Admin::Keys,
         Admin::KeyIssue,
         Admin::KeyScopes,
@@ -104,13 +113,27 @@ impl Admin {
         Admin::MemberAdjust,
         Admin::MemberCoupon,
         Admin::Audit,
+        Admin::Webhooks,
+        Admin::WebhookAdd,
+        Admin::WebhookRotate,
+        Admin::WebhookDisable,
+        Admin::WebhookEnable,
+        Admin::WebhookRemove,
+        Admin::WebhookTest,
+        Admin::WebhookDeliveries,
+        Admin::WebhookReplay,
     ];
 
     fn method(self) -> &'static str {
         match self {
-            Admin::Keys | Admin::Rewards | Admin::Members | Admin::Member | Admin::MemberHistory | Admin::Audit => {
-                "GET"
-            }
+            Admin::Keys
+            | Admin::Rewards
+            | Admin::Members
+            | Admin::Member
+            | Admin::MemberHistory
+            | Admin::Audit
+            | Admin::Webhooks
+            | Admin::WebhookDeliveries => "GET",
             Admin::RewardEdit => "PUT",
             _ => "POST",
         }
@@ -133,6 +156,14 @@ impl Admin {
             Admin::MemberAdjust => (format!("/v1/admin/members/{id}/adjustments"), with("customer_id")),
             Admin::MemberCoupon => (format!("/v1/admin/members/{id}/coupons"), with("customer_id")),
             Admin::Audit => ("/v1/admin/audit".into(), None),
+            Admin::Webhooks | Admin::WebhookAdd => ("/v1/admin/webhooks".into(), None),
+            Admin::WebhookRotate => (format!("/v1/admin/webhooks/{id}/rotate"), with("endpoint_id")),
+            Admin::WebhookDisable => (format!("/v1/admin/webhooks/{id}/disable"), with("endpoint_id")),
+            Admin::WebhookEnable => (format!("/v1/admin/webhooks/{id}/enable"), with("endpoint_id")),
+            Admin::WebhookRemove => (format!("/v1/admin/webhooks/{id}/remove"), with("endpoint_id")),
+            Admin::WebhookTest => (format!("/v1/admin/webhooks/{id}/test"), with("endpoint_id")),
+            Admin::WebhookDeliveries => (format!("/v1/admin/webhooks/{id}/deliveries"), with("endpoint_id")),
+            Admin::WebhookReplay => (format!("/v1/admin/webhooks/{id}/replay"), with("endpoint_id")),
         }
     }
 }
@@ -218,6 +249,15 @@ impl AdminCall {
             Admin::MemberAdjust => Box::pin(admin_member_adjust::handle(deps, req)).await,
             Admin::MemberCoupon => Box::pin(admin_member_coupon::handle(deps, req)).await,
             Admin::Audit => Box::pin(admin_audit::handle(deps, req)).await,
+            Admin::Webhooks => Box::pin(admin_webhooks::handle(deps, req)).await,
+            Admin::WebhookAdd => Box::pin(admin_webhook_add::handle(deps, req)).await,
+            Admin::WebhookRotate => Box::pin(admin_webhook_rotate::handle(deps, req)).await,
+            Admin::WebhookDisable => Box::pin(admin_webhook_disable::handle(deps, req)).await,
+            Admin::WebhookEnable => Box::pin(admin_webhook_enable::handle(deps, req)).await,
+            Admin::WebhookRemove => Box::pin(admin_webhook_remove::handle(deps, req)).await,
+            Admin::WebhookTest => Box::pin(admin_webhook_test::handle(deps, req)).await,
+            Admin::WebhookDeliveries => Box::pin(admin_webhook_deliveries::handle(deps, req)).await,
+            Admin::WebhookReplay => Box::pin(admin_webhook_replay::handle(deps, req)).await,
         };
         Reply::from_response(resp)
     }
@@ -234,17 +274,19 @@ fn valid_body(route: Admin, reward_id: &str) -> Option<Value> {
         Admin::RewardEdit => Some(json!({"name": "Taken over", "points_cost": 1, "kind": "service"})),
         Admin::MemberAdjust => Some(json!({"points": 5000, "reason": "Not mine to give"})),
         Admin::MemberCoupon => Some(json!({"value_minor": 50000, "expires": "2027-12-31"})),
+        Admin::WebhookAdd => Some(json!({"url": "https://hooks.example.com/mine", "event_types": ["points.earned"]})),
         _ => None,
     }
 }
 
-/// Tenant A's resources: a member, a reward, a key.
+/// Tenant A's resources: a member, a reward, a key, a webhook endpoint.
 struct Owned {
     tenant: Tenant,
     customer_id: String,
     mobile: String,
     reward_id: String,
     key_id: String,
+    endpoint_id: String,
 }
 
 async fn owned(env: &TestEnv, slug: &str) -> Owned {
@@ -263,12 +305,19 @@ async fn owned(env: &TestEnv, slug: &str) -> Owned {
         .send(&env.deps)
         .await;
     assert_eq!(key.status, 201, "{}", key.text);
+    let endpoint = AdminCall::new(Admin::WebhookAdd)
+        .token(&owner)
+        .json(&json!({"url": "https://crm.acme.example/hooks"}))
+        .send(&env.deps)
+        .await;
+    assert_eq!(endpoint.status, 201, "{}", endpoint.text);
     Owned {
         tenant,
         customer_id: member.customer_id,
         mobile: member.mobile,
         reward_id: "rwd-suite".into(),
         key_id: key.body["key"]["key_id"].as_str().unwrap().to_owned(),
+        endpoint_id: endpoint.body["endpoint"]["endpoint_id"].as_str().unwrap().to_owned(),
     }
 }
 
@@ -279,6 +328,13 @@ impl Owned {
             Admin::KeyScopes | Admin::KeyRevoke | Admin::KeyRotate => &self.key_id,
             Admin::RewardEdit | Admin::RewardArchive => &self.reward_id,
             Admin::Member | Admin::MemberHistory | Admin::MemberAdjust | Admin::MemberCoupon => &self.customer_id,
+            Admin::WebhookRotate
+            | Admin::WebhookDisable
+            | Admin::WebhookEnable
+            | Admin::WebhookRemove
+            | Admin::WebhookTest
+            | Admin::WebhookDeliveries
+            | Admin::WebhookReplay => &self.endpoint_id,
             _ => "",
         }
     }
@@ -334,13 +390,19 @@ async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route(
                 assert!(keys.iter().all(|k| k["key_id"] != a.key_id.as_str()), "{route:?}: {text}");
             }
             Admin::Rewards => assert_eq!(reply.body["rewards"], json!([]), "{route:?}: {text}"),
+            Admin::Webhooks => {
+                let endpoints = reply.body["endpoints"].as_array().unwrap();
+                assert!(endpoints.iter().all(|e| e["endpoint_id"] != a.endpoint_id.as_str()), "{route:?}: {text}");
+            }
             Admin::Members => assert_eq!(reply.body["members"], json!([]), "{route:?}: {text}"),
             Admin::Audit => {
                 let entries = reply.body["entries"].as_array().unwrap();
                 assert!(entries.iter().all(|e| e["who"] != "owner@acme-hotels.example"), "{route:?}: {text}");
             }
-            // B's own new key and B's own reward.
-            Admin::KeyIssue | Admin::RewardAdd => assert_eq!(reply.status, 201, "{route:?}: {text}"),
+            // B's own new key, reward and endpoint.
+            Admin::KeyIssue | Admin::RewardAdd | Admin::WebhookAdd => {
+                assert_eq!(reply.status, 201, "{route:?}: {text}")
+            }
             _ => {
                 assert_eq!(reply.status, 404, "{route:?} on A's resource: {text}");
                 assert_eq!(reply.body["error"]["code"], "not_found", "{route:?}");
@@ -372,7 +434,20 @@ async fn each_role_reaches_only_its_own_over_http() {
         let deps = env.deps.clone();
         async move { call.send(&deps).await.status }
     };
-    let keys = [Admin::Keys, Admin::KeyIssue, Admin::KeyScopes];
+    let keys = [
+        Admin::Keys,
+        Admin::KeyIssue,
+        Admin::KeyScopes,
+        Admin::Webhooks,
+        Admin::WebhookAdd,
+        Admin::WebhookRotate,
+        Admin::WebhookDisable,
+        Admin::WebhookEnable,
+        Admin::WebhookRemove,
+        Admin::WebhookTest,
+        Admin::WebhookDeliveries,
+        Admin::WebhookReplay,
+    ];
     let changes = [Admin::RewardAdd, Admin::RewardEdit, Admin::MemberAdjust, Admin::MemberCoupon];
     let reads = [Admin::Rewards, Admin::Members, Admin::Member, Admin::MemberHistory, Admin::Audit];
     for route in keys {
@@ -387,6 +462,7 @@ async fn each_role_reaches_only_its_own_over_http() {
     }
     assert_eq!(status(Admin::MemberAdjust, Role::Manager).await, 201, "manager adjusts");
     assert_eq!(status(Admin::KeyRevoke, Role::Owner).await, 200, "owner revokes");
+    assert_eq!(status(Admin::WebhookTest, Role::Owner).await, 200, "owner sends a test event");
 }
 
 #[tokio::test]
@@ -499,4 +575,86 @@ async fn an_owner_issues_and_revokes_a_key_adds_a_reward_and_adjusts_points_over
     );
     let found = AdminCall::new(Admin::Members).token(&owner).query("q", &a.mobile).send(&env.deps).await;
     assert_eq!(found.body["members"][0]["points_balance"].as_i64(), Some(before - 200), "{}", found.text);
+}
+
+#[tokio::test]
+async fn an_owner_adds_rotates_disables_tests_and_removes_a_webhook_endpoint_over_http() {
+    let env = TestEnv::new().await;
+    let a = owned(&env, "acme-hotels").await;
+    let owner = token(&env, a.tenant.slug(), Role::Owner);
+    let call = |route: Admin| AdminCall::new(route).token(&owner);
+
+    // A bad URL or event type is named; a secret is shown once, never listed.
+    let bad = call(Admin::WebhookAdd).json(&json!({"url": "http://10.0.0.7/hooks"})).send(&env.deps).await;
+    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (400, Some("url")), "{}", bad.text);
+    let private = call(Admin::WebhookAdd).json(&json!({"url": "https://192.168.1.9/hooks"})).send(&env.deps).await;
+    assert_eq!(private.body["error"]["field"], "url", "{}", private.text);
+    let missing = call(Admin::WebhookAdd).json(&json!({})).send(&env.deps).await;
+    assert_eq!(missing.body["error"]["field"], "url", "{}", missing.text);
+    let types = json!({"url": "https://crm.example.com/h", "event_types": ["points.stolen"]});
+    let unknown = call(Admin::WebhookAdd).json(&types).send(&env.deps).await;
+    assert_eq!((unknown.status, unknown.body["error"]["field"].as_str()), (400, Some("event_types")));
+
+    let body = json!({"url": "https://crm.example.com/loyalty", "event_types": ["points.redeemed", "points.earned"]});
+    let added = call(Admin::WebhookAdd).header("Idempotency-Key", "wh-1").json(&body).send(&env.deps).await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    let secret = added.body["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert_eq!(added.body["endpoint"]["event_types"], json!(["points.earned", "points.redeemed"]));
+    let id = added.body["endpoint"]["endpoint_id"].as_str().unwrap().to_owned();
+    let again = call(Admin::WebhookAdd).header("Idempotency-Key", "wh-1").json(&body).send(&env.deps).await;
+    assert_eq!((again.status, &again.body["endpoint"]), (201, &added.body["endpoint"]), "one endpoint, answered again");
+    assert!(again.body.get("secret").is_none(), "a second answer never shows the secret: {}", again.text);
+    let listed = call(Admin::Webhooks).send(&env.deps).await;
+    assert!(!listed.text.contains(&secret) && !listed.text.contains("whsec_"), "a list never shows a secret");
+    let endpoints = listed.body["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 2, "{}", listed.text);
+    assert!(endpoints.contains(&added.body["endpoint"]), "{}", listed.text);
+
+    // Rotation answers a new secret; the old one still signs for a while.
+    let rotated = call(Admin::WebhookRotate).on(&id).send(&env.deps).await;
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
+    let new_secret = rotated.body["secret"].as_str().unwrap();
+    assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+    assert!(rotated.body["endpoint"]["previous_secret_until"].is_string(), "{}", rotated.text);
+
+    // Disabled, then enabled again.
+    let disabled = call(Admin::WebhookDisable).on(&id).send(&env.deps).await;
+    assert_eq!((disabled.status, disabled.body["status"].as_str()), (200, Some("disabled")), "{}", disabled.text);
+    assert_eq!(disabled.body["disabled_reason"], "disabled by owner@acme-hotels.example");
+    let enabled = call(Admin::WebhookEnable).on(&id).send(&env.deps).await;
+    assert_eq!((enabled.status, enabled.body["status"].as_str()), (200, Some("active")), "{}", enabled.text);
+
+    // A test event waits in the endpoint's deliveries, with its next attempt.
+    let test = call(Admin::WebhookTest).on(&id).send(&env.deps).await;
+    assert_eq!(test.status, 200, "{}", test.text);
+    let event_id = test.body["event_id"].as_str().unwrap();
+    let deliveries = call(Admin::WebhookDeliveries).on(&id).send(&env.deps).await;
+    let first = &deliveries.body["deliveries"][0];
+    assert_eq!(first["event_id"], event_id, "{}", deliveries.text);
+    assert_eq!((first["event_type"].as_str(), first["status"].as_str()), (Some("webhook.test"), Some("pending")));
+    assert_eq!(first["attempts"], 0);
+    assert!(first["next_attempt_at"].is_string(), "{}", deliveries.text);
+    let dead = call(Admin::WebhookDeliveries).on(&id).query("status", "dead").send(&env.deps).await;
+    assert_eq!(dead.body["deliveries"], json!([]), "{}", dead.text);
+    let bad_status = call(Admin::WebhookDeliveries).on(&id).query("status", "lost").send(&env.deps).await;
+    assert_eq!((bad_status.status, bad_status.body["error"]["field"].as_str()), (400, Some("status")));
+    let none = call(Admin::WebhookReplay).on(&id).send(&env.deps).await;
+    assert_eq!((none.status, none.body["replayed"].as_u64()), (200, Some(0)), "{}", none.text);
+    let pending = call(Admin::WebhookReplay).on(&id).json(&json!({"event_id": event_id})).send(&env.deps).await;
+    assert_eq!(pending.status, 409, "a pending delivery is not dead: {}", pending.text);
+
+    // Removed: gone from the list, and every change is in the audit log.
+    let removed = call(Admin::WebhookRemove).on(&id).send(&env.deps).await;
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    let after = call(Admin::Webhooks).send(&env.deps).await;
+    assert!(after.body["endpoints"].as_array().unwrap().iter().all(|e| e["endpoint_id"] != id.as_str()));
+    let gone = call(Admin::WebhookTest).on(&id).send(&env.deps).await;
+    assert_eq!(gone.status, 404, "{}", gone.text);
+    let audit = call(Admin::Audit).send(&env.deps).await;
+    let actions: Vec<&str> =
+        audit.body["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    for action in ["webhook.add", "webhook.rotate", "webhook.disable", "webhook.enable", "webhook.remove"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
 }

@@ -8,10 +8,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use lambda_http::{Body, Request, Response};
-use loyalty::actor::Role;
+use loyalty::actor::{Actor, Role};
 use loyalty::domain::TenantSlug;
 use loyalty::keys::{Channel, KeyMode, Scope};
 use loyalty::model::{CodeKind, Reward};
+use loyalty::webhooks::endpoints::{self, NewEndpoint};
+use loyalty::webhooks::guard::Policy;
 use loyalty::Deps;
 
 use super::layout::{self, check_sample_event, repo, Kind};
@@ -56,14 +58,31 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
         "admin-member-adjust" => Box::pin(admin_member_adjust::handle(deps, req)).await,
         "admin-member-coupon" => Box::pin(admin_member_coupon::handle(deps, req)).await,
         "admin-audit" => Box::pin(admin_audit::handle(deps, req)).await,
+        "admin-webhooks" => Box::pin(admin_webhooks::handle(deps, req)).await,
+        "admin-webhook-add" => Box::pin(admin_webhook_add::handle(deps, req)).await,
+        "admin-webhook-rotate" => Box::pin(admin_webhook_rotate::handle(deps, req)).await,
+        "admin-webhook-disable" => Box::pin(admin_webhook_disable::handle(deps, req)).await,
+        "admin-webhook-enable" => Box::pin(admin_webhook_enable::handle(deps, req)).await,
+        "admin-webhook-remove" => Box::pin(admin_webhook_remove::handle(deps, req)).await,
+        "admin-webhook-test" => Box::pin(admin_webhook_test::handle(deps, req)).await,
+        "admin-webhook-deliveries" => Box::pin(admin_webhook_deliveries::handle(deps, req)).await,
+        "admin-webhook-replay" => Box::pin(admin_webhook_replay::handle(deps, req)).await,
         other => panic!("no handler for events/{other}: add it to this test"),
     }
 }
 
 /// The management routes that answer `201 Created`.
 fn created(function: &str) -> bool {
-    ["admin-key-issue", "admin-key-rotate", "admin-reward-add", "admin-member-adjust", "admin-member-coupon"]
-        .contains(&function)
+    [
+        "admin-key-issue",
+        "admin-key-rotate",
+        "admin-reward-add",
+        "admin-member-adjust",
+        "admin-member-coupon",
+        "admin-webhook-add",
+        "admin-webhook-rotate",
+    ]
+    .contains(&function)
 }
 
 #[test]
@@ -153,6 +172,16 @@ async fn every_event_gets_the_status_its_name_promises() {
                 loyalty_admin::add_reward(&env.deps, &tenant, &reward).await.unwrap();
                 text = text.replace("{{SPARE_REWARD_ID}}", &reward.public_id);
             }
+            if text.contains("{{SPARE_ENDPOINT_ID}}") {
+                // A webhook endpoint of its own for each event that names one.
+                let tenant = TenantSlug::parse(&seed.tenant).unwrap();
+                let spec = NewEndpoint { url: "https://crm.example.com/hooks".into(), event_types: Vec::new() };
+                let added =
+                    endpoints::add_endpoint(&env.deps, &Actor::operator(tenant), &Policy::default(), &spec, None)
+                        .await
+                        .unwrap();
+                text = text.replace("{{SPARE_ENDPOINT_ID}}", &added.endpoint.endpoint_id);
+            }
             let req = lambda_http::request::from_str(&text).expect("an API Gateway event the runtime can parse");
             let resp = invoke(function, &env.deps, req).await;
             let body = match resp.body() {
@@ -165,5 +194,5 @@ async fn every_event_gets_the_status_its_name_promises() {
             checked += 1;
         }
     }
-    assert!(checked >= 56, "checked {checked} events");
+    assert!(checked >= 77, "checked {checked} events");
 }

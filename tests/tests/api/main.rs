@@ -11,6 +11,7 @@ mod support;
 mod agreement;
 mod auth;
 mod bill;
+mod bill_to_receiver;
 mod concurrency;
 mod console;
 mod coupon;

@@ -21,7 +21,7 @@ use serde_json::json;
 use super::public::{earn, redeem_reward, seed_by_email};
 use super::support::{endpoint, Call, Route, Tenant, TestEnv};
 
-fn streams() -> aws_sdk_dynamodbstreams::Client {
+pub(super) fn streams() -> aws_sdk_dynamodbstreams::Client {
     let config = aws_sdk_dynamodbstreams::Config::builder()
         .behavior_version_latest()
         .region(Region::new("us-east-1"))
@@ -31,13 +31,13 @@ fn streams() -> aws_sdk_dynamodbstreams::Client {
     aws_sdk_dynamodbstreams::Client::from_conf(config)
 }
 
-fn checkpoint_file() -> PathBuf {
+pub(super) fn checkpoint_file() -> PathBuf {
     std::env::temp_dir().join(format!("loyalty-stream-{}.json", uuid::Uuid::new_v4()))
 }
 
 /// A follower as `loyalty-admin stream follow` runs it: a consumer of its own (cold
 /// caches), the given checkpoint file.
-fn follower(env: &TestEnv, checkpoint: &Path) -> Follower {
+pub(super) fn follower(env: &TestEnv, checkpoint: &Path) -> Follower {
     Follower::new(streams(), Consumer::new(Arc::new(env.fresh_deps())), checkpoint)
 }
 

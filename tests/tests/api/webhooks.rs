@@ -25,21 +25,21 @@ use super::support::TestEnv;
 
 /// What a receiver got: the headers and the body of each request.
 #[derive(Debug, Clone)]
-struct Received {
+pub(super) struct Received {
     headers: http::HeaderMap,
     body: Bytes,
 }
 
 /// A receiver on 127.0.0.1 answering `status` (0: it closes the connection unanswered,
 /// as a receiver that is down).
-struct Receiver {
+pub(super) struct Receiver {
     addr: SocketAddr,
     got: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -77,26 +77,26 @@ impl Receiver {
         Receiver { addr, got, status }
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://{}/hooks", self.addr)
     }
 
-    fn set(&self, status: u16) {
+    pub(super) fn set(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
     }
 
-    fn got(&self) -> Vec<Received> {
+    pub(super) fn got(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 
     /// The ids (`webhook-id`) of what it got, in order.
-    fn ids(&self) -> Vec<String> {
+    pub(super) fn ids(&self) -> Vec<String> {
         self.got().iter().map(|r| r.headers["webhook-id"].to_str().unwrap().to_owned()).collect()
     }
 }
 
 /// Verifies one request with the reference library and answers its event.
-fn verified(secret: &str, r: &Received) -> Event {
+pub(super) fn verified(secret: &str, r: &Received) -> Event {
     let wh = standardwebhooks::Webhook::new(secret).expect("a whsec_ secret");
     wh.verify(&r.body, &r.headers).unwrap_or_else(|e| panic!("does not verify with {secret}: {e:?}: {r:?}"));
     serde_json::from_slice(&r.body).expect("an event")
@@ -117,7 +117,7 @@ fn event(tenant: &str, n: usize) -> Event {
     }
 }
 
-fn sender() -> Sender {
+pub(super) fn sender() -> Sender {
     Sender::new(Policy::local(), SenderConfig::default()).unwrap()
 }
 
