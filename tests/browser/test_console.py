@@ -102,7 +102,7 @@ def test_a_webhook_endpoint_added_in_the_console_is_listed_disabled_and_removed(
     page.get_by_role("button", name="Add endpoint").click()
 
     expect(page.get_by_text("you will not see it again")).to_be_visible()
-    secret = page.get_by_label("Signing secret").input_value()
+    secret = page.get_by_role("textbox", name="Signing secret").input_value()
     assert secret.startswith("whsec_"), secret
     row = page.get_by_role("row").filter(has_text=url)
     expect(row).to_contain_text("points.earned")
