@@ -103,6 +103,7 @@ enum Command {
     /// program: points earned, redeemed, expired, refunded, adjusted; new members;
     /// vouchers issued and used; outstanding points and their value.
     Report {
+        /// The tenant.
         #[arg(long, value_parser = TenantSlug::parse)]
         tenant: TenantSlug,
         /// The first day, YYYY-MM-DD (the program's day).
