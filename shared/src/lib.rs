@@ -66,6 +66,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod expiry;
+pub mod figures;
 pub mod http;
 pub mod idempotency;
 pub mod keys;

@@ -32,6 +32,10 @@ pub(crate) const WEBHOOK_ENDPOINT_PREFIX: &str = "EP#";
 pub(crate) const WEBHOOK_DELIVERY_PREFIX: &str = "DLV#";
 /// The `GSI1PK` listing every tenant's webhook endpoints (the sender's round).
 pub(crate) const WEBHOOK_ENDPOINTS_INDEX: &str = "WEBHOOK#ENDPOINTS";
+/// A tenant's daily figures: `TENANT#{t}#FIGURES`, sort keys `DAY#{date}#{part}`.
+pub(crate) const FIGURES_DAY_PREFIX: &str = "DAY#";
+/// The partition of the figures' checkpoints, one item per stream shard.
+pub(crate) const FIGURES_CHECKPOINT_PK: &str = "FIGURES#CHECKPOINT";
 /// The partition listing every tenant.
 pub(crate) const TENANTS_PK: &str = "TENANTS";
 /// `GSI1PK` prefix of the expiry index: members by the month their oldest points fall
@@ -76,6 +80,10 @@ impl SmsWindow {
 pub(crate) struct ItemKey {
     pub pk: String,
     pub sk: String,
+}
+
+pub(crate) fn figures_partition(t: &TenantSlug) -> String {
+    format!("TENANT#{t}#FIGURES")
 }
 
 fn tenant_pk(t: &TenantSlug) -> String {
@@ -175,6 +183,16 @@ impl ItemKey {
     /// One event's delivery to one endpoint (an endpoint's deliveries share a partition).
     pub fn webhook_delivery(t: &TenantSlug, endpoint_id: &str, event_id: &str) -> Self {
         Self::new(format!("TENANT#{t}#WHDLV#{endpoint_id}"), format!("{WEBHOOK_DELIVERY_PREFIX}{event_id}"))
+    }
+    /// One part of a tenant's figures of one day (the program's day; a part per group
+    /// of stream shards, see `figures`). A tenant's figures share a partition, in date
+    /// order.
+    pub fn figures_day(t: &TenantSlug, day: chrono::NaiveDate, part: u32) -> Self {
+        Self::new(figures_partition(t), format!("{FIGURES_DAY_PREFIX}{}#{part:02}", day.format("%Y-%m-%d")))
+    }
+    /// The last stream sequence number counted into the figures, of one stream shard.
+    pub fn figures_checkpoint(shard: &str) -> Self {
+        Self::new(FIGURES_CHECKPOINT_PK.to_owned(), shard.to_owned())
     }
     /// The item `warm_up` reads (it never exists).
     pub fn warm_up() -> Self {

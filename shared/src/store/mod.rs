@@ -17,6 +17,7 @@ mod audit;
 mod client;
 mod codes;
 mod customers;
+mod figures;
 mod idempotency;
 pub(crate) mod item_key;
 pub(crate) mod items;
@@ -41,6 +42,7 @@ pub use client::{
 };
 pub use codes::ConsumeError;
 pub use customers::{DueMembers, IndexCursor};
+pub use figures::FiguresWrite;
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
 pub use item_key::{AuditCursor, IdempotencyScope, LedgerCursor, SmsWindow, EXPIRY_SHARDS};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};

@@ -21,6 +21,7 @@ mod events;
 mod expiry;
 mod expiry_job;
 mod faults;
+mod figures;
 mod idempotency;
 mod isolation;
 mod layout;

@@ -100,6 +100,20 @@ enum Command {
         #[command(subcommand)]
         command: CognitoCommand,
     },
+    /// A tenant's daily figures (from the table's stream), one row per day of the
+    /// program: points earned, redeemed, expired, refunded, adjusted; new members;
+    /// vouchers issued and used; outstanding points and their value.
+    Report {
+        /// The tenant.
+        #[arg(long, value_parser = TenantSlug::parse)]
+        tenant: TenantSlug,
+        /// The first day, YYYY-MM-DD (the program's day).
+        #[arg(long)]
+        from: NaiveDate,
+        /// The last day, YYYY-MM-DD (included).
+        #[arg(long)]
+        to: NaiveDate,
+    },
     /// A tenant's webhook endpoints, their deliveries, and the sender.
     Webhook {
         #[command(subcommand)]
@@ -110,7 +124,8 @@ enum Command {
 #[derive(Subcommand)]
 enum StreamCommand {
     /// Follow the stream: each new batch of records becomes webhook events and their
-    /// deliveries (the stream-events function's code), resuming from the checkpoint
+    /// deliveries (the stream-events function's code) and is counted into the daily
+    /// figures (the stream-figures function's code), resuming from the checkpoint
     /// file (per shard, the last sequence number handled). The streams endpoint comes
     /// from AWS_ENDPOINT_URL_DYNAMODB_STREAMS.
     Follow {
@@ -452,7 +467,11 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
             let consumer_deps =
                 Deps::new(deps.store.clone(), Arc::new(SystemClock)).with_cache_lifetimes(deps.cache_lifetimes());
             let consumer = loyalty::events::consumer::Consumer::new(Arc::new(consumer_deps));
-            let follower = stream::Follower::new(stream::Follower::client_from_env().await, consumer, checkpoint);
+            let counter_deps =
+                Deps::new(deps.store.clone(), Arc::new(SystemClock)).with_cache_lifetimes(deps.cache_lifetimes());
+            let counter = loyalty::figures::Counter::new(Arc::new(counter_deps));
+            let follower = stream::Follower::new(stream::Follower::client_from_env().await, consumer, checkpoint)
+                .with_figures(counter);
             if once {
                 let pass = follower.pass().await?;
                 print(as_json, serde_json::to_value(&pass).map_err(invalid)?, || {
@@ -480,6 +499,44 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
                 let user = identity::add_user(&identity::client().await, pool, &tenant, &email, Role::Owner).await?;
                 print_new_user(as_json, &user)?;
             }
+        }
+        Command::Report { tenant, from, to } => {
+            let report = loyalty::figures::report(deps, &tenant, from, to).await.map_err(|e| match e {
+                loyalty::figures::ReportError::Invalid(m) => AdminError::Invalid(m),
+                loyalty::figures::ReportError::Store(e) => AdminError::from(e),
+            })?;
+            print(as_json, serde_json::to_value(&report).map_err(invalid)?, || {
+                let mut lines = vec![format!(
+                    "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>12}",
+                    "date",
+                    "earned",
+                    "redeemed",
+                    "expired",
+                    "refunded",
+                    "adjusted",
+                    "members",
+                    "issued",
+                    "used",
+                    "outstanding"
+                )];
+                for d in &report.days {
+                    let f = &d.figures;
+                    lines.push(format!(
+                        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>12}",
+                        d.date.to_string(),
+                        f.points_earned,
+                        f.points_redeemed,
+                        f.points_expired,
+                        f.points_refunded,
+                        f.points_adjusted,
+                        f.new_members,
+                        f.vouchers_issued,
+                        f.vouchers_used,
+                        d.outstanding_points
+                    ));
+                }
+                lines.join("\n")
+            });
         }
         Command::Expire { as_of, tenant } => {
             let run = admin::expire(deps, as_of, tenant.as_ref()).await?;

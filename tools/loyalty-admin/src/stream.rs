@@ -7,6 +7,11 @@
 //! it stopped; a record read twice adds nothing (the outbox keeps one delivery per event
 //! and endpoint).
 //!
+//! With [`Follower::with_figures`] each batch is also counted into the daily figures
+//! (the `stream-figures` function's code), before its events: their checkpoint is in the
+//! table, per shard, written with the figures (`loyalty::figures`), so a batch read
+//! again is not counted again, whatever this file says.
+//!
 //! The streams client takes its endpoint from `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`, not
 //! from the DynamoDB one.
 
@@ -18,6 +23,7 @@ use aws_sdk_dynamodbstreams::types::{OperationType, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
 use loyalty::events::consumer::Consumer;
 use loyalty::events::{Change, Record};
+use loyalty::figures::Counter;
 use serde::{Deserialize, Serialize};
 
 use crate::AdminError;
@@ -68,6 +74,8 @@ pub struct Pass {
     pub records: usize,
     pub events: usize,
     pub deliveries: usize,
+    /// Records that added to the daily figures (none without them).
+    pub figures: usize,
     /// Shards that stopped at a failed record (read again from it on the next pass).
     pub failed_shards: usize,
 }
@@ -75,6 +83,7 @@ pub struct Pass {
 pub struct Follower {
     streams: Client,
     consumer: Consumer,
+    counter: Option<Counter>,
     checkpoint_path: PathBuf,
 }
 
@@ -84,7 +93,13 @@ fn sdk(e: impl std::fmt::Display) -> AdminError {
 
 impl Follower {
     pub fn new(streams: Client, consumer: Consumer, checkpoint_path: impl Into<PathBuf>) -> Self {
-        Follower { streams, consumer, checkpoint_path: checkpoint_path.into() }
+        Follower { streams, consumer, counter: None, checkpoint_path: checkpoint_path.into() }
+    }
+
+    /// Counts every batch into the daily figures too.
+    pub fn with_figures(mut self, counter: Counter) -> Self {
+        self.counter = Some(counter);
+        self
     }
 
     /// The streams client from the standard AWS settings.
@@ -187,6 +202,17 @@ impl Follower {
             let batch: Vec<(String, Record)> = out.records().iter().filter_map(record).collect();
             if out.records().is_empty() {
                 return Ok(()); // caught up (an open shard) or at its end (a closed one)
+            }
+            if let Some(counter) = &self.counter {
+                match counter.count(shard, &batch).await {
+                    Ok(counted) => pass.figures += counted.added,
+                    Err(e) => {
+                        // Nothing of this batch is handed on: read again from its start.
+                        tracing::warn!(error = %e, shard, "figures batch failed; it is read again");
+                        pass.failed_shards += 1;
+                        return Ok(());
+                    }
+                }
             }
             let records: Vec<Record> = batch.iter().map(|(_, r)| r.clone()).collect();
             let outcome = self.consumer.handle(&records).await;
