@@ -28,10 +28,17 @@ pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, ApiError
         .map_err(|_| ApiError::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
 }
 
-/// A path parameter the route's path always has (a request without it is for no
-/// resource: 404 `what`).
+/// The longest id a path may name (every id this API makes is far shorter).
+const MAX_PATH_ID: usize = 128;
+
+/// A path parameter the route's path always has: an id of at most [`MAX_PATH_ID`]
+/// visible ASCII characters. Anything else names no resource (404 `what`) and is never
+/// looked up.
 pub fn path<'a>(req: &'a Request, name: &str, what: &'static str) -> Result<&'a str, ApiError> {
-    path_param(req, name).map(str::trim).filter(|v| !v.is_empty()).ok_or(ApiError::NotFound(what))
+    path_param(req, name)
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= MAX_PATH_ID && v.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or(ApiError::NotFound(what))
 }
 
 /// The `{customer_id}` of the path: one that is not a customer id names no customer.
@@ -396,6 +403,21 @@ mod tests {
         assert_eq!(r.into_adjustment(id).unwrap_err(), ApiError::invalid("reason", "is required"));
         let r: CouponRequest = parsed(r#"{"value_minor": 500}"#).unwrap();
         assert_eq!(r.into_spec(id).unwrap_err(), ApiError::invalid("expires", "is required"));
+    }
+
+    #[test]
+    fn a_path_id_that_no_resource_can_have_is_not_found_without_a_lookup() {
+        use lambda_http::RequestExt;
+        let with = |id: &str| {
+            lambda_http::http::Request::builder()
+                .body(lambda_http::Body::Empty)
+                .unwrap()
+                .with_path_parameters(std::collections::HashMap::from([("endpoint_id".to_owned(), id.to_owned())]))
+        };
+        assert_eq!(path(&with("ep_123"), "endpoint_id", "Endpoint").unwrap(), "ep_123");
+        for bad in ["", " ", "ep_\u{f1}", "ep 1", &"x".repeat(129)] {
+            assert_eq!(path(&with(bad), "endpoint_id", "Endpoint"), Err(ApiError::NotFound("Endpoint")), "{bad:?}");
+        }
     }
 
     #[test]

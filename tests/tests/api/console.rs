@@ -466,6 +466,21 @@ async fn each_role_reaches_only_its_own_over_http() {
 }
 
 #[tokio::test]
+async fn an_id_no_resource_can_have_is_404_on_every_route_that_names_one() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("acme-hotels").await;
+    let hostile = format!("{}\u{f1}", "x".repeat(300));
+    for route in Admin::EVERY.into_iter().filter(|r| r.path("id").1.is_some()) {
+        let mut call = AdminCall::new(route).on(&hostile).as_(&env, t.slug(), Role::Owner);
+        if let Some(body) = valid_body(route, "rwd-x") {
+            call = call.json(&body);
+        }
+        let reply = call.send(&env.deps).await;
+        assert_eq!(reply.status, 404, "{route:?}: {}", reply.text);
+    }
+}
+
+#[tokio::test]
 async fn a_double_click_applies_once_and_a_bad_field_is_named() {
     let env = TestEnv::new().await;
     let a = owned(&env, "acme-hotels").await;

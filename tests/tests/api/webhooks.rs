@@ -491,16 +491,16 @@ async fn endpoints_are_the_owners_audited_and_idempotent() {
     assert!(!format!("{:?}", audit.entries).contains("whsec_"), "no secret in the audit log");
 }
 
-/// A Python with the reference library (`standardwebhooks`): `LOYALTY_WEBHOOK_PYTHON`, else
-/// the venv `scripts/install.sh` fills; `None` when neither has it.
+/// The Python with the reference library (`standardwebhooks`) named by
+/// `LOYALTY_WEBHOOK_PYTHON` (scripts/check sets it to the venv `scripts/install.sh`
+/// fills); `None` when unset. A Python named there that cannot import the library fails
+/// the test: the check never passes without running it.
 fn reference_python() -> Option<String> {
-    let candidates = std::env::var("LOYALTY_WEBHOOK_PYTHON")
-        .ok()
-        .into_iter()
-        .chain(std::env::var("HOME").ok().map(|home| format!("{home}/.cache/loyalty/venv/bin/python")));
-    candidates.into_iter().find(|python| {
-        std::process::Command::new(python).args(["-c", "import standardwebhooks"]).status().is_ok_and(|s| s.success())
-    })
+    let python = std::env::var("LOYALTY_WEBHOOK_PYTHON").ok()?;
+    let imports =
+        std::process::Command::new(&python).args(["-c", "import standardwebhooks"]).status().is_ok_and(|s| s.success());
+    assert!(imports, "LOYALTY_WEBHOOK_PYTHON={python} cannot import standardwebhooks (scripts/install.sh installs it)");
+    Some(python)
 }
 
 /// A free port on 127.0.0.1.
@@ -539,7 +539,7 @@ async fn python_receiver(
 #[tokio::test]
 async fn the_python_reference_library_verifies_deliveries_and_both_secrets_of_a_rotation() {
     let Some(python) = reference_python() else {
-        eprintln!("no Python with standardwebhooks (scripts/install.sh installs it): Python check not run");
+        eprintln!("LOYALTY_WEBHOOK_PYTHON is not set (scripts/check sets it): the Python reference check is not run");
         return;
     };
     let env = TestEnv::new().await;
