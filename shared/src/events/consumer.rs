@@ -19,12 +19,12 @@ use crate::deps::{Deps, TtlCache};
 use crate::domain::TenantSlug;
 use crate::webhooks::Endpoint;
 
-/// How long a tenant's endpoints are served from memory: a new endpoint gets events
-/// within this time (one Query per tenant per minute at most, per reader).
-pub const ENDPOINT_CACHE_TTL: Duration = Duration::from_secs(60);
-
 pub struct Consumer {
     deps: Arc<Deps>,
+    /// A tenant's endpoints, served from memory for the program cache's lifetime of the
+    /// `Deps` given (a minute in AWS, a few seconds under the local scripts): a new
+    /// endpoint gets events within it (one Query per tenant per lifetime at most, per
+    /// reader).
     endpoints: TtlCache<String, Arc<Vec<Endpoint>>>,
 }
 
@@ -44,7 +44,8 @@ pub struct BatchOutcome {
 
 impl Consumer {
     pub fn new(deps: Arc<Deps>) -> Self {
-        Consumer { deps, endpoints: TtlCache::new(ENDPOINT_CACHE_TTL) }
+        let lifetime: Duration = deps.cache_lifetimes().programs;
+        Consumer { endpoints: TtlCache::new(lifetime), deps }
     }
 
     pub fn deps(&self) -> &Deps {
