@@ -174,3 +174,28 @@ export function table(caption, heads, rows) {
 export function pageHeading(text) {
   return h("h1", { tabindex: "-1", id: "page-heading" }, text);
 }
+
+// A secret shown once (a new API key's, a webhook endpoint's), in `area`: a warning, a
+// read-only field with a copy button, and "I have stored it" to clear it. Focused.
+export function showSecret(area, { title, advice, label, secret }) {
+  const id = "new-secret";
+  const input = h("input", { id, type: "text", readonly: true, class: "secret", value: secret, spellcheck: "false" });
+  const copied = h("span", { role: "status", class: "muted" });
+  const panel = h("section", { class: "panel secret-panel", "aria-labelledby": "secret-h", tabindex: "-1" },
+    h("h2", { id: "secret-h" }, title),
+    h("p", { class: "warning" }, h("strong", {}, "Copy it now: you will not see it again."), ` ${advice}`),
+    h("label", { for: id }, label),
+    h("div", { class: "copy-row" }, input,
+      h("button", { type: "button", class: "primary", onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(secret);
+        } catch {
+          input.select();
+          document.execCommand("copy");
+        }
+        copied.textContent = "Copied.";
+      } }, "Copy secret"), copied),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => area.replaceChildren() }, "I have stored it")));
+  area.replaceChildren(panel);
+  panel.focus();
+}

@@ -1,7 +1,7 @@
 // Settings > API Keys (owner only): list, issue (the secret shown once), change scopes,
 // revoke and rotate (each confirmed first).
 import { api, newIdempotencyKey } from "../api.js";
-import { h, field, checkboxes, checkedValues, showError, clearErrors, busy, notify, confirmDialog, formatDate, pageHeading } from "../ui.js";
+import { h, field, checkboxes, checkedValues, showError, clearErrors, busy, notify, confirmDialog, formatDate, pageHeading, showSecret as showSecretPanel } from "../ui.js";
 
 const SCOPES = [
   ["read:customers", "Read customers (look up members, balances, history)"],
@@ -49,27 +49,12 @@ export async function render(main) {
   }
 
   function showSecret(key, secret) {
-    const id = "new-secret";
-    const input = h("input", { id, type: "text", readonly: true, class: "secret", value: secret, spellcheck: "false" });
-    const copied = h("span", { role: "status", class: "muted" });
-    const panel = h("section", { class: "panel secret-panel", "aria-labelledby": "secret-h", tabindex: "-1" },
-      h("h2", { id: "secret-h" }, `Secret of “${key.label}”`),
-      h("p", { class: "warning" }, h("strong", {}, "Copy it now: you will not see it again."),
-        " Store it where the till or app keeps its settings. If it is lost, rotate the key."),
-      h("label", { for: id }, "Secret key"),
-      h("div", { class: "copy-row" }, input,
-        h("button", { type: "button", class: "primary", onclick: async () => {
-          try {
-            await navigator.clipboard.writeText(secret);
-          } catch {
-            input.select();
-            document.execCommand("copy");
-          }
-          copied.textContent = "Copied.";
-        } }, "Copy secret"), copied),
-      h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => secretArea.replaceChildren() }, "I have stored it")));
-    secretArea.replaceChildren(panel);
-    panel.focus();
+    showSecretPanel(secretArea, {
+      title: `Secret of “${key.label}”`,
+      advice: "Store it where the till or app keeps its settings. If it is lost, rotate the key.",
+      label: "Secret key",
+      secret,
+    });
   }
 
   async function revoke(k) {

@@ -2,7 +2,7 @@
 // secret shown once), rotate the secret, disable or enable, send a test event, see recent
 // deliveries and replay dead ones, remove (rotate and remove are confirmed first).
 import { api, newIdempotencyKey } from "../api.js";
-import { h, field, checkboxes, checkedValues, showError, clearErrors, busy, notify, confirmDialog, formatDate, pageHeading } from "../ui.js";
+import { h, field, checkboxes, checkedValues, showError, clearErrors, busy, notify, confirmDialog, formatDate, pageHeading, showSecret as showSecretPanel } from "../ui.js";
 
 const EVENT_TYPES = [
   ["points.earned", "Points earned (a bill or an earn)"],
@@ -64,27 +64,12 @@ export async function render(main) {
   }
 
   function showSecret(endpoint, secret) {
-    const id = "new-secret";
-    const input = h("input", { id, type: "text", readonly: true, class: "secret", value: secret, spellcheck: "false" });
-    const copied = h("span", { role: "status", class: "muted" });
-    const panel = h("section", { class: "panel secret-panel", "aria-labelledby": "secret-h", tabindex: "-1" },
-      h("h2", { id: "secret-h" }, `Signing secret of ${endpoint.url}`),
-      h("p", { class: "warning" }, h("strong", {}, "Copy it now: you will not see it again."),
-        " The receiver verifies every webhook with it. If it is lost, rotate the secret."),
-      h("label", { for: id }, "Signing secret"),
-      h("div", { class: "copy-row" }, input,
-        h("button", { type: "button", class: "primary", onclick: async () => {
-          try {
-            await navigator.clipboard.writeText(secret);
-          } catch {
-            input.select();
-            document.execCommand("copy");
-          }
-          copied.textContent = "Copied.";
-        } }, "Copy secret"), copied),
-      h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => secretArea.replaceChildren() }, "I have stored it")));
-    secretArea.replaceChildren(panel);
-    panel.focus();
+    showSecretPanel(secretArea, {
+      title: `Signing secret of ${endpoint.url}`,
+      advice: "The receiver verifies every webhook with it. If it is lost, rotate the secret.",
+      label: "Signing secret",
+      secret,
+    });
   }
 
   async function rotate(e) {

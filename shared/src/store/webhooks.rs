@@ -177,18 +177,7 @@ impl Store {
                 v = e.name(attr::VERSION),
             ));
         }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key.attrs()))
-            .update_expression(set)
-            .condition_expression("attribute_exists(PK)")
-            .set_expression_attribute_names(Some(e.names))
-            .set_expression_attribute_values(Some(e.values))
-            .send()
-            .await;
-        condition_held(result).map(|_| ())
+        self.update_if(&key, set, "attribute_exists(PK)", e).await.map(|_| ())
     }
 
     /// One delivery per (event, endpoint) for the endpoints that subscribe to the event,
@@ -339,6 +328,18 @@ impl Store {
             e.name("attempts"),
             e.value(value(d.attempts)?)
         );
+        self.update_if(&key, set, condition, e).await
+    }
+
+    /// One `UpdateItem` of `key` with `set` under `condition`; `false` when the
+    /// condition did not hold.
+    async fn update_if(
+        &self,
+        key: &ItemKey,
+        set: String,
+        condition: impl Into<String>,
+        e: Expr,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
@@ -376,17 +377,6 @@ impl Store {
             e.name(attr::EXPIRES_AT_EPOCH),
         );
         let condition = format!("{} = {}", e.name(attr::STATUS), e.value(value(DeliveryStatus::Dead)?));
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key.attrs()))
-            .update_expression(set)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(e.names))
-            .set_expression_attribute_values(Some(e.values))
-            .send()
-            .await;
-        condition_held(result)
+        self.update_if(&key, set, condition, e).await
     }
 }
