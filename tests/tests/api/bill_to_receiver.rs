@@ -1,12 +1,15 @@
-//! A bill seen end to end, as `scripts/up` runs it: requests through the real functions,
-//! the local follower reading DynamoDB Local's stream with the consumer's code, the
-//! sender delivering the outbox to a receiver on 127.0.0.1 that is down for a while.
+//! A bill seen end to end, as `scripts/up` runs it: requests through the real functions
+//! and the expiry job, the local follower reading DynamoDB Local's stream with the
+//! consumer's code, the sender delivering the outbox to a receiver on 127.0.0.1 that is
+//! down for a while.
 //! Every event the receiver gets verifies with the Standard Webhooks reference library;
 //! it gets every event once by id, nothing lost and nothing doubled.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use loyalty::actor::{Actor, Role};
+use loyalty::engine::{expire_due, AsOf, JobLimits};
+use loyalty::program::Program;
 use loyalty::webhooks::endpoints::{self, NewEndpoint};
 use loyalty::webhooks::guard::Policy;
 use loyalty::webhooks::DeliveryStatus;
@@ -15,7 +18,7 @@ use serde_json::json;
 use super::console::{token, Admin, AdminCall};
 use super::public::{earn, redeem_reward, seed_by_email};
 use super::stream::{checkpoint_file, follower};
-use super::support::{Call, Route, TestEnv};
+use super::support::{date, instant, Call, Route, TestEnv};
 use super::webhooks::{sender, verified, Receiver};
 
 /// Sender passes, the clock moved past each retry time, until nothing is due: how many
@@ -37,7 +40,10 @@ async fn drain(env: &TestEnv) -> usize {
 #[tokio::test]
 async fn a_bill_reaches_a_local_receiver_verified_once_each_after_it_was_down() {
     let env = TestEnv::with_stream().await;
-    let t = env.tenant("spice-garden").await;
+    // Points expire two months after the month they were earned in.
+    let program = Program { points_expiry_months: Some(2), ..loyalty_admin::demo_program() };
+    let t = env.tenant_with("spice-garden", &program).await;
+    env.clock.set(instant("2026-01-10T12:00:00+05:30"));
     env.add_demo_rewards(&t).await;
     let rx = Receiver::start().await;
     // Added as `loyalty-admin webhook add` does on a local stage (loopback allowed).
@@ -74,18 +80,25 @@ async fn a_bill_reaches_a_local_receiver_verified_once_each_after_it_was_down() 
     }
     assert!(rx.got().is_empty(), "nothing got through while it was down");
 
-    // Back up: the retries arrive; then a bill and a test event from the console while
-    // it is up arrive on the next passes.
+    // Back up: the retries arrive.
     rx.set(200);
     assert_eq!(drain(&env).await, first.deliveries, "every retry arrives");
+    // April: the daily expiry job takes January's points that are left; then a bill
+    // and a test event from the console while the receiver is up arrive on the next
+    // passes.
+    env.clock.set(instant("2026-04-02T09:00:00+05:30"));
+    let expired = expire_due(&env.deps, AsOf::EndOfDay(date(2026, 4, 1)), Some(&t.slug), JobLimits::default())
+        .await
+        .expect("the expiry run");
+    assert!(expired.members == 2 && expired.points > 0 && !expired.more, "Asha's and Ravi's: {expired:?}");
     let later = env.bill(&t, json!({ "mobile": "9876543210", "amount": 300 })).await;
     assert_eq!(later.status, 200, "{}", later.text);
     let owner_token = token(&env, t.slug(), Role::Owner);
     let test = AdminCall::new(Admin::WebhookTest).on(&ep).token(&owner_token).send(&env.deps).await;
     assert_eq!(test.status, 200, "{}", test.text);
     let second = follower(&env, &checkpoint).pass().await.unwrap();
-    assert_eq!((second.events, second.deliveries), (1, 1), "only the later bill is new: {second:?}");
-    assert_eq!(drain(&env).await, 2, "the later bill and the test event");
+    assert_eq!((second.events, second.deliveries), (3, 3), "two expiries and the later bill: {second:?}");
+    assert_eq!(drain(&env).await, 4, "the expiries, the later bill and the test event");
 
     // The stream read again from its start (a lost checkpoint) and another pass: nothing
     // is sent twice.
@@ -113,6 +126,10 @@ async fn a_bill_reaches_a_local_receiver_verified_once_each_after_it_was_down() 
     for kind in ["member.enrolled", "points.earned", "points.redeemed", "points.refunded", "webhook.test"] {
         assert!(types.contains_key(kind), "{kind} in {types:?}");
     }
+    assert_eq!(types.get("points.expired"), Some(&2), "{types:?}");
+    let lost: i64 =
+        events.iter().filter(|e| e.r#type == "points.expired").filter_map(|e| e.data["points"].as_i64()).sum();
+    assert_eq!(lost.abs(), expired.points, "the events carry the points the job expired");
     let bill_event = events
         .iter()
         .find(|e| e.r#type == "points.earned" && e.data["points"].as_i64().is_some_and(|p| p > 0))
