@@ -25,7 +25,8 @@ impl Manage for ReplayDead {
     }
 
     async fn run(cx: &Console<'_>, (endpoint_id, event_id): Self::Input) -> Result<Replayed, ApiError> {
-        let replayed = endpoints::replay_dead(cx.deps, &cx.actor, &endpoint_id, event_id.as_deref()).await?;
+        let replayed =
+            endpoints::replay_dead(cx.deps, &cx.actor, &endpoint_id, event_id.as_deref(), cx.idem.as_ref()).await?;
         Ok(Replayed { replayed })
     }
 }

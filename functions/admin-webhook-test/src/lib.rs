@@ -23,6 +23,8 @@ impl Manage for SendTest {
     }
 
     async fn run(cx: &Console<'_>, endpoint_id: String) -> Result<TestQueued, ApiError> {
-        Ok(TestQueued { event_id: endpoints::send_test_event(cx.deps, &cx.actor, &endpoint_id).await? })
+        Ok(TestQueued {
+            event_id: endpoints::send_test_event(cx.deps, &cx.actor, &endpoint_id, cx.idem.as_ref()).await?,
+        })
     }
 }

@@ -154,6 +154,12 @@ fn done_request(item: AdminRequestItem) -> DoneRequest {
 }
 
 impl Store {
+    /// Records a change whose own writes are already made (each conditional, so made
+    /// once): its audit entry and, under an `Idempotency-Key`, its answer.
+    pub async fn record_admin_change(&self, tenant: &TenantSlug, record: &AdminRecord) -> Result<(), AdminWriteError> {
+        self.admin_transact(tenant, Vec::new(), record).await
+    }
+
     /// Writes `change` with its audit entry and request item in one transaction.
     pub(crate) async fn admin_transact(
         &self,

@@ -221,6 +221,21 @@ impl Store {
         condition_held(result)
     }
 
+    /// Queues a delivery made by a person (a test event), in one transaction with its
+    /// audit entry.
+    pub async fn enqueue_test_delivery(
+        &self,
+        tenant: &TenantSlug,
+        endpoint_id: &str,
+        event: &Event,
+        now: DateTime<Utc>,
+        admin: &AdminRecord,
+    ) -> Result<(), AdminWriteError> {
+        let key = ItemKey::webhook_delivery(tenant, endpoint_id, &event.id);
+        let attrs = encode(&key, &DeliveryItem::pending(tenant, endpoint_id, event, now))?;
+        self.admin_transact(tenant, vec![put_new(&self.table, attrs, false)?], admin).await
+    }
+
     /// Up to `limit` of an endpoint's deliveries due at `now`, oldest due first, from its
     /// due queue (GSI1; eventually consistent: [`Store::record_attempt`] is conditional).
     pub async fn due_deliveries(

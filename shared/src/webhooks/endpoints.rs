@@ -267,10 +267,20 @@ pub async fn remove_endpoint(
     }
 }
 
-/// Queues a `webhook.test` event for one endpoint (whatever it subscribes to); answers
-/// the event's id.
-pub async fn send_test_event(deps: &Deps, actor: &Actor, endpoint_id: &str) -> Result<String, ApiError> {
+/// Queues a `webhook.test` event for one endpoint (whatever it subscribes to), audited;
+/// answers the event's id (a second submission of the same key answers the first id and
+/// queues nothing).
+pub async fn send_test_event(
+    deps: &Deps,
+    actor: &Actor,
+    endpoint_id: &str,
+    idem: Option<&IdempotencyKey>,
+) -> Result<String, ApiError> {
     actor.require(Permission::Keys)?;
+    let change = Change::new(actor, "admin-webhook-test", idem, &Target { endpoint_id, with: () })?;
+    if let Some(done) = change.replay(deps).await? {
+        return Ok(done);
+    }
     let endpoint = own(deps, actor, endpoint_id).await?;
     let now = deps.now();
     let event = Event {
@@ -281,8 +291,12 @@ pub async fn send_test_event(deps: &Deps, actor: &Actor, endpoint_id: &str) -> R
         transaction_id: None,
         data: serde_json::json!({ "endpoint_id": endpoint.endpoint_id, "message": "a test event" }),
     };
-    deps.store.enqueue_delivery(&actor.tenant, &endpoint.endpoint_id, &event, now).await?;
-    Ok(event.id)
+    let after = json(&serde_json::json!({ "event_id": event.id }));
+    let admin = change.record(now, "webhook.test", endpoint_id, None, after, &event.id)?;
+    match deps.store.enqueue_test_delivery(&actor.tenant, &endpoint.endpoint_id, &event, now, &admin).await {
+        Ok(()) => Ok(event.id),
+        Err(e) => change.failed(e, ApiError::Contended),
+    }
 }
 
 /// An endpoint's deliveries, in one status or all.
@@ -298,14 +312,25 @@ pub async fn list_deliveries(
 }
 
 /// Puts dead deliveries of an endpoint (all, or the one whose event is `event_id`)
-/// back in its queue, due now, with a new retry window; answers how many.
+/// back in its queue, due now, with a new retry window; answers how many. Audited once
+/// they are queued; each requeue is conditional on the delivery being dead, so a replay
+/// cut short and submitted again queues the rest and none twice.
 pub async fn replay_dead(
     deps: &Deps,
     actor: &Actor,
     endpoint_id: &str,
     event_id: Option<&str>,
+    idem: Option<&IdempotencyKey>,
 ) -> Result<usize, ApiError> {
     actor.require(Permission::Keys)?;
+    #[derive(Serialize)]
+    struct Ask<'a> {
+        event_id: Option<&'a str>,
+    }
+    let change = Change::new(actor, "admin-webhook-replay", idem, &Target { endpoint_id, with: Ask { event_id } })?;
+    if let Some(done) = change.replay(deps).await? {
+        return Ok(done);
+    }
     own(deps, actor, endpoint_id).await?;
     let dead = match event_id {
         Some(id) => {
@@ -325,5 +350,10 @@ pub async fn replay_dead(
             replayed += 1;
         }
     }
-    Ok(replayed)
+    let after = json(&serde_json::json!({ "event_id": event_id, "replayed": replayed }));
+    let admin = change.record(now, "webhook.replay", endpoint_id, None, after, &replayed)?;
+    match deps.store.record_admin_change(&actor.tenant, &admin).await {
+        Ok(()) => Ok(replayed),
+        Err(e) => change.failed(e, ApiError::Contended),
+    }
 }

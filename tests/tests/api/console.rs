@@ -640,11 +640,15 @@ async fn an_owner_adds_rotates_disables_tests_and_removes_a_webhook_endpoint_ove
     let enabled = call(Admin::WebhookEnable).on(&id).send(&env.deps).await;
     assert_eq!((enabled.status, enabled.body["status"].as_str()), (200, Some("active")), "{}", enabled.text);
 
-    // A test event waits in the endpoint's deliveries, with its next attempt.
-    let test = call(Admin::WebhookTest).on(&id).send(&env.deps).await;
+    // A test event waits in the endpoint's deliveries, with its next attempt; sent
+    // twice under one Idempotency-Key it is queued once.
+    let test = call(Admin::WebhookTest).on(&id).header("Idempotency-Key", "test-1").send(&env.deps).await;
     assert_eq!(test.status, 200, "{}", test.text);
     let event_id = test.body["event_id"].as_str().unwrap();
+    let twice = call(Admin::WebhookTest).on(&id).header("Idempotency-Key", "test-1").send(&env.deps).await;
+    assert_eq!((twice.status, &twice.body), (200, &test.body), "the first answer: {}", twice.text);
     let deliveries = call(Admin::WebhookDeliveries).on(&id).send(&env.deps).await;
+    assert_eq!(deliveries.body["deliveries"].as_array().map(Vec::len), Some(1), "{}", deliveries.text);
     let first = &deliveries.body["deliveries"][0];
     assert_eq!(first["event_id"], event_id, "{}", deliveries.text);
     assert_eq!((first["event_type"].as_str(), first["status"].as_str()), (Some("webhook.test"), Some("pending")));
@@ -669,7 +673,15 @@ async fn an_owner_adds_rotates_disables_tests_and_removes_a_webhook_endpoint_ove
     let audit = call(Admin::Audit).send(&env.deps).await;
     let actions: Vec<&str> =
         audit.body["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
-    for action in ["webhook.add", "webhook.rotate", "webhook.disable", "webhook.enable", "webhook.remove"] {
+    for action in [
+        "webhook.add",
+        "webhook.rotate",
+        "webhook.disable",
+        "webhook.enable",
+        "webhook.test",
+        "webhook.replay",
+        "webhook.remove",
+    ] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
 }

@@ -258,9 +258,9 @@ async fn a_delivery_dies_after_24_hours_replays_and_a_failing_endpoint_is_disabl
 
     // Replayed: due now, delivered.
     rx.set(200);
-    assert_eq!(endpoints::replay_dead(&env.deps, &acme, &ep, None).await.unwrap(), 1);
+    assert_eq!(endpoints::replay_dead(&env.deps, &acme, &ep, None, None).await.unwrap(), 1);
     assert_eq!(
-        endpoints::replay_dead(&env.deps, &acme, &ep, Some(&e.id)).await,
+        endpoints::replay_dead(&env.deps, &acme, &ep, Some(&e.id), None).await,
         Err(ApiError::Conflict("the delivery is not dead".into()))
     );
     assert_eq!(pass(&env, &sender()).await.delivered, 1);
@@ -281,7 +281,7 @@ async fn a_delivery_dies_after_24_hours_replays_and_a_failing_endpoint_is_disabl
         let d = delivery(&env, &acme, &ep, &e2.id).await;
         if d.status == DeliveryStatus::Dead {
             // Keep it failing: replay and wait for the next hour.
-            endpoints::replay_dead(&env.deps, &acme, &ep, None).await.unwrap();
+            endpoints::replay_dead(&env.deps, &acme, &ep, None, None).await.unwrap();
         }
         env.advance(chrono::Duration::hours(1));
     }
@@ -290,7 +290,7 @@ async fn a_delivery_dies_after_24_hours_replays_and_a_failing_endpoint_is_disabl
     assert!(last.disabled_reason.unwrap().starts_with("failing since"));
     let sent = rx.got().len();
     env.advance(chrono::Duration::hours(1));
-    endpoints::replay_dead(&env.deps, &acme, &ep, None).await.unwrap();
+    endpoints::replay_dead(&env.deps, &acme, &ep, None, None).await.unwrap();
     assert_eq!(pass(&env, &sender()).await.attempted, 0);
     assert_eq!(rx.got().len(), sent, "a disabled endpoint gets nothing");
 
@@ -475,7 +475,7 @@ async fn endpoints_are_the_owners_audited_and_idempotent() {
         Err(ApiError::NotFound("webhook endpoint"))
     );
 
-    let test_id = endpoints::send_test_event(&env.deps, &acme, id).await.unwrap();
+    let test_id = endpoints::send_test_event(&env.deps, &acme, id, None).await.unwrap();
     let pending = endpoints::list_deliveries(&env.deps, &acme, id, Some(DeliveryStatus::Pending)).await.unwrap();
     assert_eq!(pending.iter().map(|d| d.event.r#type.as_str()).collect::<Vec<_>>(), ["webhook.test"]);
     assert_eq!(pending[0].event.id, test_id);

@@ -187,7 +187,7 @@ pub async fn run(deps: &Deps, command: WebhookCommand, as_json: bool) -> Result<
             out(as_json, to_json(&view)?, || format!("enabled {endpoint}"));
         }
         WebhookCommand::Test { tenant, endpoint } => {
-            let id = endpoints::send_test_event(deps, &Actor::operator(tenant), &endpoint).await?;
+            let id = endpoints::send_test_event(deps, &Actor::operator(tenant), &endpoint, None).await?;
             out(as_json, json!({ "event_id": id, "endpoint_id": endpoint }), || {
                 format!("queued test event {id} for {endpoint}")
             });
@@ -218,7 +218,7 @@ pub async fn run(deps: &Deps, command: WebhookCommand, as_json: bool) -> Result<
             });
         }
         WebhookCommand::Replay { tenant, endpoint, event } => {
-            let n = endpoints::replay_dead(deps, &Actor::operator(tenant), &endpoint, event.as_deref()).await?;
+            let n = endpoints::replay_dead(deps, &Actor::operator(tenant), &endpoint, event.as_deref(), None).await?;
             out(as_json, json!({ "endpoint_id": endpoint, "replayed": n }), || {
                 format!("queued {n} dead deliveries again")
             });
