@@ -344,3 +344,32 @@ async fn each_integrator_gets_a_sandbox_tenant_with_its_own_demo_coupons() {
     let missing = loyalty_admin::create_sandbox_tenant(&env.deps, &fresh, &nowhere, None).await;
     assert!(missing.unwrap_err().to_string().contains("no tenant no-such"));
 }
+
+/// The sandbox stage's fixed one-time code (`SandboxFixedOtp`): a live key's member gets
+/// that code, so points redemption can be tested end to end; the live stage refuses it.
+#[tokio::test]
+async fn the_sandbox_stage_may_fix_live_keys_codes_and_the_live_stage_refuses_it() {
+    use loyalty::deps::{fixed_otp_setting, ConfigError};
+
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.seed_member(&t, "9876543210", "Ravi Kumar", "34").await;
+    let fixed = fixed_otp_setting(Some("sandbox"), Some("424242")).expect("the sandbox stage's setting");
+    let deps = env.fresh_deps().with_fixed_otp(fixed);
+    let otp = Call::new(Route::Otp, t.slug()).key(&t.live).json(&json!({ "mobile": "9876543210" }));
+    otp.send(&deps).await.assert_ok(&json!({ "sent": true }));
+    let spend = json!({ "mobile": "9876543210", "amount": 10, "redeem_points": 100, "otp": "424242" });
+    let bill = Call::bill(t.slug()).key(&t.live).json(&spend).send(&deps).await;
+    bill.assert_ok(&json!({ "points_redeemed": 100, "discount": 1 }));
+
+    // The live stage: the setting stops the function at init, and the template refuses it.
+    let refused = fixed_otp_setting(Some("live"), Some("424242"));
+    assert!(matches!(refused, Err(ConfigError::FixedOtpOffSandbox { .. })), "{refused:?}");
+    let template = std::fs::read_to_string(super::layout::repo().join("infra/template.yaml")).expect("the template");
+    assert!(template.contains("LOYALTY_FIXED_OTP: !If [IsLive, \"\", !Ref SandboxFixedOtp]"));
+    let rule = template.split("LiveHasEdgeLimits:").nth(1).expect("the live stage's rule");
+    assert!(rule.contains("RuleCondition: !Equals [!Ref Stage, live]"));
+    assert!(rule.contains("- Assert: !Equals [!Ref SandboxFixedOtp, \"\"]"), "the live stage refuses a fixed code");
+    let default = template.split("SandboxFixedOtp:\n").nth(1).expect("the parameter");
+    assert!(default.lines().take(4).any(|l| l.trim() == "Default: \"\""), "off by default");
+}
