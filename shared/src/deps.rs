@@ -170,6 +170,31 @@ pub enum ConfigError {
     SessionClient(String),
     #[error("{name} must be whole seconds from 0 to 3600, not {value:?}")]
     CacheSeconds { name: &'static str, value: String },
+    #[error(
+        "LOYALTY_FIXED_OTP is allowed only on the sandbox stage (LOYALTY_STAGE=sandbox), not on {stage:?}: a live \
+         stage's one-time codes are never known in advance"
+    )]
+    FixedOtpOffSandbox { stage: String },
+    #[error("LOYALTY_FIXED_OTP must be six digits, not {0:?}")]
+    FixedOtpShape(String),
+}
+
+/// The one-time code every live key's `/pos/otp` issues on this stage, from
+/// `LOYALTY_FIXED_OTP` (six digits; unset or empty: none, codes are random). Allowed only
+/// when `LOYALTY_STAGE` is `sandbox`: integrators test points redemption end to end
+/// there with their live keys on demo data. Anywhere else it is an error, so the
+/// function stops at init rather than issue codes anyone can know.
+pub fn fixed_otp_setting(stage: Option<&str>, value: Option<&str>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if stage.map(str::trim) != Some("sandbox") {
+        return Err(ConfigError::FixedOtpOffSandbox { stage: stage.unwrap_or_default().to_owned() });
+    }
+    if value.len() != 6 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ConfigError::FixedOtpShape(value.to_owned()));
+    }
+    Ok(Some(value.to_owned()))
 }
 
 pub struct Deps {
@@ -190,6 +215,9 @@ pub struct Deps {
     /// writes none (what [`Deps::new`] starts with: tests that compare the table
     /// before and after a request see only the request's own writes).
     pub key_uses: Option<TtlCache<String, ()>>,
+    /// The code a live key's `/pos/otp` issues on the sandbox stage
+    /// ([`fixed_otp_setting`]); `None` (every other stage): a random code.
+    pub fixed_otp: Option<String>,
     /// The console's session verifier (with its cached JWKS), when the function is
     /// configured with a user pool (`LOYALTY_SESSION_ISSUER`); `None` refuses every
     /// session.
@@ -211,6 +239,7 @@ impl Deps {
             programs: TtlCache::new(PROGRAM_CACHE_TTL),
             edge_secret: None,
             key_uses: None,
+            fixed_otp: None,
             #[cfg(feature = "console")]
             sessions: None,
         }
@@ -219,6 +248,13 @@ impl Deps {
     /// Requests must carry the edge's `secret` in [`EDGE_HEADER`].
     pub fn with_edge_secret(mut self, secret: Option<String>) -> Self {
         self.edge_secret = secret.filter(|s| !s.is_empty());
+        self
+    }
+
+    /// Live keys' one-time codes are `code` (the sandbox stage's setting, already
+    /// checked by [`fixed_otp_setting`]).
+    pub fn with_fixed_otp(mut self, code: Option<String>) -> Self {
+        self.fixed_otp = code;
         self
     }
 
@@ -277,6 +313,7 @@ impl Deps {
             var("LOYALTY_KEY_CACHE_SECONDS").as_deref(),
             var("LOYALTY_PROGRAM_CACHE_SECONDS").as_deref(),
         )?;
+        let fixed_otp = fixed_otp_setting(var("LOYALTY_STAGE").as_deref(), var("LOYALTY_FIXED_OTP").as_deref())?;
         let value = var("LOYALTY_SMS");
         let setting = SmsSetting::parse(value.as_deref(), sns.is_some())?;
         let config = Store::load_aws_config().await;
@@ -291,6 +328,7 @@ impl Deps {
             .with_sms(sms)
             .with_cache_lifetimes(lifetimes)
             .with_edge_secret(var("LOYALTY_EDGE_SECRET"))
+            .with_fixed_otp(fixed_otp)
             .with_key_use_notes(KEY_USE_WRITE_INTERVAL);
         // Only a function built with the console feature (a management route) verifies
         // sessions; the dialects' functions do not link the verifier.
@@ -312,6 +350,20 @@ impl Deps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fixed_otp_is_refused_off_the_sandbox_stage() {
+        assert_eq!(fixed_otp_setting(Some("sandbox"), Some("123456")).unwrap(), Some("123456".into()));
+        assert_eq!(fixed_otp_setting(Some("live"), None).unwrap(), None);
+        assert_eq!(fixed_otp_setting(Some("live"), Some(" ")).unwrap(), None);
+        for stage in [Some("live"), None, Some("Sandbox"), Some("")] {
+            let err = fixed_otp_setting(stage, Some("123456")).unwrap_err();
+            assert!(matches!(err, ConfigError::FixedOtpOffSandbox { .. }), "{stage:?}: {err}");
+        }
+        for bad in ["12345", "1234567", "12345a"] {
+            assert!(matches!(fixed_otp_setting(Some("sandbox"), Some(bad)), Err(ConfigError::FixedOtpShape(_))));
+        }
+    }
 
     #[test]
     fn entries_expire() {

@@ -53,6 +53,15 @@ pub enum ApiError {
     CodeExpired,
     #[error("Coupon is used")]
     CodeUsed,
+    /// Reinstating a coupon that is not used (never used, or reinstated already).
+    #[error("Coupon is not used")]
+    CodeNotUsed,
+    /// Reinstating a coupon another API key used: only the key that used it may.
+    #[error("Coupon was used by another API key; only that key may reinstate it")]
+    CodeUsedByOtherKey,
+    /// Reinstating a coupon used longer ago than the reinstatement window.
+    #[error("Coupon was used more than 24 hours ago and can no longer be reinstated")]
+    CodeReinstateTooLate,
     #[error("Insufficient points: balance {balance}, needed {needed}")]
     InsufficientPoints { balance: i64, needed: i64 },
     /// A one-time code that is wrong, expired, used or out of attempts.
@@ -118,17 +127,21 @@ impl ApiError {
             | ApiError::ForbiddenChannel(_)
             | ApiError::OffEdge
             | ApiError::Role { .. }
-            | ApiError::StaffForbidden(_) => StatusCode::FORBIDDEN,
+            | ApiError::StaffForbidden(_)
+            | ApiError::CodeUsedByOtherKey => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::CodeExpired | ApiError::CodeUsed | ApiError::InsufficientPoints { .. } | ApiError::Otp(_) => {
-                match dialect {
-                    Dialect::Partner => StatusCode::BAD_REQUEST,
-                    Dialect::Public | Dialect::Admin => StatusCode::UNPROCESSABLE_ENTITY,
-                }
-            }
+            ApiError::CodeExpired
+            | ApiError::CodeUsed
+            | ApiError::CodeNotUsed
+            | ApiError::CodeReinstateTooLate
+            | ApiError::InsufficientPoints { .. }
+            | ApiError::Otp(_) => match dialect {
+                Dialect::Partner => StatusCode::BAD_REQUEST,
+                Dialect::Public | Dialect::Admin => StatusCode::UNPROCESSABLE_ENTITY,
+            },
             ApiError::Conflict(_) | ApiError::IdempotencyConflict(_) => StatusCode::CONFLICT,
             ApiError::Contended | ApiError::Unavailable | ApiError::OutcomeUnknown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -143,12 +156,15 @@ impl ApiError {
             | ApiError::ForbiddenChannel(_)
             | ApiError::OffEdge
             | ApiError::Role { .. }
-            | ApiError::StaffForbidden(_) => "forbidden",
+            | ApiError::StaffForbidden(_)
+            | ApiError::CodeUsedByOtherKey => "forbidden",
             ApiError::BadRequest(_) | ApiError::Invalid { .. } => "invalid_request",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::NotFound(_) => "not_found",
             ApiError::CodeExpired => "voucher_expired",
             ApiError::CodeUsed => "voucher_used",
+            ApiError::CodeNotUsed => "voucher_not_used",
+            ApiError::CodeReinstateTooLate => "reinstate_window_passed",
             ApiError::InsufficientPoints { .. } => "insufficient_points",
             ApiError::Otp(_) => "otp_invalid",
             ApiError::TooManyRequests { .. } => "rate_limited",

@@ -83,6 +83,7 @@ pub mod session;
 pub mod sms;
 pub mod store;
 pub mod telemetry;
+pub mod test_values;
 pub mod tiers;
 pub mod webhooks;
 pub mod wire;

@@ -232,6 +232,48 @@ pub struct SaleOutcome {
     pub multiplier_milli: u32,
     pub reference: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The coupon the bill consumed (`coupon_code`), as it was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<UsedCoupon>,
+}
+
+/// A coupon or voucher as a bill consumed it: kept with the sale (answered again on a
+/// retry) and with its purchase (a refund says what it was).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsedCoupon {
+    pub coupon_id: String,
+    pub code: String,
+    pub kind: CodeKind,
+    pub value_minor: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<u32>,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    pub expiry_date: NaiveDate,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: DateTime<Utc>,
+}
+
+impl UsedCoupon {
+    /// `coupon` as used at `at`.
+    pub fn new(coupon: &Coupon, at: DateTime<Utc>) -> Self {
+        UsedCoupon {
+            coupon_id: coupon.coupon_id.to_string(),
+            code: coupon.code.to_string(),
+            kind: coupon.kind,
+            value_minor: coupon.value_minor,
+            discount_percent: coupon.discount_percent,
+            source: coupon.source.clone(),
+            reward_name: coupon.reward_name.clone(),
+            customer_id: coupon.customer_id.map(|id| id.to_string()),
+            expiry_date: coupon.expiry_date,
+            expires_at: coupon.expires_at,
+            used_at: at,
+        }
+    }
 }
 
 /// What a refund did, independent of the dialect that asked for it. Stored with the
@@ -251,6 +293,10 @@ pub struct RefundOutcome {
     pub customer: CustomerSnapshot,
     pub tier: String,
     pub created_at: DateTime<Utc>,
+    /// The coupon the refunded bill consumed; a refund does not give it back (see
+    /// `/pos/coupon/reinstate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<Box<UsedCoupon>>,
 }
 
 impl RefundOutcome {
@@ -335,6 +381,8 @@ pub struct Purchase {
     /// Redeemed points given back by refunds so far.
     pub redeem_restored: i64,
     pub version: u64,
+    /// The coupon the bill consumed, if any.
+    pub coupon: Option<UsedCoupon>,
 }
 
 /// What one refund of `refund_minor` does to a purchase. Proportions are computed on
@@ -385,6 +433,7 @@ mod purchase_tests {
             earn_reversed: 0,
             redeem_restored: 0,
             version: 0,
+            coupon: None,
         }
     }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::domain::{Milli, MinorUnits};
 use crate::engine::{MemberLookup, SaleResult};
 use crate::expiry::Expiring;
-use crate::model::{CodeKind, Coupon, Customer, CustomerSnapshot};
+use crate::model::{CodeKind, CodeStatus, Coupon, Customer, CustomerSnapshot, UsedCoupon};
 use crate::program::Program;
 use crate::wire::rfc3339;
 
@@ -89,6 +89,71 @@ impl From<&Coupon> for CouponBody {
     }
 }
 
+impl From<&UsedCoupon> for CouponBody {
+    fn from(c: &UsedCoupon) -> Self {
+        CouponBody {
+            coupon_id: c.coupon_id.clone(),
+            code: c.code.clone(),
+            value: MinorUnits(if c.kind == CodeKind::Fixed { c.value_minor } else { 0 }),
+            source: c.source.clone(),
+            expiry_date: c.expiry_date.to_string(),
+            status: CodeStatus::Used.as_str(),
+            expires_at: rfc3339(c.expires_at),
+            discount_percent: c.discount_percent,
+            reward_type: match c.kind {
+                CodeKind::Fixed => None,
+                CodeKind::Percent => Some("discount"),
+                CodeKind::Service => Some("service"),
+            },
+            reward_name: c.reward_name.clone(),
+            customer_id: c.customer_id.clone(),
+            used_at: Some(rfc3339(c.used_at)),
+        }
+    }
+}
+
+/// `/pos/coupon/reinstate`: the coupon, active again.
+#[derive(Serialize)]
+pub struct CouponReinstateBody {
+    pub reinstated: bool,
+    pub coupon: CouponBody,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sandbox: bool,
+}
+
+impl CouponReinstateBody {
+    pub fn new(coupon: &Coupon, sandbox: bool) -> Self {
+        CouponReinstateBody { reinstated: true, coupon: CouponBody::from(coupon), sandbox }
+    }
+}
+
+/// The coupon a bill consumed, as `/pos/coupon/redeem` answers it (without `sandbox`).
+#[derive(Serialize)]
+pub struct BillCouponBody {
+    pub valid: bool,
+    pub value: MinorUnits,
+    pub source: String,
+    pub coupon: CouponBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_percent: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reward_type: Option<&'static str>,
+}
+
+impl From<&UsedCoupon> for BillCouponBody {
+    fn from(c: &UsedCoupon) -> Self {
+        let body = CouponBody::from(c);
+        BillCouponBody {
+            valid: true,
+            value: body.value,
+            source: body.source.clone(),
+            discount_percent: body.discount_percent,
+            reward_type: body.reward_type,
+            coupon: body,
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct LookupBody {
     pub found: bool,
@@ -160,6 +225,9 @@ pub struct BillBody {
     pub multiplier: Milli,
     pub external_ref: Option<String>,
     pub customer: CustomerBody,
+    /// The coupon the bill consumed (`coupon_code`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<BillCouponBody>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -185,6 +253,7 @@ impl BillBody {
             multiplier: result.multiplier,
             external_ref: o.reference.clone(),
             customer: CustomerBody::from(&o.customer),
+            coupon: o.coupon.as_ref().map(BillCouponBody::from),
             replayed: result.replayed,
             preview: result.preview,
             sandbox,
@@ -283,6 +352,10 @@ pub struct RefundBody {
     pub balance_negative: bool,
     pub tier: String,
     pub customer: CustomerBody,
+    /// The coupon the refunded bill consumed: a refund does not give it back
+    /// (`/pos/coupon/reinstate` does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<BillCouponBody>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sandbox: bool,
 }
@@ -303,6 +376,7 @@ impl RefundBody {
             balance_negative: o.balance_negative(),
             tier: o.tier.clone(),
             customer: CustomerBody::from(&o.customer),
+            coupon: o.coupon.as_deref().map(BillCouponBody::from),
             sandbox,
         }
     }

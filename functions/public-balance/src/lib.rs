@@ -30,7 +30,11 @@ impl Read for GetBalance {
 
     async fn run(cx: &Context<'_>, email: Email) -> Result<Self::Output, ApiError> {
         let program = cx.program().await?;
-        let member = engine::find_member(cx.deps, &cx.caller.tenant, &MemberRef::Email(email)).await?;
+        let by = MemberRef::Email(email);
+        if loyalty::test_values::unknown_member(&cx.caller, &by) {
+            return Err(ApiError::NotFound("Customer"));
+        }
+        let member = engine::find_member(cx.deps, &cx.caller.tenant, &by).await?;
         let member = member.ok_or(ApiError::NotFound("Customer"))?;
         // The balance a change now would see: points whose months passed are not shown.
         let (member, expiring) = expiry::view(&program, &member, cx.deps.now());

@@ -86,6 +86,7 @@ where
 pub(crate) fn change(customer: CustomerWrite) -> Mutation {
     Mutation {
         customer,
+        coupon: None,
         entries: vec![],
         sale: None,
         purchase: None,
@@ -122,6 +123,7 @@ pub(crate) fn mutation_error(err: MutationError) -> ApiError {
         MutationError::ClaimLost => claim_lost(),
         MutationError::AdminDone(_) => ApiError::IdempotencyConflict("This Idempotency-Key was used already".into()),
         MutationError::OtpRejected => ApiError::Otp("OTP is no longer valid; request a new one".into()),
+        MutationError::CouponRefused(e) => super::codes::consume_error(e),
     }
 }
 

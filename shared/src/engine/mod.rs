@@ -16,7 +16,7 @@ mod tier_review;
 
 /// A page of a member's history, newest first.
 pub use crate::store::LedgerPage as HistoryPage;
-pub use codes::{check_code, redeem_code, CodeState};
+pub use codes::{check_code, redeem_code, reinstate_code, CodeState, REINSTATE_WINDOW};
 pub use expire::{expire_due, AsOf, ExpiryRun, JobLimits, LOOKBACK_MONTHS};
 pub use history::{history, page_limit, MAX_PAGE};
 pub use members::{enrol, find_member, lookup_member, member_id, MemberLookup, MemberRef, NewMember};

@@ -2,7 +2,9 @@
 //!
 //! Six digits, valid 5 minutes, single use, at most 5 wrong guesses, at most 3 codes
 //! per mobile per 10 minutes. Only a SHA-256 of the code (salted with tenant and
-//! mobile) is stored. Sandbox keys send nothing, and their code is always `000000`.
+//! mobile) is stored. Sandbox keys send nothing, and their code is always `000000`. On
+//! the sandbox stage a setting (`LOYALTY_FIXED_OTP`) may fix live keys' codes too, so
+//! points redemption can be tested end to end there.
 //! The tenant's SMS quotas and each mobile's daily cap on wrong guesses: `otp_quota`.
 
 use sha2::{Digest, Sha256};
@@ -31,6 +33,10 @@ fn hash_code(tenant: &TenantSlug, mobile: &Mobile, code: &str) -> String {
 /// Sends a code to an enrolled member's mobile.
 pub async fn send_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, program: &Program) -> Result<OtpSent, ApiError> {
     let expires_in_secs = CODE_VALIDITY_MS / 1000;
+    crate::test_values::otp_mobile(caller, mobile)?;
+    if crate::test_values::unknown_member(caller, &super::MemberRef::Mobile(mobile.clone())) {
+        return Err(ApiError::NotFound("Customer"));
+    }
     if super::members::member_id(deps, &caller.tenant, &super::MemberRef::Mobile(mobile.clone())).await?.is_none() {
         return Err(ApiError::NotFound("Customer"));
     }
@@ -50,7 +56,8 @@ pub async fn send_otp(deps: &Deps, caller: &Caller, mobile: &Mobile, program: &P
         _ => (now_ms, 1),
     };
     super::otp_quota::take_sms_quota(deps, caller, program, deps.now()).await?;
-    let code = format!("{:06}", rand::random_range(0..1_000_000u32));
+    // The sandbox stage may fix live keys' codes (never the live stage: `Deps::from_env`).
+    let code = deps.fixed_otp.clone().unwrap_or_else(|| format!("{:06}", rand::random_range(0..1_000_000u32)));
     let record = OtpRecord {
         code_hash: hash_code(&caller.tenant, mobile, &code),
         issued_at_ms: now_ms,

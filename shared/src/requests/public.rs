@@ -38,6 +38,7 @@ impl TryFrom<EarnRequest> for Sale {
             description: r.description.0,
             preview: r.preview.0.unwrap_or(false),
             redeem_points: 0,
+            coupon: None,
             otp: None,
             sold_at: r.sold_at.0.map(|at| SoldAt { at, field: "soldAt" }),
         })

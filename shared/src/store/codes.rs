@@ -31,9 +31,9 @@ pub enum ConsumeError {
 /// used by this same write (the SDK's retry of a write whose answer was lost: it
 /// rewrites the same values and answers as the first attempt would have). The update
 /// expression, the condition and their names and values.
-fn use_code(now: DateTime<Utc>, token: &str) -> Result<(String, String, Expr), StoreError> {
+pub(crate) fn use_code(now: DateTime<Utc>, token: &str, key_id: &str) -> Result<(String, String, Expr), StoreError> {
     let mut e = Expr::default();
-    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now, used_by: token })?;
+    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now, used_by: token, used_key: key_id })?;
     let update = format!("{set} REMOVE {}, {}", e.name(GSI1PK), e.name(GSI1SK));
     let condition = format!(
         "attribute_exists(PK) AND (({} = {} AND {} > {}) OR {} = {})",
@@ -48,7 +48,7 @@ fn use_code(now: DateTime<Utc>, token: &str) -> Result<(String, String, Expr), S
 }
 
 /// Why a code that failed [`use_code`]'s condition was refused, from the item it had.
-fn refused(old: Option<&Attrs>) -> ConsumeError {
+pub(crate) fn refused(old: Option<&Attrs>) -> ConsumeError {
     let Some(old) = old else { return ConsumeError::NotFound };
     match decode::<CodeItem>(old) {
         Ok(code) if code.status == CodeStatus::Used => ConsumeError::Used,
@@ -116,9 +116,10 @@ impl Store {
         tenant: &TenantSlug,
         used: &Coupon,
         completion: &Completion,
+        key_id: &str,
     ) -> Result<(), ConsumeError> {
         let now = used.used_at.unwrap_or_else(Utc::now);
-        let (set, condition, e) = use_code(now, &write_token()).map_err(ConsumeError::Store)?;
+        let (set, condition, e) = use_code(now, &write_token(), key_id).map_err(ConsumeError::Store)?;
         let items = vec![
             update(&self.table, &ItemKey::code(tenant, &used.code), set, condition, e, true)
                 .map_err(ConsumeError::Store)?,
@@ -148,8 +149,9 @@ impl Store {
         tenant: &TenantSlug,
         code: &Code,
         now: DateTime<Utc>,
+        key_id: &str,
     ) -> Result<Coupon, ConsumeError> {
-        let (set, condition, e) = use_code(now, &write_token()).map_err(ConsumeError::Store)?;
+        let (set, condition, e) = use_code(now, &write_token(), key_id).map_err(ConsumeError::Store)?;
         let attempts = AttemptLog::default();
         write_sent();
         let result = self
@@ -186,6 +188,95 @@ impl Store {
         match err.into_service_error() {
             UpdateItemError::ConditionalCheckFailedException(failed) => Err(refused(failed.item())),
             other => Err(ConsumeError::Store(StoreError::Unavailable(DisplayErrorContext(&other).to_string()))),
+        }
+    }
+}
+
+/// Who used a code, and when: what reinstating it checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeUseRecord {
+    /// The token of the write that used it: reinstating is conditional on it, so a
+    /// reinstatement undoes exactly that use.
+    pub token: Option<String>,
+    /// The API key that used it (none for codes used before keys were recorded).
+    pub key_id: Option<String>,
+}
+
+/// Why a used code could not be reinstated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReinstateError {
+    /// The code is no longer used by that write (reinstated concurrently, or gone).
+    Changed,
+    Store(StoreError),
+}
+
+impl Store {
+    /// A code with who used it, if it exists.
+    pub async fn get_code_use(
+        &self,
+        tenant: &TenantSlug,
+        code: &Code,
+    ) -> Result<Option<(Coupon, CodeUseRecord)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(ItemKey::code(tenant, code).attrs()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let Some(attrs) = out.item() else { return Ok(None) };
+        let item = decode::<CodeItem>(attrs)?;
+        let record = CodeUseRecord { token: item.used_by.clone(), key_id: item.used_key.clone() };
+        Ok(Some((Coupon::from(item), record)))
+    }
+
+    /// Makes a used code active again, if it is still used by the write `token`: back
+    /// in its owner's GSI1 index, its use forgotten.
+    pub async fn reinstate_code(
+        &self,
+        tenant: &TenantSlug,
+        coupon: &Coupon,
+        token: &str,
+    ) -> Result<(), ReinstateError> {
+        let mut e = Expr::default();
+        let status = e.name(attr::STATUS);
+        let mut set = format!("SET {status} = {}", e.value(value(CodeStatus::Active).map_err(ReinstateError::Store)?));
+        if let Some(owner) = &coupon.customer_id {
+            let pk = super::item_key::member_partition(tenant, owner);
+            let sk = super::item_key::code_index_sk(coupon.expires_at.timestamp_millis(), &coupon.code);
+            set = format!(
+                "{set}, {} = {}, {} = {}",
+                e.name(GSI1PK),
+                e.value(value(pk).map_err(ReinstateError::Store)?),
+                e.name(GSI1SK),
+                e.value(value(sk).map_err(ReinstateError::Store)?)
+            );
+        }
+        let set =
+            format!("{set} REMOVE {}, {}, {}", e.name(attr::USED_AT), e.name(attr::USED_BY), e.name(attr::USED_KEY));
+        let condition = format!(
+            "attribute_exists(PK) AND {status} = {} AND {} = {}",
+            e.value(value(CodeStatus::Used).map_err(ReinstateError::Store)?),
+            e.name(attr::USED_BY),
+            e.value(value(token).map_err(ReinstateError::Store)?)
+        );
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(ItemKey::code(tenant, &coupon.code).attrs()))
+            .update_expression(set)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .send()
+            .await;
+        match condition_held(result) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ReinstateError::Changed),
+            Err(e) => Err(ReinstateError::Store(e)),
         }
     }
 }

@@ -77,6 +77,7 @@ fn sale() -> Sale {
         description: None,
         preview: false,
         redeem_points: 0,
+        coupon: None,
         otp: None,
         sold_at: None,
     }

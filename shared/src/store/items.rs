@@ -43,6 +43,8 @@ pub(crate) mod attr {
     pub const EXPIRES_AT_EPOCH: &str = "expires_at_epoch";
     pub const COUPON_ID: &str = "coupon_id";
     pub const USED_BY: &str = "used_by";
+    pub const USED_AT: &str = "used_at";
+    pub const USED_KEY: &str = "used_key";
     pub const SEND_TOKEN: &str = "send_token";
     pub const ATTEMPT_TOKENS: &str = "attempt_tokens";
     pub const CREATED_AT: &str = "created_at";
@@ -383,6 +385,9 @@ pub(crate) struct CodeItem {
     /// The token of the write that used the code: its own retry meets it as done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_by: Option<String>,
+    /// The id of the API key that used the code: only it may reinstate the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_key: Option<String>,
 }
 
 impl StoredItem for CodeItem {
@@ -411,6 +416,7 @@ impl CodeItem {
             created_at: c.created_at,
             used_at: c.used_at,
             used_by: None,
+            used_key: None,
         }
     }
 }
@@ -443,6 +449,7 @@ pub(crate) struct CodeUse<'a> {
     #[serde(with = "text")]
     pub used_at: DateTime<Utc>,
     pub used_by: &'a str,
+    pub used_key: &'a str,
 }
 
 // ---- ledger, sales, purchases ----
@@ -584,6 +591,8 @@ pub(crate) struct PurchaseItem {
     pub earn_reversed: i64,
     pub redeem_restored: i64,
     pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<crate::model::UsedCoupon>,
 }
 
 impl StoredItem for PurchaseItem {
@@ -605,6 +614,7 @@ impl From<&Purchase> for PurchaseItem {
             earn_reversed: p.earn_reversed,
             redeem_restored: p.redeem_restored,
             version: p.version,
+            coupon: p.coupon.clone(),
         }
     }
 }
@@ -624,6 +634,7 @@ impl From<PurchaseItem> for Purchase {
             earn_reversed: p.earn_reversed,
             redeem_restored: p.redeem_restored,
             version: p.version,
+            coupon: p.coupon,
         }
     }
 }

@@ -40,15 +40,15 @@ pub use audit::{
 pub use client::{
     Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
 };
-pub use codes::ConsumeError;
+pub use codes::{CodeUseRecord, ConsumeError, ReinstateError};
 pub use customers::{DueMembers, IndexCursor};
 pub use figures::FiguresWrite;
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
 pub use item_key::{AuditCursor, IdempotencyScope, LedgerCursor, SmsWindow, EXPIRY_SHARDS};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
 pub use mutation::{
-    CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, OutcomeReference, PurchaseWrite, RedemptionRecord,
-    RefundRecord, SaleRecord,
+    CouponUse, CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, OutcomeReference, PurchaseWrite,
+    RedemptionRecord, RefundRecord, SaleRecord,
 };
 pub use otp::OtpRecord;
 pub use programs::TenantEntry;

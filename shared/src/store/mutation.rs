@@ -87,8 +87,20 @@ pub struct OtpUse {
     pub now_ms: i64,
 }
 
+/// Uses a coupon in a bill's transaction: it must exist, be active and unexpired at
+/// `now`. `key_id` is the API key using it (only it may reinstate it).
+#[derive(Debug, Clone)]
+pub struct CouponUse {
+    pub code: crate::domain::Code,
+    pub now: DateTime<Utc>,
+    pub token: String,
+    pub key_id: String,
+}
+
 pub struct Mutation {
     pub customer: CustomerWrite,
+    /// A coupon the change consumes (a bill's `coupon_code`).
+    pub coupon: Option<CouponUse>,
     pub entries: Vec<LedgerEntry>,
     pub sale: Option<SaleRecord>,
     pub purchase: Option<PurchaseWrite>,
@@ -119,6 +131,8 @@ pub enum MutationError {
     ClaimLost,
     /// The one-time code stopped being valid (used, expired) since it was checked.
     OtpRejected,
+    /// The coupon could not be used: why (not found, used, expired).
+    CouponRefused(super::ConsumeError),
     /// DynamoDB reported a transaction conflict: retry after a pause.
     Conflict,
     /// The management request's `Idempotency-Key` was used already: nothing was
@@ -138,6 +152,7 @@ enum Role {
     Claim,
     Purchase,
     Otp,
+    Coupon,
     OutcomeRef,
     Audit,
     AdminRequest,
@@ -292,6 +307,13 @@ impl Store {
         if let Some(otp) = &m.otp {
             push(otp_use(table, tenant, otp), Role::Otp)?;
         }
+        if let Some(coupon) = &m.coupon {
+            let item =
+                super::codes::use_code(coupon.now, &coupon.token, &coupon.key_id).and_then(|(set, condition, e)| {
+                    update(table, &ItemKey::code(tenant, &coupon.code), set, condition, e, true)
+                });
+            push(item, Role::Coupon)?;
+        }
         if let Some(completion) = &m.completion {
             push(completion_item(table, completion), Role::Claim)?;
         }
@@ -349,6 +371,9 @@ impl Store {
         }
         if failed(|r| matches!(r, Role::Otp)).is_some() {
             return Err(MutationError::OtpRejected);
+        }
+        if let Some(reason) = failed(|r| matches!(r, Role::Coupon)) {
+            return Err(MutationError::CouponRefused(super::codes::refused(reason.item())));
         }
         if failed(|r| matches!(r, Role::Profile | Role::Purchase)).is_some() {
             return Err(MutationError::Stale);

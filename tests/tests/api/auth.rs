@@ -19,6 +19,8 @@ pub(crate) fn valid_call(route: Route, slug: &str) -> Call {
         Route::Customer => Call::customer(slug).query("mobile", "9876543210"),
         Route::Bill => Call::bill(slug).json(&json!({ "mobile": "9876543210", "amount": 10 })),
         Route::Redeem => Call::redeem(slug).json(&json!({ "code": "COUP-XY12" })),
+        // Reinstating an active coupon is a 400: the route's checks ran.
+        Route::Reinstate => Call::reinstate(slug).json(&json!({ "code": "COUP-XY12" })),
         Route::Transactions => Call::new(route, slug).query("mobile", "9876543210"),
         Route::Otp => Call::new(route, slug).json(&json!({ "mobile": "9876543210" })),
         Route::Refund => {
@@ -41,6 +43,7 @@ pub(crate) fn bad_input_call(route: Route, slug: &str) -> Call {
         Route::Customer => Call::customer(slug).query("mobile", "12345"),
         Route::Bill => Call::bill(slug).body("not json"),
         Route::Redeem => Call::redeem(slug).body("{}"),
+        Route::Reinstate => Call::reinstate(slug).body("{}"),
         Route::Transactions => Call::new(route, slug).query("mobile", "9876543210").query("limit", "0"),
         Route::Otp => Call::new(route, slug).json(&json!({ "mobile": "123" })),
         Route::Refund => Call::new(route, slug).json(&json!({ "amount": 1 })),

@@ -33,6 +33,9 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
         "pos-customer" => Box::pin(pos_customer::handle(deps, req)).await,
         "pos-bill" => Box::pin(pos_bill::handle(deps, req)).await,
         "pos-coupon-redeem" => Box::pin(pos_coupon_redeem::handle(deps, req)).await,
+        // Runs after pos-coupon-redeem (in name order): its ok.json reinstates the coupon
+        // that route's ok.json used with the same key.
+        "pos-coupon-reinstate" => Box::pin(pos_coupon_reinstate::handle(deps, req)).await,
         "pos-customer-transactions" => Box::pin(pos_customer_transactions::handle(deps, req)).await,
         "pos-otp" => Box::pin(pos_otp::handle(deps, req)).await,
         "pos-refund" => Box::pin(pos_refund::handle(deps, req)).await,

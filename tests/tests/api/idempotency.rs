@@ -634,6 +634,7 @@ async fn the_record_and_the_effect_commit_together_or_not_at_all() {
         };
         Mutation {
             customer: CustomerWrite::Update { expected_version: member.version, after },
+            coupon: None,
             entries: vec![entry],
             sale: None,
             purchase: None,
@@ -671,7 +672,7 @@ async fn the_record_and_the_effect_commit_together_or_not_at_all() {
     let wrong =
         Completion { scope: pk_scope.clone(), token: "not-this-request".into(), status: 200, body: "{}".into() };
     let before = env.scan().await;
-    assert_eq!(env.store.consume_code_completing(&slug, &used, &wrong).await, Err(ConsumeError::ClaimLost));
+    assert_eq!(env.store.consume_code_completing(&slug, &used, &wrong, "key").await, Err(ConsumeError::ClaimLost));
     assert_eq!(env.scan().await, before, "the coupon is still active");
 }
 

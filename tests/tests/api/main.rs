@@ -15,6 +15,7 @@ mod bill_to_receiver;
 mod concurrency;
 mod console;
 mod coupon;
+mod coupon_lifecycle;
 mod cross_dialect;
 mod customer;
 mod events;

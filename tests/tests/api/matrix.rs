@@ -273,6 +273,24 @@ async fn another_tenants_identifiers_find_nothing_on_every_route() {
         ),
         (Route::Redeem, Call::redeem(&b).json(&json!({ "code": w.voucher })), 404, not_found(Route::Redeem, "Coupon")),
         (
+            Route::Reinstate,
+            Call::reinstate(&b).json(&json!({ "code": "COUP-XY12" })),
+            404,
+            not_found(Route::Reinstate, "Coupon"),
+        ),
+        (
+            Route::Reinstate,
+            Call::reinstate(&b).json(&json!({ "code": w.voucher })),
+            404,
+            not_found(Route::Reinstate, "Coupon"),
+        ),
+        (
+            Route::Bill,
+            Call::bill(&b).json(&json!({ "mobile": MOBILE, "amount": 10, "coupon_code": "COUP-XY12" })),
+            404,
+            not_found(Route::Bill, "Coupon"),
+        ),
+        (
             Route::Transactions,
             Call::new(Route::Transactions, &b).query("mobile", MOBILE),
             404,

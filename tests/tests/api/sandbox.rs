@@ -218,3 +218,158 @@ async fn a_sandbox_refund_or_redemption_with_its_own_reference_records_nothing()
     replay.assert_ok(&json!({ "refund_id": live.str("refund_id"), "total_refunded": 10 }));
     assert_eq!(env.scan().await, after);
 }
+
+/// The documented sandbox test values (`loyalty::test_values`): each makes a sandbox key
+/// answer one documented error, and is an ordinary value for a live key.
+#[tokio::test]
+async fn sandbox_test_values_answer_each_documented_error_and_live_keys_ignore_them() {
+    use loyalty::test_values as tv;
+
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    // The "unknown" mobile and the test coupons exist for real: only sandbox keys ignore them.
+    env.seed_member(&t, tv::UNKNOWN_MOBILE, "Always Unknown", "10").await;
+    env.seed_member(&t, "9876543210", "Ravi Kumar", "34").await;
+    env.issue_coupon(&t, "9876543210", "50", date(2026, 12, 31), Some(tv::EXPIRED_COUPON)).await;
+    env.issue_coupon(&t, "9876543210", "50", date(2026, 12, 31), Some(tv::USED_COUPON)).await;
+    let before = env.scan().await;
+    let sandbox = |call: Call| call.key(&t.test);
+    let s = t.slug();
+
+    // A mobile that is always unknown.
+    let lookup = sandbox(Call::customer(s).query("mobile", tv::UNKNOWN_MOBILE).query("create", "true"));
+    let reply = lookup.send(&env.deps).await;
+    assert_eq!(reply.body, json!({ "found": false, "mobile": tv::UNKNOWN_MOBILE, "sandbox": true }), "{}", reply.text);
+    let bill = sandbox(Call::bill(s).json(&json!({ "mobile": tv::UNKNOWN_MOBILE, "amount": 10 })));
+    bill.send(&env.deps).await.assert_error(404, "Customer not found");
+    let otp = sandbox(Call::new(Route::Otp, s).json(&json!({ "mobile": tv::UNKNOWN_MOBILE })));
+    otp.send(&env.deps).await.assert_error(404, "Customer not found");
+    let history = sandbox(Call::new(Route::Transactions, s).query("mobile", tv::UNKNOWN_MOBILE));
+    history.send(&env.deps).await.assert_error(404, "Customer not found");
+    let balance = sandbox(Call::public(Route::Balance).query("email", tv::UNKNOWN_EMAIL));
+    balance.send(&env.deps).await.assert_public_error(404, "not_found", "Customer not found");
+
+    // Coupons always expired and always used, on their own and on a bill.
+    for (code, message) in [(tv::EXPIRED_COUPON, "Coupon expired"), (tv::USED_COUPON, "Coupon is used")] {
+        sandbox(Call::redeem(s).json(&json!({ "code": code }))).send(&env.deps).await.assert_error(400, message);
+        let bill = json!({ "mobile": "9876543210", "amount": 10, "coupon_code": code });
+        sandbox(Call::bill(s).json(&bill)).send(&env.deps).await.assert_error(400, message);
+    }
+
+    // A one-time code that is always wrong.
+    let spend = json!({ "mobile": "9876543210", "amount": 10, "redeem_points": 100, "otp": tv::WRONG_OTP });
+    sandbox(Call::bill(s).json(&spend)).send(&env.deps).await.assert_error(400, "Invalid OTP");
+    // A mobile whose one-time codes are always rate limited.
+    let limited = sandbox(Call::new(Route::Otp, s).json(&json!({ "mobile": tv::RATE_LIMITED_MOBILE })));
+    limited.send(&env.deps).await.assert_error(429, "Too many requests; retry in 60 s");
+
+    // Amounts that answer the server's errors.
+    for amount in [tv::UNAVAILABLE_AMOUNT, tv::OUTCOME_UNKNOWN_AMOUNT, tv::SERVER_ERROR_AMOUNT] {
+        let body = format!(r#"{{"mobile": "9876543210", "amount": {amount}}}"#);
+        let reply = sandbox(Call::bill(s).body(body)).send(&env.deps).await;
+        let status = if amount == tv::SERVER_ERROR_AMOUNT { 500 } else { 503 };
+        assert_eq!(reply.status, status, "{amount}: {}", reply.text);
+        let unknown = amount == tv::OUTCOME_UNKNOWN_AMOUNT;
+        assert_eq!(reply.body.get("outcome") == Some(&json!("unknown")), unknown, "{amount}: {}", reply.text);
+        let body = format!(r#"{{"email": "ravi@example.com", "amount": {amount}}}"#);
+        let earn = sandbox(Call::public(Route::Earn).body(body)).send(&env.deps).await;
+        assert_eq!(earn.status, status, "{amount}: {}", earn.text);
+    }
+    let refund = json!({ "external_ref": "INV-NONE", "amount": 503.02, "refund_ref": "RET-T" });
+    let reply = sandbox(Call::new(Route::Refund, s).json(&refund)).send(&env.deps).await;
+    assert_eq!((reply.status, &reply.body["outcome"]), (503, &json!("unknown")), "{}", reply.text);
+    assert_eq!(env.scan().await, before, "the sandbox wrote nothing");
+
+    // Live keys: ordinary values.
+    let live = env.lookup(&t, tv::UNKNOWN_MOBILE).await;
+    live.assert_ok(&json!({ "found": true }));
+    env.redeem(&t, &t.live, tv::EXPIRED_COUPON).await.assert_ok(&json!({ "valid": true }));
+    let bill = json!({ "mobile": "9876543210", "amount": 503.02, "coupon_code": tv::USED_COUPON });
+    env.bill(&t, bill).await.assert_ok(&json!({ "amount": 503.02 }));
+}
+
+/// `loyalty-admin tenant create --sandbox-of`: an integrator's own sandbox tenant, a copy
+/// of the program with demo data of its own, so integrators never use up each other's
+/// demo coupons.
+#[tokio::test]
+async fn each_integrator_gets_a_sandbox_tenant_with_its_own_demo_coupons() {
+    let env = TestEnv::new().await;
+    let mut program = loyalty_admin::demo_program();
+    program.name = "Grand Hotel".into();
+    program.earn_rate_milli = 7_000;
+    let source = env.tenant_with("grand-hotel", &program).await;
+    let suite = loyalty::model::Reward {
+        public_id: "rwd-suite".into(),
+        name: "Suite upgrade".into(),
+        description: String::new(),
+        points_cost: 5_000,
+        kind: loyalty::model::CodeKind::Service,
+        value_minor: 0,
+        discount_percent: None,
+        active: true,
+    };
+    loyalty_admin::add_reward(&env.deps, &source.slug, &suite).await.expect("a reward");
+    let source_before = super::support::tenant_items(&env.scan().await, "grand-hotel").len();
+
+    let slug = |s: &str| loyalty::domain::TenantSlug::parse(s).expect("a slug");
+    let a = loyalty_admin::create_sandbox_tenant(&env.deps, &slug("grand-hotel-vendor-a"), &source.slug, None)
+        .await
+        .expect("vendor A's sandbox");
+    let b = loyalty_admin::create_sandbox_tenant(&env.deps, &slug("grand-hotel-vendor-b"), &source.slug, Some("B"))
+        .await
+        .expect("vendor B's sandbox");
+    assert_eq!(a.rewards.iter().map(|r| r.public_id.as_str()).collect::<Vec<_>>(), ["rwd-suite"]);
+    assert!(a.coupons.iter().any(|c| c.code == "COUP-WELCOME" && c.status == "active"), "{:?}", a.coupons);
+
+    // The program is the source's: the same earning.
+    let bill = Call::bill(&a.tenant).key(&a.live_key).json(&json!({ "mobile": "9123456780", "amount": 10 }));
+    bill.send(&env.deps).await.assert_ok(&json!({ "points_earned": 70 }));
+    let rules = env.store.get_program(&slug("grand-hotel-vendor-b")).await.expect("read").expect("B's program");
+    assert_eq!((rules.name.as_str(), rules.earn_rate_milli), ("B", 7_000));
+    let rules = env.store.get_program(&slug("grand-hotel-vendor-a")).await.expect("read").expect("A's program");
+    assert_eq!(rules.name, "Grand Hotel (sandbox)");
+
+    // A's demo coupon used up leaves B's (and the source tenant) untouched.
+    let redeem = |t: &str, key: &str| Call::redeem(t).key(key).json(&json!({ "code": "COUP-WELCOME" }));
+    redeem(&a.tenant, &a.live_key).send(&env.deps).await.assert_ok(&json!({ "valid": true }));
+    redeem(&a.tenant, &a.live_key).send(&env.deps).await.assert_error(400, "Coupon is used");
+    redeem(&b.tenant, &b.live_key).send(&env.deps).await.assert_ok(&json!({ "valid": true }));
+    redeem(&b.tenant, &a.live_key).send(&env.deps).await.assert_unauthorized();
+    assert_eq!(super::support::tenant_items(&env.scan().await, "grand-hotel").len(), source_before);
+
+    // Never onto an existing tenant, never from a missing one.
+    let (taken, fresh, nowhere) = (slug("grand-hotel-vendor-a"), slug("x-sandbox"), slug("no-such"));
+    let again = loyalty_admin::create_sandbox_tenant(&env.deps, &taken, &source.slug, None).await;
+    assert!(again.unwrap_err().to_string().contains("already exists"));
+    let missing = loyalty_admin::create_sandbox_tenant(&env.deps, &fresh, &nowhere, None).await;
+    assert!(missing.unwrap_err().to_string().contains("no tenant no-such"));
+}
+
+/// The sandbox stage's fixed one-time code (`SandboxFixedOtp`): a live key's member gets
+/// that code, so points redemption can be tested end to end; the live stage refuses it.
+#[tokio::test]
+async fn the_sandbox_stage_may_fix_live_keys_codes_and_the_live_stage_refuses_it() {
+    use loyalty::deps::{fixed_otp_setting, ConfigError};
+
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.seed_member(&t, "9876543210", "Ravi Kumar", "34").await;
+    let fixed = fixed_otp_setting(Some("sandbox"), Some("424242")).expect("the sandbox stage's setting");
+    let deps = env.fresh_deps().with_fixed_otp(fixed);
+    let otp = Call::new(Route::Otp, t.slug()).key(&t.live).json(&json!({ "mobile": "9876543210" }));
+    otp.send(&deps).await.assert_ok(&json!({ "sent": true }));
+    let spend = json!({ "mobile": "9876543210", "amount": 10, "redeem_points": 100, "otp": "424242" });
+    let bill = Call::bill(t.slug()).key(&t.live).json(&spend).send(&deps).await;
+    bill.assert_ok(&json!({ "points_redeemed": 100, "discount": 1 }));
+
+    // The live stage: the setting stops the function at init, and the template refuses it.
+    let refused = fixed_otp_setting(Some("live"), Some("424242"));
+    assert!(matches!(refused, Err(ConfigError::FixedOtpOffSandbox { .. })), "{refused:?}");
+    let template = std::fs::read_to_string(super::layout::repo().join("infra/template.yaml")).expect("the template");
+    assert!(template.contains("LOYALTY_FIXED_OTP: !If [IsLive, \"\", !Ref SandboxFixedOtp]"));
+    let rule = template.split("LiveHasEdgeLimits:").nth(1).expect("the live stage's rule");
+    assert!(rule.contains("RuleCondition: !Equals [!Ref Stage, live]"));
+    assert!(rule.contains("- Assert: !Equals [!Ref SandboxFixedOtp, \"\"]"), "the live stage refuses a fixed code");
+    let default = template.split("SandboxFixedOtp:\n").nth(1).expect("the parameter");
+    assert!(default.lines().take(4).any(|l| l.trim() == "Default: \"\""), "off by default");
+}

@@ -343,6 +343,7 @@ pub(crate) async fn seed_member(deps: &Deps, caller: &Caller, i: usize, run: &st
         description: Some("Bench seed bill".into()),
         preview: false,
         redeem_points: 0,
+        coupon: None,
         otp: None,
         sold_at: None,
     };

@@ -263,8 +263,41 @@ pub struct DemoSeed {
 /// issues fresh keys.
 pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
     let tenant = TenantSlug::parse(DEMO_TENANT).map_err(|e| AdminError::Invalid(e.to_string()))?;
-    let program = demo_program();
-    create_tenant(deps, &tenant, &program).await?;
+    create_tenant(deps, &tenant, &demo_program()).await?;
+    seed_demo_data(deps, &tenant, true).await
+}
+
+/// Creates `slug`, an integrator's own sandbox tenant: a copy of `of`'s program (its
+/// rules in force now, named `name`, or `of`'s name with " (sandbox)") and rewards, with
+/// the demo member, bills and coupons of its own, and fresh keys. So one integrator's
+/// tests never use up another's demo coupons. Refused if `slug` exists (a real
+/// tenant never gets demo data) or `of` does not.
+pub async fn create_sandbox_tenant(
+    deps: &Deps,
+    slug: &TenantSlug,
+    of: &TenantSlug,
+    name: Option<&str>,
+) -> Result<DemoSeed, AdminError> {
+    if slug == of {
+        return Err(AdminError::Invalid("a sandbox tenant needs a slug of its own".into()));
+    }
+    let mut program = require_program(deps, of).await?;
+    program.name = name.map_or_else(|| format!("{} (sandbox)", program.name), str::to_owned);
+    if !create_tenant(deps, slug, &program).await? {
+        return Err(AdminError::Invalid(format!("tenant {slug} already exists: a sandbox tenant must be new")));
+    }
+    let rewards = deps.store.list_rewards(of).await?;
+    for reward in rewards.iter().filter(|r| r.active) {
+        add_reward(deps, slug, reward).await?;
+    }
+    seed_demo_data(deps, slug, rewards.is_empty()).await
+}
+
+/// The demo member (earned through real bills with fixed references, so a re-run awards
+/// nothing twice), the demo rewards when `demo_rewards` (else the tenant's own), the demo
+/// coupons if missing, and fresh keys, in an existing tenant.
+async fn seed_demo_data(deps: &Deps, tenant: &TenantSlug, with_demo_rewards: bool) -> Result<DemoSeed, AdminError> {
+    let tenant = tenant.clone();
     let program = require_program(deps, &tenant).await?;
 
     let caller = Caller { tenant: tenant.clone(), key_id: "admin".into(), mode: KeyMode::Live };
@@ -292,6 +325,7 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
             description: Some("Demo bill".into()),
             preview: false,
             redeem_points: 0,
+            coupon: None,
             otp: None,
             sold_at: None,
         };
@@ -307,13 +341,18 @@ pub async fn seed_demo(deps: &Deps) -> Result<DemoSeed, AdminError> {
         description: Some("Online order".into()),
         preview: false,
         redeem_points: 0,
+        coupon: None,
         otp: None,
         sold_at: None,
     };
     engine::record_sale(deps, &caller, &program, &order, None).await?;
 
     let mut rewards = Vec::new();
-    for reward in demo_rewards() {
+    let catalog = match with_demo_rewards {
+        true => demo_rewards(),
+        false => deps.store.list_rewards(&tenant).await?.into_iter().filter(|r| r.active).collect(),
+    };
+    for reward in catalog {
         if deps.store.get_reward(&tenant, &reward.public_id).await?.is_none() {
             add_reward(deps, &tenant, &reward).await?;
         }

@@ -207,8 +207,14 @@ enum TenantCommand {
     Create {
         #[arg(long, value_parser = TenantSlug::parse)]
         slug: TenantSlug,
-        #[arg(long)]
-        name: String,
+        /// The program's name (with --sandbox-of: defaults to that tenant's name with
+        /// " (sandbox)").
+        #[arg(long, required_unless_present = "sandbox_of")]
+        name: Option<String>,
+        /// Make an integrator's own sandbox tenant: a copy of this tenant's program and
+        /// rewards, with its own demo member, coupons and keys (printed once).
+        #[arg(long, value_parser = TenantSlug::parse, conflicts_with = "owner_email")]
+        sandbox_of: Option<TenantSlug>,
         /// Also add this person as the tenant's first owner (prints a temporary
         /// password once).
         #[arg(long, value_parser = Email::parse)]
@@ -481,7 +487,13 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
                 follower.follow(std::time::Duration::from_secs(poll_seconds.max(1))).await?;
             }
         }
-        Command::Tenant { command: TenantCommand::Create { slug: tenant, name, owner_email } } => {
+        Command::Tenant { command: TenantCommand::Create { slug, name, sandbox_of: Some(of), .. } } => {
+            let seed = admin::create_sandbox_tenant(deps, &slug, &of, name.as_deref()).await?;
+            let value = serde_json::to_value(&seed).map_err(invalid)?;
+            print(as_json, value, || demo_text(&format!("sandbox tenant (a copy of {of})"), &seed));
+        }
+        Command::Tenant { command: TenantCommand::Create { slug: tenant, name, owner_email, sandbox_of: None } } => {
+            let name = name.ok_or_else(|| AdminError::Invalid("--name is required".into()))?;
             // The pool is checked before the tenant is written.
             let owner_pool = match &owner_email {
                 Some(_) => Some(require_pool(pool_id)?),
@@ -701,9 +713,16 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
             deps.store.create_table_if_missing().await?;
             let seed = admin::seed_demo(deps).await?;
             let value = serde_json::to_value(&seed).map_err(invalid)?;
-            print(as_json, value, || {
-                format!(
-                    "demo tenant: {}\nlive key:      {} (pos)\nsandbox key:   {} (pos)\nread-only key: {} (pos)\napp key:       {} (app: may redeem rewards)\nmember: {} ({}, {}), {} points, {}\ncoupons: {}\nrewards: {}",
+            print(as_json, value, || demo_text("demo tenant", &seed));
+        }
+    }
+    Ok(())
+}
+
+/// A seeded tenant as the CLI prints it.
+fn demo_text(what: &str, seed: &admin::DemoSeed) -> String {
+    format!(
+                    "{what}: {}\nlive key:      {} (pos)\nsandbox key:   {} (pos)\nread-only key: {} (pos)\napp key:       {} (app: may redeem rewards)\nmember: {} ({}, {}), {} points, {}\ncoupons: {}\nrewards: {}",
                     seed.tenant,
                     seed.live_key,
                     seed.test_key,
@@ -721,10 +740,6 @@ async fn run(deps: &Deps, command: Command, as_json: bool, pool_id: Option<&str>
                         .join(", "),
                     seed.rewards.iter().map(|r| r.public_id.as_str()).collect::<Vec<_>>().join(", ")
                 )
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

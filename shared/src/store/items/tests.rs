@@ -159,8 +159,8 @@ fn expression_names_are_attributes_of_the_items() {
 #[test]
 fn update_sets_every_field_of_a_patch() {
     let mut e = Expr::default();
-    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now(), used_by: "t" }).unwrap();
-    assert_eq!(set, "SET #status = :v0, #used_at = :v1, #used_by = :v2");
+    let set = e.set(&CodeUse { status: CodeStatus::Used, used_at: now(), used_by: "t", used_key: "k" }).unwrap();
+    assert_eq!(set, "SET #status = :v0, #used_at = :v1, #used_by = :v2, #used_key = :v3");
     assert_eq!(e.names["#status"], "status");
     assert_eq!(e.values[":v0"], AttributeValue::S("used".into()));
 }
