@@ -17,6 +17,7 @@ mod console;
 mod coupon;
 mod cross_dialect;
 mod customer;
+mod error_codes;
 mod events;
 mod expiry;
 mod expiry_job;
