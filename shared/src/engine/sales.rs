@@ -73,10 +73,10 @@ impl Sale {
             return Ok(());
         };
         if at > now + SOLD_AT_MAX_AHEAD {
-            return Err(ApiError::bad_request(format!("{field} must not be more than 5 minutes in the future")));
+            return Err(ApiError::invalid(field, "must not be more than 5 minutes in the future"));
         }
         if at < now - SOLD_AT_MAX_BEHIND {
-            return Err(ApiError::bad_request(format!("{field} must not be more than 30 days in the past")));
+            return Err(ApiError::invalid(field, "must not be more than 30 days in the past"));
         }
         Ok(())
     }

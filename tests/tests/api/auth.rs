@@ -355,7 +355,7 @@ async fn a_stage_with_an_edge_refuses_requests_that_did_not_come_through_it() {
     for call in [lookup(), lookup().header("X-Origin-Verify", "edge-secret-0123456789-abcdefghiX")] {
         let refused = call.send(&deps).await;
         assert_eq!(refused.status, 403, "{}", refused.text);
-        assert_eq!(refused.body, json!({ "error": "Call the API at its published address" }));
+        assert_eq!(refused.body, json!({ "error": "Call the API at its published address", "code": "forbidden" }));
     }
     Call::public(Route::Balance).key(&t.live).query("email", "ravi@example.com").send(&deps).await.assert_public_error(
         403,

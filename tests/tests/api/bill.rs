@@ -380,7 +380,8 @@ async fn bodies_that_are_not_json_objects_are_refused() {
     let reply = send(r#"{"mobile": "9876543210", "amount": 10"#.into()).await;
     assert_eq!(reply.status, 400, "{}", reply.text);
     assert!(reply.str("error").starts_with("Request body is not valid JSON"), "{}", reply.text);
-    assert_eq!(reply.body.as_object().map(|o| o.len()), Some(1), "{}", reply.text);
+    assert_eq!(reply.body.as_object().map(|o| o.len()), Some(2), "{}", reply.text);
+    assert_eq!(reply.body["code"], "invalid_request", "{}", reply.text);
 
     for not_object in ["[1, 2]", "12", r#""text""#, "null", "", "   "] {
         send(not_object.into()).await.assert_error(400, "Request body must be a JSON object");

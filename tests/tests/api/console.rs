@@ -213,7 +213,7 @@ impl AdminCall {
         self
     }
 
-    fn request(&self) -> Request {
+    pub fn request(&self) -> Request {
         let (path, param) = self.route.path(&self.id);
         let mut builder =
             http::Request::builder().method(self.route.method()).uri(format!("https://loyalty.test{path}"));
@@ -232,7 +232,12 @@ impl AdminCall {
     }
 
     pub async fn send(&self, deps: &Deps) -> Reply {
-        let req = self.request();
+        self.send_request(deps, self.request()).await
+    }
+
+    /// Sends `req` (this call's [`request`](Self::request), perhaps altered) to this
+    /// call's function.
+    pub async fn send_request(&self, deps: &Deps, req: Request) -> Reply {
         let resp = match self.route {
             Admin::Keys => Box::pin(admin_keys::handle(deps, req)).await,
             Admin::KeyIssue => Box::pin(admin_key_issue::handle(deps, req)).await,

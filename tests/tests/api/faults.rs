@@ -362,7 +362,7 @@ fn assert_unavailable(route: Route, reply: &Reply, elapsed: Duration, request_id
         json!({ "result": "error", "error": {
             "code": "service_unavailable", "message": UNAVAILABLE, "requestId": request_id } })
     } else {
-        json!({ "error": UNAVAILABLE, "request_id": request_id })
+        json!({ "error": UNAVAILABLE, "code": "service_unavailable", "request_id": request_id })
     };
     assert_eq!((reply.status, &reply.body), (503, &expected), "{what}: {route:?}: {}", reply.text);
     assert_eq!(reply.header("retry-after"), Some("1"), "{what}: {route:?}");
@@ -376,7 +376,8 @@ fn assert_bill_unavailable(reply: &Reply, elapsed: Duration, request_id: &str, w
     if reply.body.get("outcome").is_none() {
         return assert_unavailable(Route::Bill, reply, elapsed, request_id, what);
     }
-    let expected = json!({ "error": OUTCOME_UNKNOWN, "outcome": "unknown", "request_id": request_id });
+    let expected =
+        json!({ "error": OUTCOME_UNKNOWN, "code": "outcome_unknown", "outcome": "unknown", "request_id": request_id });
     assert_eq!((reply.status, &reply.body), (503, &expected), "{what}: {}", reply.text);
     assert_eq!(reply.header("retry-after"), Some("1"), "{what}");
     assert!(elapsed <= OPERATION_TIMEOUT + SLACK, "{what}: took {elapsed:?}");

@@ -18,6 +18,7 @@ mod coupon;
 mod coupon_lifecycle;
 mod cross_dialect;
 mod customer;
+mod error_codes;
 mod events;
 mod expiry;
 mod expiry_job;

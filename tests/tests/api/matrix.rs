@@ -92,7 +92,7 @@ fn forbidden(route: Route, scope: &str) -> Value {
     if route.is_public() {
         public_error("forbidden", &message)
     } else {
-        json!({ "error": message })
+        json!({ "error": message, "code": "forbidden" })
     }
 }
 
@@ -106,7 +106,7 @@ fn not_found(route: Route, what: &str) -> Value {
     if route.is_public() {
         public_error("not_found", &message)
     } else {
-        json!({ "error": message })
+        json!({ "error": message, "code": "not_found" })
     }
 }
 

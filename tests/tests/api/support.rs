@@ -30,7 +30,7 @@ pub const ENDPOINT_VAR: &str = "LOYALTY_TEST_DYNAMODB";
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8000";
 
 /// The body every kind of bad key gets.
-pub const UNAUTHORIZED: &str = r#"{"error":"Missing or invalid API key"}"#;
+pub const UNAUTHORIZED: &str = r#"{"error":"Missing or invalid API key","code":"unauthorized"}"#;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -620,10 +620,28 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// Asserts a Partner error: this status and exactly `{"error": message}`.
+    /// Asserts a Partner error: this status, exactly this `error` sentence, and the
+    /// `code` (and `param`, if any) that go with them (see [`partner_code`]).
     #[track_caller]
     pub fn assert_error(&self, status: u16, message: &str) {
-        assert_eq!((self.status, &self.body), (status, &json!({ "error": message })), "body: {}", self.text);
+        let code = partner_code(status, message);
+        self.assert_coded_error(status, code, message);
+    }
+
+    /// Asserts a Partner error: this status and `{"error": message, "code": code}`, with
+    /// `param` only where the sentence starts with a field (the field's name).
+    #[track_caller]
+    pub fn assert_coded_error(&self, status: u16, code: &str, message: &str) {
+        assert_eq!(self.status, status, "body: {}", self.text);
+        assert_eq!(self.body["error"], json!(message), "body: {}", self.text);
+        assert_eq!(self.body["code"], json!(code), "body: {}", self.text);
+        if let Some(param) = self.body.get("param") {
+            let param = param.as_str().unwrap_or_else(|| panic!("param is a string: {}", self.text));
+            assert!(message.starts_with(&format!("{param} ")), "param {param} starts the sentence: {}", self.text);
+        }
+        let known = ["error", "code", "param", "outcome", "request_id"];
+        let fields = self.body.as_object().unwrap_or_else(|| panic!("an object: {}", self.text));
+        assert!(fields.keys().all(|k| known.contains(&k.as_str())), "body: {}", self.text);
     }
 
     /// Asserts the 401 every bad key gets, byte for byte.
@@ -638,6 +656,27 @@ impl Reply {
     pub fn assert_ok(&self, expected: &Value) {
         assert_eq!(self.status, 200, "body: {}", self.text);
         assert_includes(&self.body, expected);
+    }
+}
+
+/// The `code` a Partner error of this status and sentence has (the enum of
+/// `ApiError::code`): the sentence decides among a status's codes.
+pub fn partner_code(status: u16, message: &str) -> &'static str {
+    match status {
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        413 => "payload_too_large",
+        429 => "rate_limited",
+        409 if message.contains("Idempotency-Key") => "idempotency_conflict",
+        409 => "reference_conflict",
+        400 if message == "Coupon expired" => "voucher_expired",
+        400 if message == "Coupon is used" => "voucher_used",
+        400 if message.starts_with("Insufficient points") => "insufficient_points",
+        400 if message.contains("OTP") => "otp_invalid",
+        400 => "invalid_request",
+        500 => "internal_error",
+        _ => "service_unavailable",
     }
 }
 
