@@ -150,7 +150,7 @@ impl ApiError {
 
     /// Every value [`ApiError::code`] can take: the documented enum (docs/integrators.md,
     /// `PublicErrorCode` in docs/openapi.yaml). A code is never renamed; a new one may be added.
-    pub const CODES: [&'static str; 15] = [
+    pub const CODES: [&'static str; 17] = [
         "unauthorized",
         "forbidden",
         "invalid_request",
@@ -158,6 +158,8 @@ impl ApiError {
         "not_found",
         "voucher_expired",
         "voucher_used",
+        "voucher_not_used",
+        "reinstate_window_passed",
         "insufficient_points",
         "otp_invalid",
         "rate_limited",

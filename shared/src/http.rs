@@ -319,6 +319,9 @@ mod tests {
             ApiError::NotFound("Customer"),
             ApiError::CodeExpired,
             ApiError::CodeUsed,
+            ApiError::CodeNotUsed,
+            ApiError::CodeUsedByOtherKey,
+            ApiError::CodeReinstateTooLate,
             ApiError::InsufficientPoints { balance: 1, needed: 2 },
             ApiError::Otp("Invalid OTP".into()),
             ApiError::TooManyRequests { retry_after_secs: 30 },
@@ -344,6 +347,9 @@ mod tests {
                 | ApiError::NotFound(_)
                 | ApiError::CodeExpired
                 | ApiError::CodeUsed
+                | ApiError::CodeNotUsed
+                | ApiError::CodeUsedByOtherKey
+                | ApiError::CodeReinstateTooLate
                 | ApiError::InsufficientPoints { .. }
                 | ApiError::Otp(_)
                 | ApiError::TooManyRequests { .. }
