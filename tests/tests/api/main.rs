@@ -29,6 +29,7 @@ mod lifecycle;
 mod limits;
 mod manage;
 mod matrix;
+mod program_rules;
 mod public;
 mod races;
 mod sandbox;
