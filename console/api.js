@@ -100,5 +100,8 @@ export const api = {
   webhookDeliveries: (id) => request("GET", `/v1/admin/webhooks/${enc(id)}/deliveries`),
   replayWebhook: (id) => request("POST", `/v1/admin/webhooks/${enc(id)}/replay`, { body: {} }),
 
+  program: () => request("GET", "/v1/admin/program"),
+  changeProgram: (body, idempotencyKey) => request("POST", "/v1/admin/program/versions", { body, idempotencyKey }),
+
   audit: (cursor) => request("GET", "/v1/admin/audit", { query: { limit: 20, cursor } }),
 };

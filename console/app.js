@@ -10,10 +10,12 @@ import * as rewards from "./pages/rewards.js";
 import * as keys from "./pages/keys.js";
 import * as webhooks from "./pages/webhooks.js";
 import * as audit from "./pages/audit.js";
+import * as program from "./pages/program.js";
 
 const ROUTES = {
   members: { page: members, title: "Members" },
   rewards: { page: rewards, title: "Rewards" },
+  program: { page: program, title: "Program" },
   "settings/api-keys": { page: keys, title: "Settings > API Keys", owner: true },
   "settings/webhooks": { page: webhooks, title: "Settings > Webhooks", owner: true },
   audit: { page: audit, title: "Audit log" },

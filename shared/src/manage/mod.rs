@@ -1,5 +1,6 @@
 //! What the management API does, dialect-free: API keys, the reward catalogue, members
-//! (find, profile, history, point adjustments, coupons) and the audit log, each for an
+//! (find, profile, history, point adjustments, coupons), the program's rules and the
+//! audit log, each for an
 //! [`Actor`](crate::actor::Actor) whose role the operation checks first.
 //!
 //! Every change is one transaction with its audit entry (who, when, what, before and
@@ -10,6 +11,7 @@
 mod audit;
 mod keys;
 mod members;
+mod program;
 mod rewards;
 
 pub use audit::audit_log;
@@ -17,6 +19,10 @@ pub use keys::{issue_key, list_keys, revoke_key, rotate_key, set_key_scopes, Iss
 pub use members::{
     adjust_points, find_member, issue_coupon, member_history, member_profile, search_members, Adjusted, Adjustment,
     CouponSpec, CouponView, MemberProfile, MemberSummary, MAX_ADJUSTMENT, MAX_REASON_CHARS,
+};
+pub use program::{
+    change_program, field_of, program_rules, program_versions, rules_json, rules_of, ProgramChange, ProgramChanged,
+    ProgramRules, VersionView,
 };
 pub use rewards::{add_reward, archive_reward, edit_reward, list_rewards, validate_reward};
 

@@ -5,6 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::audit::{AdminRecord, AdminWriteError};
 use super::client::{condition_held, Store, StoreError};
 use super::item_key::{tenant_partition, ItemKey, PK, PROGRAM_PREFIX, SK, TENANTS_PK};
 use super::items::{
@@ -101,6 +104,28 @@ impl Store {
             .set_item(Some(encode(&key, &item)?))
             .condition_expression("attribute_not_exists(PK)");
         condition_held(put.send().await)
+    }
+
+    /// Adds a version in force from `effective_from` with its audit entry (and request
+    /// item) in one transaction; [`AdminWriteError::Refused`] if one from that instant
+    /// exists.
+    pub async fn put_program_version_audited(
+        &self,
+        tenant: &TenantSlug,
+        effective_from: DateTime<Utc>,
+        program: &Program,
+        now: DateTime<Utc>,
+        admin: &AdminRecord,
+    ) -> Result<(), AdminWriteError> {
+        let item =
+            ProgramVersionItem { tenant: tenant.clone(), effective_from, rules: program.clone(), created_at: now };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(encode(&ItemKey::program_version(tenant, effective_from), &item)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.admin_transact(tenant, vec![TransactWriteItem::builder().put(put).build()], admin).await
     }
 
     /// Lists the tenant in the tenant index under its program's `name` (safe to repeat:

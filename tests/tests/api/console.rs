@@ -94,10 +94,12 @@ pub enum Admin {
     WebhookTest,
     WebhookDeliveries,
     WebhookReplay,
+    Program,
+    ProgramChange,
 }
 
 impl Admin {
-    pub const EVERY: [Admin; 24] = [
+    pub const EVERY: [Admin; 26] = [
         Admin::Keys,
         Admin::KeyIssue,
         Admin::KeyScopes,
@@ -122,6 +124,8 @@ impl Admin {
         Admin::WebhookTest,
         Admin::WebhookDeliveries,
         Admin::WebhookReplay,
+        Admin::Program,
+        Admin::ProgramChange,
     ];
 
     fn method(self) -> &'static str {
@@ -133,7 +137,8 @@ impl Admin {
             | Admin::MemberHistory
             | Admin::Audit
             | Admin::Webhooks
-            | Admin::WebhookDeliveries => "GET",
+            | Admin::WebhookDeliveries
+            | Admin::Program => "GET",
             Admin::RewardEdit => "PUT",
             _ => "POST",
         }
@@ -164,6 +169,8 @@ impl Admin {
             Admin::WebhookTest => (format!("/v1/admin/webhooks/{id}/test"), with("endpoint_id")),
             Admin::WebhookDeliveries => (format!("/v1/admin/webhooks/{id}/deliveries"), with("endpoint_id")),
             Admin::WebhookReplay => (format!("/v1/admin/webhooks/{id}/replay"), with("endpoint_id")),
+            Admin::Program => ("/v1/admin/program".into(), None),
+            Admin::ProgramChange => ("/v1/admin/program/versions".into(), None),
         }
     }
 }
@@ -263,6 +270,8 @@ impl AdminCall {
             Admin::WebhookTest => Box::pin(admin_webhook_test::handle(deps, req)).await,
             Admin::WebhookDeliveries => Box::pin(admin_webhook_deliveries::handle(deps, req)).await,
             Admin::WebhookReplay => Box::pin(admin_webhook_replay::handle(deps, req)).await,
+            Admin::Program => Box::pin(admin_program::handle(deps, req)).await,
+            Admin::ProgramChange => Box::pin(admin_program_change::handle(deps, req)).await,
         };
         Reply::from_response(resp)
     }
@@ -280,6 +289,7 @@ fn valid_body(route: Admin, reward_id: &str) -> Option<Value> {
         Admin::MemberAdjust => Some(json!({"points": 5000, "reason": "Not mine to give"})),
         Admin::MemberCoupon => Some(json!({"value_minor": 50000, "expires": "2027-12-31"})),
         Admin::WebhookAdd => Some(json!({"url": "https://hooks.example.com/mine", "event_types": ["points.earned"]})),
+        Admin::ProgramChange => Some(json!({"name": "Not my program", "earn_rate_milli": 999_000})),
         _ => None,
     }
 }
@@ -377,6 +387,12 @@ async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route(
     let env = TestEnv::new().await;
     let a = owned(&env, "acme-hotels").await;
     let b = env.tenant("bayview-inns").await;
+    let a_rules = AdminCall::new(Admin::ProgramChange)
+        .as_(&env, "acme-hotels", Role::Owner)
+        .json(&json!({"name": "Acme Rewards Club"}))
+        .send(&env.deps)
+        .await;
+    assert_eq!(a_rules.status, 201, "{}", a_rules.text);
     let before = env.scan().await;
     let b_owner = token(&env, b.slug(), Role::Owner);
     for route in Admin::EVERY {
@@ -404,8 +420,13 @@ async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route(
                 let entries = reply.body["entries"].as_array().unwrap();
                 assert!(entries.iter().all(|e| e["who"] != "owner@acme-hotels.example"), "{route:?}: {text}");
             }
-            // B's own new key, reward and endpoint.
-            Admin::KeyIssue | Admin::RewardAdd | Admin::WebhookAdd => {
+            // B's own rules, and a version of them.
+            Admin::Program => {
+                let versions = reply.body["versions"].as_array().unwrap();
+                assert!(versions.iter().all(|v| v["rules"]["name"] != "Acme Rewards Club"), "{route:?}: {text}");
+            }
+            // B's own new key, reward, endpoint and program version.
+            Admin::KeyIssue | Admin::RewardAdd | Admin::WebhookAdd | Admin::ProgramChange => {
                 assert_eq!(reply.status, 201, "{route:?}: {text}")
             }
             _ => {
@@ -453,8 +474,8 @@ async fn each_role_reaches_only_its_own_over_http() {
         Admin::WebhookDeliveries,
         Admin::WebhookReplay,
     ];
-    let changes = [Admin::RewardAdd, Admin::RewardEdit, Admin::MemberAdjust, Admin::MemberCoupon];
-    let reads = [Admin::Rewards, Admin::Members, Admin::Member, Admin::MemberHistory, Admin::Audit];
+    let changes = [Admin::RewardAdd, Admin::RewardEdit, Admin::MemberAdjust, Admin::MemberCoupon, Admin::ProgramChange];
+    let reads = [Admin::Rewards, Admin::Members, Admin::Member, Admin::MemberHistory, Admin::Audit, Admin::Program];
     for route in keys {
         assert_eq!(status(route, Role::Viewer).await, 403, "viewer {route:?}");
         assert_eq!(status(route, Role::Manager).await, 403, "manager {route:?}");

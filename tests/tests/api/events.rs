@@ -70,6 +70,8 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
         "admin-webhook-test" => Box::pin(admin_webhook_test::handle(deps, req)).await,
         "admin-webhook-deliveries" => Box::pin(admin_webhook_deliveries::handle(deps, req)).await,
         "admin-webhook-replay" => Box::pin(admin_webhook_replay::handle(deps, req)).await,
+        "admin-program" => Box::pin(admin_program::handle(deps, req)).await,
+        "admin-program-change" => Box::pin(admin_program_change::handle(deps, req)).await,
         other => panic!("no handler for events/{other}: add it to this test"),
     }
 }
@@ -84,6 +86,7 @@ fn created(function: &str) -> bool {
         "admin-member-coupon",
         "admin-webhook-add",
         "admin-webhook-rotate",
+        "admin-program-change",
     ]
     .contains(&function)
 }

@@ -31,6 +31,7 @@ mod lifecycle;
 mod limits;
 mod manage;
 mod matrix;
+mod program_rules;
 mod public;
 mod races;
 mod sandbox;

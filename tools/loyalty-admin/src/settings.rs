@@ -1,21 +1,19 @@
 //! Program settings over time: `loyalty-admin program show|set` and `tenant list`.
 //!
 //! A change is a new version of the rules, in force from a stated instant, never an edit
-//! of an old one: a sale (a late bill too) is priced by the version in force at its sale
-//! time. A new version starts from the rules in force at its instant, changes what the
-//! operator named, and is validated whole by [`Program::validate`]. It must start after
-//! every version already written (history only grows) and not in the past; by default
-//! it starts once every warm function's program cache has expired
-//! ([`loyalty::deps::CacheLifetimes::programs`]), so no function applies old rules
-//! after the new ones are in force.
+//! of an old one ([`loyalty::manage::change_program`] states the rules; the console's
+//! change goes through the same code and the same audit log).
 
 use std::sync::Arc;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use loyalty::actor::Actor;
 use loyalty::deps::Deps;
 use loyalty::domain::TenantSlug;
+use loyalty::error::ApiError;
+use loyalty::manage;
 use loyalty::program::{CategoryBonus, Program, ProgramVersion, ProgramVersions, Tier};
 use loyalty::store::TenantEntry;
 
@@ -76,41 +74,30 @@ pub struct ProgramChange {
 }
 
 impl ProgramChange {
+    /// The change as the management API takes it.
+    pub fn to_change(&self) -> manage::ProgramChange {
+        manage::ProgramChange {
+            name: self.name.clone(),
+            points_name: self.points_name.clone(),
+            earn_rate_milli: self.earn_rate,
+            redemption_rate: self.redemption_rate,
+            tiers: self.tiers.clone(),
+            category_bonuses: self.category_bonuses.clone(),
+            utc_offset_minutes: self.utc_offset_minutes,
+            voucher_validity_days: self.voucher_validity_days,
+            otp_sms_per_hour: self.otp_sms_per_hour,
+            otp_sms_per_day: self.otp_sms_per_day,
+            otp_wrong_guesses_per_day: self.otp_wrong_guesses_per_day,
+            points_expiry_months: self.points_expiry_months.map(|PointsExpiry(m)| m),
+            tier_qualifying_months: self.tier_qualifying_months.map(|TierPeriod(m)| m),
+            tier_grace_months: self.tier_grace_months,
+            effective_from: self.effective_from,
+        }
+    }
+
     /// `base` with this change's rules.
     pub fn apply(&self, base: &Program) -> Program {
-        let mut p = base.clone();
-        let set = |field: &mut u32, v: Option<u32>| *field = v.unwrap_or(*field);
-        if let Some(v) = &self.name {
-            p.name = v.clone();
-        }
-        if let Some(v) = &self.points_name {
-            p.points_name = v.clone();
-        }
-        if let Some(v) = &self.tiers {
-            p.tiers = v.clone();
-        }
-        if let Some(v) = &self.category_bonuses {
-            p.category_bonuses = v.clone();
-        }
-        p.utc_offset_minutes = self.utc_offset_minutes.unwrap_or(p.utc_offset_minutes);
-        set(&mut p.earn_rate_milli, self.earn_rate);
-        set(&mut p.redemption_rate, self.redemption_rate);
-        set(&mut p.voucher_validity_days, self.voucher_validity_days);
-        set(&mut p.otp_sms_per_hour, self.otp_sms_per_hour);
-        set(&mut p.otp_sms_per_day, self.otp_sms_per_day);
-        set(&mut p.otp_wrong_guesses_per_day, self.otp_wrong_guesses_per_day);
-        if let Some(PointsExpiry(months)) = self.points_expiry_months {
-            p.points_expiry_months = months;
-        }
-        if let Some(TierPeriod(months)) = self.tier_qualifying_months {
-            p.tier_qualifying_months = months;
-            // Back on lifetime points: no grace to keep.
-            if months.is_none() && self.tier_grace_months.is_none() {
-                p.tier_grace_months = 0;
-            }
-        }
-        set(&mut p.tier_grace_months, self.tier_grace_months);
-        p.normalised()
+        self.to_change().apply(base)
     }
 }
 
@@ -147,33 +134,22 @@ pub async fn program_versions(deps: &Deps, tenant: &TenantSlug) -> Result<Progra
     deps.store.get_program_versions(tenant).await?.ok_or_else(|| AdminError::NotFound(format!("no tenant {tenant}")))
 }
 
-/// Adds a version of the tenant's program (see the module's rules) and returns it.
+/// Adds a version of the tenant's program (see the module's rules) as the operator,
+/// audited like a change from the console, and returns it.
 pub async fn set_program(
     deps: &Deps,
     tenant: &TenantSlug,
     change: &ProgramChange,
 ) -> Result<ProgramVersion, AdminError> {
-    let versions = program_versions(deps, tenant).await?;
-    let now = deps.now();
-    let lifetime = chrono::TimeDelta::from_std(deps.cache_lifetimes().programs).unwrap_or(chrono::TimeDelta::zero());
-    // Stored with milliseconds: the instant written is the instant read back.
-    let from = change.effective_from.unwrap_or(now + lifetime).trunc_subsecs(3);
-    if from < now.trunc_subsecs(3) {
-        return Err(AdminError::Invalid(format!(
-            "effective_from {} is in the past: a change never rewrites history",
-            text(from)
-        )));
-    }
-    if let Some(latest) = versions.latest().effective_from.filter(|latest| from <= *latest) {
-        return Err(AdminError::Invalid(format!("a version starts at {}: effective_from must be later", text(latest))));
-    }
-    let rules = change.apply(versions.at(from));
-    rules.validate().map_err(|e| AdminError::Invalid(e.to_string()))?;
-    if !deps.store.put_program_version(tenant, from, &rules, now).await? {
-        return Err(AdminError::Invalid(format!("a version from {} exists", text(from))));
-    }
-    deps.store.put_tenant_index(tenant, &rules.name, now).await?;
-    Ok(ProgramVersion { effective_from: Some(from), rules: Arc::new(rules) })
+    let actor = Actor::operator(tenant.clone());
+    let changed = manage::change_program(deps, &actor, &change.to_change(), None).await.map_err(|e| match e {
+        ApiError::NotFound(_) => AdminError::NotFound(format!("no tenant {tenant}")),
+        e @ ApiError::Invalid { .. } => AdminError::Invalid(e.to_string()),
+        e => AdminError::Api(e),
+    })?;
+    let rules: Program =
+        serde_json::from_value(changed.version.rules).map_err(|_| AdminError::Api(ApiError::Internal))?;
+    Ok(ProgramVersion { effective_from: changed.version.effective_from, rules: Arc::new(rules) })
 }
 
 /// Every tenant, from the tenant index (one Query, never a scan).
@@ -184,16 +160,10 @@ pub async fn list_tenants(deps: &Deps) -> Result<Vec<TenantEntry>, AdminError> {
 /// A version as `program show` prints it: `effective_from` is `null` for the rules the
 /// tenant was created with.
 pub fn version_json(v: &ProgramVersion) -> Value {
-    let mut rules = serde_json::to_value(v.rules.as_ref()).unwrap_or_default();
-    // Stored only when set; shown always (`null`: points never expire).
-    if let Some(rules) = rules.as_object_mut() {
-        rules.entry("points_expiry_months").or_insert(Value::Null);
-        rules.entry("tier_qualifying_months").or_insert(Value::Null);
-        rules.entry("tier_grace_months").or_insert(json!(0));
-    }
+    // Optional rules shown always (`null`: points never expire).
     json!({
         "effective_from": v.effective_from.map(text),
-        "rules": rules,
+        "rules": manage::rules_json(&v.rules),
     })
 }
 
