@@ -116,7 +116,7 @@ fn build_and_deploy_read_one_configuration_per_stage() {
         let (build, deploy) = (overrides("build"), overrides("deploy"));
         assert_eq!(build.get("Stage").map(String::as_str), Some(stage), "{stage}: build");
         assert_eq!(deploy.get("Stage").map(String::as_str), Some(stage), "{stage}: deploy");
-        assert!(build.get("Architecture").is_some(), "{stage}: the build names its architecture");
+        assert!(build.contains_key("Architecture"), "{stage}: the build names its architecture");
         assert_eq!(build.get("Architecture"), deploy.get("Architecture"), "{stage}: build and deploy architectures");
         assert_eq!(section("build").get("template_file").and_then(toml::Value::as_str), Some("infra/template.yaml"));
         let deploy = section("deploy");

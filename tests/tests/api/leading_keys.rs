@@ -440,3 +440,55 @@ fn the_recorder_reads_transactions_item_by_item() {
     let q = &accesses("Query", &query)[0];
     assert_eq!((q.partition.as_str(), q.index), ("EXPIRY#2026-01-01#00", true));
 }
+
+/// The console's changes and reads (a reward, a key, a member found, read, adjusted),
+/// each on a cold function instance that records its requests.
+#[tokio::test]
+async fn management_functions_touch_only_the_keys_their_policies_allow() {
+    use super::console::{token, Admin, AdminCall};
+    use loyalty::actor::Role;
+
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    let member = env.seed_member(&t, MOBILE, "Ravi Kumar", "500").await;
+    let owner = token(&env, t.slug(), Role::Owner);
+    let template = template();
+    let calls = [
+        (
+            "admin-reward-add",
+            AdminCall::new(Admin::RewardAdd)
+                .token(&owner)
+                .json(&json!({"reward_id": "rwd-lk", "name": "Spa hour", "points_cost": 900, "kind": "service"})),
+        ),
+        (
+            "admin-key-issue",
+            AdminCall::new(Admin::KeyIssue)
+                .token(&owner)
+                .json(&json!({"label": "Bar till", "mode": "live", "channel": "pos", "scopes": ["read:customers"]})),
+        ),
+        ("admin-members", AdminCall::new(Admin::Members).token(&owner).query("q", MOBILE)),
+        ("admin-member", AdminCall::new(Admin::Member).on(&member.customer_id).token(&owner)),
+        ("admin-member-history", AdminCall::new(Admin::MemberHistory).on(&member.customer_id).token(&owner)),
+        (
+            "admin-member-adjust",
+            AdminCall::new(Admin::MemberAdjust)
+                .on(&member.customer_id)
+                .token(&owner)
+                .header("Idempotency-Key", "lk-adjust")
+                .json(&json!({"points": 100, "reason": "Goodwill"})),
+        ),
+        ("admin-rewards", AdminCall::new(Admin::Rewards).token(&owner)),
+        ("admin-keys", AdminCall::new(Admin::Keys).token(&owner)),
+        ("admin-audit", AdminCall::new(Admin::Audit).token(&owner)),
+    ];
+    let mut refusals = Vec::new();
+    for (binary, call) in calls {
+        let (deps, recorder) = recording(&env);
+        let reply = call.send(&deps).await;
+        assert!((200..300).contains(&reply.status), "{binary}: {} {}", reply.status, reply.text);
+        let accesses = recorder.take();
+        assert!(!accesses.is_empty(), "{binary} sent no request");
+        refusals.extend(refused(&template, binary, &accesses).into_iter().map(|a| (binary, a)));
+    }
+    assert_eq!(refusals, vec![], "functions touch keys their policies refuse");
+}
