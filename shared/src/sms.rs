@@ -93,14 +93,14 @@ mod sns {
     use super::{Mobile, SendFuture, SmsSender};
 
     /// Amazon SNS direct publish to a phone number (`sns:Publish`, nothing else), marked
-    /// transactional. India's DLT rules need the sender's registered entity and template
-    /// ids on every message: set them and they are sent.
+    /// transactional, to the member's number in E.164 (an Indian ten-digit number gets
+    /// `+91`). India's DLT rules need the sender's registered entity and template ids and
+    /// its sender id on every message: set them and they are sent.
     pub struct SnsSms {
         pub client: aws_sdk_sns::Client,
-        /// Country calling code prefixed to the ten-digit number.
-        pub country_code: String,
         pub dlt_entity_id: Option<String>,
         pub dlt_template_id: Option<String>,
+        pub sender_id: Option<String>,
     }
 
     fn string_attribute(value: &str) -> Option<aws_sdk_sns::types::MessageAttributeValue> {
@@ -110,12 +110,12 @@ mod sns {
     impl SmsSender for SnsSms {
         fn send<'a>(&'a self, to: &'a Mobile, message: &'a str, _secret: &'a str) -> SendFuture<'a> {
             Box::pin(async move {
-                let mut publish =
-                    self.client.publish().phone_number(format!("{}{}", self.country_code, to)).message(message);
+                let mut publish = self.client.publish().phone_number(to.e164()).message(message);
                 let attributes = [
                     ("AWS.SNS.SMS.SMSType", Some("Transactional")),
                     ("AWS.MM.SMS.EntityId", self.dlt_entity_id.as_deref()),
                     ("AWS.MM.SMS.TemplateId", self.dlt_template_id.as_deref()),
+                    ("AWS.SNS.SMS.SenderID", self.sender_id.as_deref()),
                 ];
                 for (name, value) in attributes {
                     if let Some(attribute) = value.and_then(string_attribute) {
@@ -128,10 +128,13 @@ mod sns {
     }
 }
 
-/// `98******10`: enough to tell numbers apart in a log, not enough to contact anyone.
+/// `98******10` (`+44******56` beyond India): enough to tell numbers apart in a log, not
+/// enough to contact anyone.
 pub fn mask(mobile: &Mobile) -> String {
     let m = mobile.as_str();
-    format!("{}******{}", &m[..2], &m[8..])
+    let shown = if mobile.is_indian() { 2 } else { 3 };
+    // A parsed mobile is ASCII and at least 9 characters long.
+    format!("{}******{}", m.get(..shown).unwrap_or_default(), m.get(m.len().saturating_sub(2)..).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -167,5 +170,6 @@ mod tests {
         assert!(written.contains("Your code is 123456"));
         let _ = std::fs::remove_file(dir);
         assert_eq!(mask(&to), "98******10");
+        assert_eq!(mask(&Mobile::parse("+44 7911 123456").unwrap()), "+44******56");
     }
 }

@@ -40,8 +40,52 @@ proptest! {
     #[test]
     fn mobile_normalises_idempotently(text in "\\PC{0,20}") {
         if let Ok(m) = Mobile::parse(&text) {
-            prop_assert_eq!(m.as_str().len(), 10);
+            let kept = m.as_str();
+            prop_assert!(
+                (kept.len() == 10 && m.is_indian()) || (kept.starts_with('+') && (9..=16).contains(&kept.len())),
+                "{}", kept
+            );
+            prop_assert_eq!(Mobile::parse(kept), Ok(m.clone()));
+            prop_assert_eq!(Mobile::parse(&m.e164()), Ok(m.clone()));
+        }
+    }
+
+    #[test]
+    fn mobile_in_e164_normalises_idempotently(digits in "[1-9][0-9]{7,14}", spaced in any::<bool>()) {
+        let text = if spaced { format!("+{} {}", &digits[..2], &digits[2..]) } else { format!("+{digits}") };
+        if let Ok(m) = Mobile::parse(&text) {
             prop_assert_eq!(Mobile::parse(m.as_str()), Ok(m.clone()));
+            prop_assert_eq!(Mobile::parse(&m.e164()), Ok(m.clone()));
+            prop_assert!(m.e164().starts_with('+'));
+        }
+        // Only a +91 number of the wrong length is refused: India keeps its ten digits.
+        if !digits.starts_with("91") {
+            prop_assert_eq!(Mobile::parse(&text).map(|m| m.as_str().to_owned()), Ok(format!("+{digits}")));
+        }
+    }
+
+    #[test]
+    fn mobile_indian_forms_are_one_member(n in 1_000_000_000u64..9_999_999_999) {
+        let digits = n.to_string();
+        let ten = Mobile::parse(&digits);
+        prop_assert!(ten.is_ok());
+        prop_assert_eq!(Mobile::parse(&format!("+91{digits}")), ten.clone());
+        prop_assert_eq!(Mobile::parse(&format!("+91 {digits}")), ten.clone());
+        prop_assert_eq!(Mobile::parse(&format!("91{digits}")), ten.clone());
+        let m = ten.unwrap();
+        prop_assert_eq!(m.as_str(), digits.as_str());
+        prop_assert_eq!(m.e164(), format!("+91{digits}"));
+    }
+
+    #[test]
+    fn mobile_outside_both_forms_is_refused(digits in "[0-9]{1,20}") {
+        let plus = format!("+{digits}");
+        let e164 = (8..=15).contains(&digits.len()) && !digits.starts_with('0');
+        let indian_plus = digits.len() == 12 && digits.starts_with("91") && !digits[2..].starts_with('0');
+        if digits.starts_with("91") {
+            prop_assert_eq!(Mobile::parse(&plus).is_ok(), indian_plus);
+        } else {
+            prop_assert_eq!(Mobile::parse(&plus).is_ok(), e164);
         }
     }
 

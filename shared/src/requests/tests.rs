@@ -79,7 +79,28 @@ fn mobile_may_be_a_number_or_a_string() {
     let b = body(r#"{"a": 9876543210, "b": "+91 98765 43210"}"#).unwrap();
     assert_eq!(b.a.0.unwrap().as_str(), "9876543210");
     assert_eq!(b.b.0.unwrap().as_str(), "9876543210");
-    assert_eq!(err(r#"{"a": 12345}"#), ApiError::bad_request("a must be a 10-digit mobile number"));
+    assert_eq!(err(r#"{"a": 12345}"#), ApiError::bad_request(format!("a {MOBILE}")));
+    let b = body(r#"{"a": "+44 7911 123456", "b": "+919876543210"}"#).unwrap();
+    assert_eq!(b.a.0.unwrap().as_str(), "+447911123456");
+    assert_eq!(b.b.0.unwrap().as_str(), "9876543210");
+}
+
+const MOBILE: &str = "must be a 10-digit mobile number, or + and the country code (8 to 15 digits in all)";
+
+proptest::proptest! {
+    /// Whatever a client sends as a mobile, it parses or is a 400 that names the field.
+    #[test]
+    fn an_invalid_mobile_is_a_400_naming_the_field(text in "[+0-9 ()a-z.-]{0,24}") {
+        let json = serde_json::json!({ "a": text }).to_string();
+        match body(&json) {
+            Ok(b) => proptest::prop_assert_eq!(b.a.0, crate::domain::Mobile::parse(&text).ok()),
+            Err(_) => {
+                let e = err(&json);
+                proptest::prop_assert!(e.is_bad_request());
+                proptest::prop_assert!(e == ApiError::bad_request(format!("a {MOBILE}")) || text.trim().is_empty(), "{:?}", e);
+            }
+        }
+    }
 }
 
 #[test]

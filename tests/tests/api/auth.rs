@@ -212,11 +212,10 @@ async fn the_key_is_checked_before_the_scope_and_both_before_the_input() {
         .assert_error(403, "API key missing required scope: read:customers");
 
     // With the right key the same requests reach the input checks.
-    bad_input_call(Route::Customer, a.slug())
-        .key(&a.live)
-        .send(&env.deps)
-        .await
-        .assert_error(400, "mobile must be a 10-digit mobile number");
+    bad_input_call(Route::Customer, a.slug()).key(&a.live).send(&env.deps).await.assert_error(
+        400,
+        "mobile must be a 10-digit mobile number, or + and the country code (8 to 15 digits in all)",
+    );
     let reply = bad_input_call(Route::Bill, a.slug()).key(&a.live).send(&env.deps).await;
     assert_eq!(reply.status, 400, "{}", reply.text);
     bad_input_call(Route::Redeem, a.slug()).key(&a.live).send(&env.deps).await.assert_error(400, "code is required");

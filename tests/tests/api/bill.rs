@@ -250,9 +250,10 @@ async fn a_bill_needs_a_mobile_or_a_customer_id() {
     env.bill(&t, json!({ "mobile": "", "customer_id": null, "amount": 100 }))
         .await
         .assert_error(400, "mobile or customer_id is required");
-    env.bill(&t, json!({ "mobile": "12345", "amount": 100 }))
-        .await
-        .assert_error(400, "mobile must be a 10-digit mobile number");
+    env.bill(&t, json!({ "mobile": "12345", "amount": 100 })).await.assert_error(
+        400,
+        "mobile must be a 10-digit mobile number, or + and the country code (8 to 15 digits in all)",
+    );
 }
 
 #[tokio::test]

@@ -167,7 +167,10 @@ async fn a_missing_or_invalid_mobile_is_400() {
     for bad in ["12345", "98765432101", "+1 9876543210", "98765abc10", "0000000000"] {
         let reply =
             Call::customer(t.slug()).key(&t.live).query("mobile", bad).query("create", "true").send(&env.deps).await;
-        reply.assert_error(400, "mobile must be a 10-digit mobile number");
+        reply.assert_error(
+            400,
+            "mobile must be a 10-digit mobile number, or + and the country code (8 to 15 digits in all)",
+        );
     }
     assert_eq!(env.scan().await, before, "refused lookups write nothing");
 }

@@ -114,7 +114,10 @@ async fn an_otp_goes_by_sms_to_an_enrolled_mobile_only() {
         .send(&deps)
         .await
         .assert_error(400, "mobile is required");
-    otp(&t, &t.live, "12345").send(&deps).await.assert_error(400, "mobile must be a 10-digit mobile number");
+    otp(&t, &t.live, "12345").send(&deps).await.assert_error(
+        400,
+        "mobile must be a 10-digit mobile number, or + and the country code (8 to 15 digits in all)",
+    );
     otp(&t, &t.read_only, MOBILE)
         .send(&deps)
         .await
