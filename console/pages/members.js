@@ -1,5 +1,6 @@
 // Members: find by mobile, email or customer id; a profile with balance, tier and codes;
-// history with "Older" pages; "Adjust points" (confirmed first) and "Issue coupon".
+// history with "Older" pages; "Edit details" (name, mobile, email), "Adjust points"
+// (confirmed first) and "Issue coupon".
 import { api, newIdempotencyKey } from "../api.js";
 import { h, field, showError, clearErrors, busy, notify, confirmDialog, formatDate, formatNumber, pageHeading } from "../ui.js";
 
@@ -128,7 +129,10 @@ async function profile(main, customerId, canChange) {
   }
 
   main.append(summary, codes);
-  if (canChange) main.append(adjustForm(customerId, status, reload), couponForm(customerId, status, reload));
+  if (canChange) {
+    main.append(editForm(customerId, () => member, status, reload),
+      adjustForm(customerId, status, reload), couponForm(customerId, status, reload));
+  }
   main.append(history);
   await loadHistory(true);
 }
@@ -140,6 +144,49 @@ function fact(term, value) {
 function formatMinor(minor) {
   if (minor === null || minor === undefined) return "—";
   return (Number(minor) / 100).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function editForm(customerId, current, status, reload) {
+  let key = newIdempotencyKey();
+  const m = current();
+  const form = h("form", { novalidate: true, "aria-labelledby": "edit-h" },
+    h("h2", { id: "edit-h" }, "Edit details"),
+    field({ label: "Name", name: "name", maxlength: 100, required: true, autocomplete: "off", value: m.name }),
+    field({ label: "Mobile", name: "mobile", type: "tel", inputmode: "tel", autocomplete: "off", value: m.mobile || "",
+      hint: "10 digits, or with +91. The till finds the member by the new number only." }),
+    field({ label: "Email", name: "email", type: "email", autocomplete: "off", value: m.email || "",
+      hint: "The Public API finds the member by the new address only." }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save details")));
+  form.addEventListener("input", () => {
+    key = newIdempotencyKey();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const was = current();
+    const body = {};
+    const name = form.elements.name.value.trim();
+    const mobile = form.elements.mobile.value.trim();
+    const email = form.elements.email.value.trim();
+    if (!name) return showError(form, { field: "name", message: "Enter the member's name." });
+    if (name !== was.name) body.name = name;
+    if (mobile && mobile !== (was.mobile || "")) body.mobile = mobile;
+    if (email && email !== (was.email || "")) body.email = email;
+    if (!Object.keys(body).length) return notify(status, "Nothing to save: the details are as they were.");
+    busy(form, async () => {
+      try {
+        await api.editMember(customerId, body, key);
+        key = newIdempotencyKey();
+        notify(status, "Details saved.");
+        await reload();
+      } catch (error) {
+        // A mobile or email of another member: the message names the field.
+        const taken = error.status === 409 && /^(mobile|email):/.exec(error.message || "");
+        showError(form, taken ? { field: taken[1], message: error.message } : error);
+      }
+    });
+  });
+  return form;
 }
 
 function adjustForm(customerId, status, reload) {

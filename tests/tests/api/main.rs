@@ -29,6 +29,7 @@ mod lifecycle;
 mod limits;
 mod manage;
 mod matrix;
+mod member_data;
 mod public;
 mod races;
 mod sandbox;
