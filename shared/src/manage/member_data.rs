@@ -186,6 +186,12 @@ pub async fn erase_member(
         let admin = change.record(now, "member.erase", id.to_string(), None, json(&result), &result)?;
         match deps.store.write_member_details(&actor.tenant, &before, &after, &admin, now).await {
             Ok(()) => {
+                // Once more: a sale that landed between the first pass and the profile's
+                // write kept the member as they were then. Later ones see no personal
+                // data; erasing again would finish this too.
+                if let Err(e) = deps.store.scrub_member_items(&actor.tenant, id).await {
+                    tracing::warn!(customer_id = %id, error = %e, "second pass of an erasure failed: erase again");
+                }
                 tracing::info!(customer_id = %id, who = %actor.who, "member erased");
                 return Ok(result);
             }
