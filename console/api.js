@@ -79,6 +79,9 @@ export const api = {
 
   findMembers: (q) => request("GET", "/v1/admin/members", { query: { q } }),
   member: (id) => request("GET", `/v1/admin/members/${enc(id)}`),
+  editMember: (id, body, idempotencyKey) => request("PUT", `/v1/admin/members/${enc(id)}`, { body, idempotencyKey }),
+  eraseMember: (id, idempotencyKey) =>
+    request("POST", `/v1/admin/members/${enc(id)}/erase`, { body: {}, idempotencyKey }),
   history: (id, cursor) =>
     request("GET", `/v1/admin/members/${enc(id)}/history`, { query: { limit: 20, cursor } }),
   adjust: (id, body, idempotencyKey) =>

@@ -1,11 +1,13 @@
 // Members: find by mobile, email or customer id; a profile with balance, tier and codes;
-// history with "Older" pages; "Adjust points" (confirmed first) and "Issue coupon".
+// history with "Older" pages; "Edit details" (name, mobile, email), "Adjust points"
+// (confirmed first), "Issue coupon" and, for owners, "Erase personal data" (confirmed
+// with what goes and what stays).
 import { api, newIdempotencyKey } from "../api.js";
 import { h, field, showError, clearErrors, busy, notify, confirmDialog, formatDate, formatNumber, pageHeading } from "../ui.js";
 
 export async function render(main, { role, params }) {
   const canChange = role === "owner" || role === "manager";
-  if (params[0]) return profile(main, decodeURIComponent(params[0]), canChange);
+  if (params[0]) return profile(main, decodeURIComponent(params[0]), canChange, role === "owner");
   return search(main);
 }
 
@@ -36,7 +38,7 @@ function search(main) {
   main.replaceChildren(pageHeading("Members"), form, results);
 }
 
-async function profile(main, customerId, canChange) {
+async function profile(main, customerId, canChange, canErase) {
   const status = h("div", { class: "status-area" });
   main.replaceChildren(
     h("p", {}, h("a", { href: "#/members" }, "Back to search")),
@@ -117,10 +119,17 @@ async function profile(main, customerId, canChange) {
   }
   older.addEventListener("click", () => loadHistory(false));
 
+  let edit = null;
   async function reload() {
     try {
       member = await api.member(customerId);
       showSummary(member);
+      if (edit) {
+        // The form shows the details as they now are (none, after an erasure).
+        edit.elements.name.value = member.name || "";
+        edit.elements.mobile.value = member.mobile || "";
+        edit.elements.email.value = member.email || "";
+      }
     } catch (error) {
       notify(status, error.message, "error");
     }
@@ -128,9 +137,51 @@ async function profile(main, customerId, canChange) {
   }
 
   main.append(summary, codes);
-  if (canChange) main.append(adjustForm(customerId, status, reload), couponForm(customerId, status, reload));
+  if (canChange) {
+    edit = editForm(customerId, () => member, status, reload);
+    main.append(edit,
+      adjustForm(customerId, status, reload), couponForm(customerId, status, reload));
+  }
   main.append(history);
+  if (canErase) main.append(eraseForm(customerId, () => member, status, reload));
   await loadHistory(true);
+}
+
+function eraseForm(customerId, current, status, reload) {
+  let key = newIdempotencyKey();
+  const form = h("form", { novalidate: true, "aria-labelledby": "erase-h" },
+    h("h2", { id: "erase-h" }, "Erase personal data"),
+    h("p", {}, "Removes the member's name, mobile and email for good. The points balance and the history's amounts stay, so the books still add up."),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "danger" }, "Erase personal data")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const m = current();
+    const goes = [m.name && `the name “${m.name}”`, m.mobile && `the mobile ${m.mobile}`, m.email && `the email ${m.email}`]
+      .filter(Boolean);
+    const ok = await confirmDialog({
+      title: "Erase this member's personal data?",
+      body: [
+        `This removes ${goes.length ? goes.join(", ") : "what personal data is left"}, the descriptions in the history and the reasons in the audit log. It cannot be undone.`,
+        `The till and the Public API will no longer find member ${customerId}; a later bill with this mobile enrols a new member.`,
+        `Stays: the balance (${formatNumber(m.points_balance)} points), each entry's type, points and date.`,
+      ],
+      confirmLabel: "Erase for good",
+      danger: true,
+    });
+    if (!ok) return;
+    await busy(form, async () => {
+      try {
+        await api.eraseMember(customerId, key);
+        key = newIdempotencyKey();
+        notify(status, "Personal data erased.");
+        await reload();
+      } catch (error) {
+        showError(form, error);
+      }
+    });
+  });
+  return form;
 }
 
 function fact(term, value) {
@@ -140,6 +191,49 @@ function fact(term, value) {
 function formatMinor(minor) {
   if (minor === null || minor === undefined) return "—";
   return (Number(minor) / 100).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+function editForm(customerId, current, status, reload) {
+  let key = newIdempotencyKey();
+  const m = current();
+  const form = h("form", { novalidate: true, "aria-labelledby": "edit-h" },
+    h("h2", { id: "edit-h" }, "Edit details"),
+    field({ label: "Name", name: "name", maxlength: 100, required: true, autocomplete: "off", value: m.name }),
+    field({ label: "Mobile", name: "mobile", type: "tel", inputmode: "tel", autocomplete: "off", value: m.mobile || "",
+      hint: "10 digits, or with +91. The till finds the member by the new number only." }),
+    field({ label: "Email", name: "email", type: "email", autocomplete: "off", value: m.email || "",
+      hint: "The Public API finds the member by the new address only." }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Save details")));
+  form.addEventListener("input", () => {
+    key = newIdempotencyKey();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const was = current();
+    const body = {};
+    const name = form.elements.name.value.trim();
+    const mobile = form.elements.mobile.value.trim();
+    const email = form.elements.email.value.trim();
+    if (!name) return showError(form, { field: "name", message: "Enter the member's name." });
+    if (name !== was.name) body.name = name;
+    if (mobile && mobile !== (was.mobile || "")) body.mobile = mobile;
+    if (email && email !== (was.email || "")) body.email = email;
+    if (!Object.keys(body).length) return notify(status, "Nothing to save: the details are as they were.");
+    busy(form, async () => {
+      try {
+        await api.editMember(customerId, body, key);
+        key = newIdempotencyKey();
+        notify(status, "Details saved.");
+        await reload();
+      } catch (error) {
+        // A mobile or email of another member: the message names the field.
+        const taken = error.status === 409 && /^(mobile|email):/.exec(error.message || "");
+        showError(form, taken ? { field: taken[1], message: error.message } : error);
+      }
+    });
+  });
+  return form;
 }
 
 function adjustForm(customerId, status, reload) {

@@ -44,6 +44,8 @@ pub enum Permission {
     Manage,
     /// List, issue, change, revoke or rotate API keys (the secrets' side).
     Keys,
+    /// Erase a member's personal data (owners only: it cannot be undone).
+    Erase,
 }
 
 impl Role {
@@ -51,7 +53,7 @@ impl Role {
         match need {
             Permission::Read => true,
             Permission::Manage => matches!(self, Role::Owner | Role::Manager),
-            Permission::Keys => self == Role::Owner,
+            Permission::Keys | Permission::Erase => self == Role::Owner,
         }
     }
 }
@@ -96,12 +98,12 @@ mod tests {
     fn each_role_allows_what_it_may_do() {
         use Permission::*;
         let table = [
-            (Role::Owner, [true, true, true]),
-            (Role::Manager, [true, true, false]),
-            (Role::Viewer, [true, false, false]),
+            (Role::Owner, [true, true, true, true]),
+            (Role::Manager, [true, true, false, false]),
+            (Role::Viewer, [true, false, false, false]),
         ];
         for (role, allowed) in table {
-            for (need, ok) in [Read, Manage, Keys].into_iter().zip(allowed) {
+            for (need, ok) in [Read, Manage, Keys, Erase].into_iter().zip(allowed) {
                 assert_eq!(role.allows(need), ok, "{role:?} {need:?}");
             }
         }

@@ -10,12 +10,14 @@
 
 mod audit;
 mod keys;
+mod member_data;
 mod members;
 mod program;
 mod rewards;
 
 pub use audit::audit_log;
 pub use keys::{issue_key, list_keys, revoke_key, rotate_key, set_key_scopes, IssuedKey, KeyView, NewKeySpec};
+pub use member_data::{edit_member, erase_member, Erased, MemberDetails, MemberEdit, ERASED_NAME, MAX_NAME_CHARS};
 pub use members::{
     adjust_points, find_member, issue_coupon, member_history, member_profile, search_members, Adjusted, Adjustment,
     CouponSpec, CouponView, MemberProfile, MemberSummary, MAX_ADJUSTMENT, MAX_REASON_CHARS,

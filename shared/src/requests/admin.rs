@@ -14,7 +14,7 @@ use crate::engine::{page_limit, MemberRef};
 use crate::error::ApiError;
 use crate::http::{path_param, query};
 use crate::keys::{Channel, KeyMode, Scope};
-use crate::manage::{Adjustment, CouponSpec, NewKeySpec};
+use crate::manage::{Adjustment, CouponSpec, MemberEdit, NewKeySpec};
 use crate::model::{CodeKind, Reward};
 use crate::webhooks::endpoints::NewEndpoint;
 use crate::webhooks::DeliveryStatus;
@@ -276,6 +276,27 @@ impl AdjustRequest {
             points: needed(self.points.0, "points")?,
             reason: needed(self.reason.0, "reason")?,
         })
+    }
+}
+
+/// `PUT /v1/admin/members/{customer_id}`: the details to change; an absent field keeps
+/// what is there.
+#[derive(Debug, Deserialize)]
+pub struct MemberEditRequest {
+    #[serde(default)]
+    name: Text<{ crate::manage::MAX_NAME_CHARS }>,
+    #[serde(default)]
+    mobile: super::MobileField,
+    #[serde(default)]
+    email: super::EmailField,
+}
+
+impl MemberEditRequest {
+    pub fn into_edit(self, customer_id: CustomerId) -> Result<MemberEdit, ApiError> {
+        if self.name.0.is_none() && self.mobile.0.is_none() && self.email.0.is_none() {
+            return Err(ApiError::bad_request("give at least one of name, mobile or email"));
+        }
+        Ok(MemberEdit { customer_id, name: self.name.0, mobile: self.mobile.0, email: self.email.0 })
     }
 }
 

@@ -22,6 +22,7 @@ mod idempotency;
 pub(crate) mod item_key;
 pub(crate) mod items;
 mod ledger;
+mod member_data;
 mod mutation;
 mod otp;
 mod otp_quota;
@@ -46,6 +47,7 @@ pub use figures::FiguresWrite;
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
 pub use item_key::{AuditCursor, IdempotencyScope, LedgerCursor, SmsWindow, EXPIRY_SHARDS};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
+pub use member_data::{DetailsError, Scrubbed};
 pub use mutation::{
     CouponUse, CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, OutcomeReference, PurchaseWrite,
     RedemptionRecord, RefundRecord, SaleRecord,

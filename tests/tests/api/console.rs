@@ -84,6 +84,8 @@ pub enum Admin {
     MemberHistory,
     MemberAdjust,
     MemberCoupon,
+    MemberEdit,
+    MemberErase,
     Audit,
     Webhooks,
     WebhookAdd,
@@ -99,7 +101,7 @@ pub enum Admin {
 }
 
 impl Admin {
-    pub const EVERY: [Admin; 26] = [
+    pub const EVERY: [Admin; 28] = [
         Admin::Keys,
         Admin::KeyIssue,
         Admin::KeyScopes,
@@ -114,6 +116,8 @@ impl Admin {
         Admin::MemberHistory,
         Admin::MemberAdjust,
         Admin::MemberCoupon,
+        Admin::MemberEdit,
+        Admin::MemberErase,
         Admin::Audit,
         Admin::Webhooks,
         Admin::WebhookAdd,
@@ -139,7 +143,7 @@ impl Admin {
             | Admin::Webhooks
             | Admin::WebhookDeliveries
             | Admin::Program => "GET",
-            Admin::RewardEdit => "PUT",
+            Admin::RewardEdit | Admin::MemberEdit => "PUT",
             _ => "POST",
         }
     }
@@ -160,6 +164,8 @@ impl Admin {
             Admin::MemberHistory => (format!("/v1/admin/members/{id}/history"), with("customer_id")),
             Admin::MemberAdjust => (format!("/v1/admin/members/{id}/adjustments"), with("customer_id")),
             Admin::MemberCoupon => (format!("/v1/admin/members/{id}/coupons"), with("customer_id")),
+            Admin::MemberEdit => (format!("/v1/admin/members/{id}"), with("customer_id")),
+            Admin::MemberErase => (format!("/v1/admin/members/{id}/erase"), with("customer_id")),
             Admin::Audit => ("/v1/admin/audit".into(), None),
             Admin::Webhooks | Admin::WebhookAdd => ("/v1/admin/webhooks".into(), None),
             Admin::WebhookRotate => (format!("/v1/admin/webhooks/{id}/rotate"), with("endpoint_id")),
@@ -260,6 +266,8 @@ impl AdminCall {
             Admin::MemberHistory => Box::pin(admin_member_history::handle(deps, req)).await,
             Admin::MemberAdjust => Box::pin(admin_member_adjust::handle(deps, req)).await,
             Admin::MemberCoupon => Box::pin(admin_member_coupon::handle(deps, req)).await,
+            Admin::MemberEdit => Box::pin(admin_member_edit::handle(deps, req)).await,
+            Admin::MemberErase => Box::pin(admin_member_erase::handle(deps, req)).await,
             Admin::Audit => Box::pin(admin_audit::handle(deps, req)).await,
             Admin::Webhooks => Box::pin(admin_webhooks::handle(deps, req)).await,
             Admin::WebhookAdd => Box::pin(admin_webhook_add::handle(deps, req)).await,
@@ -288,6 +296,7 @@ fn valid_body(route: Admin, reward_id: &str) -> Option<Value> {
         Admin::RewardEdit => Some(json!({"name": "Taken over", "points_cost": 1, "kind": "service"})),
         Admin::MemberAdjust => Some(json!({"points": 5000, "reason": "Not mine to give"})),
         Admin::MemberCoupon => Some(json!({"value_minor": 50000, "expires": "2027-12-31"})),
+        Admin::MemberEdit => Some(json!({"name": "Not mine to rename"})),
         Admin::WebhookAdd => Some(json!({"url": "https://hooks.example.com/mine", "event_types": ["points.earned"]})),
         Admin::ProgramChange => Some(json!({"name": "Not my program", "earn_rate_milli": 999_000})),
         _ => None,
@@ -342,7 +351,12 @@ impl Owned {
         match route {
             Admin::KeyScopes | Admin::KeyRevoke | Admin::KeyRotate => &self.key_id,
             Admin::RewardEdit | Admin::RewardArchive => &self.reward_id,
-            Admin::Member | Admin::MemberHistory | Admin::MemberAdjust | Admin::MemberCoupon => &self.customer_id,
+            Admin::Member
+            | Admin::MemberHistory
+            | Admin::MemberAdjust
+            | Admin::MemberCoupon
+            | Admin::MemberEdit
+            | Admin::MemberErase => &self.customer_id,
             Admin::WebhookRotate
             | Admin::WebhookDisable
             | Admin::WebhookEnable
@@ -474,7 +488,17 @@ async fn each_role_reaches_only_its_own_over_http() {
         Admin::WebhookDeliveries,
         Admin::WebhookReplay,
     ];
-    let changes = [Admin::RewardAdd, Admin::RewardEdit, Admin::MemberAdjust, Admin::MemberCoupon, Admin::ProgramChange];
+    let changes = [
+        Admin::RewardAdd,
+        Admin::RewardEdit,
+        Admin::MemberAdjust,
+        Admin::MemberCoupon,
+        Admin::MemberEdit,
+        Admin::ProgramChange,
+    ];
+    // Erasing a member is the owner's alone.
+    assert_eq!(status(Admin::MemberErase, Role::Viewer).await, 403, "viewer erases");
+    assert_eq!(status(Admin::MemberErase, Role::Manager).await, 403, "manager erases");
     let reads = [Admin::Rewards, Admin::Members, Admin::Member, Admin::MemberHistory, Admin::Audit, Admin::Program];
     for route in keys {
         assert_eq!(status(route, Role::Viewer).await, 403, "viewer {route:?}");
@@ -487,6 +511,7 @@ async fn each_role_reaches_only_its_own_over_http() {
         assert_eq!(status(route, Role::Viewer).await, 200, "viewer {route:?}");
     }
     assert_eq!(status(Admin::MemberAdjust, Role::Manager).await, 201, "manager adjusts");
+    assert_eq!(status(Admin::MemberEdit, Role::Manager).await, 200, "manager edits a member");
     assert_eq!(status(Admin::KeyRevoke, Role::Owner).await, 200, "owner revokes");
     assert_eq!(status(Admin::WebhookTest, Role::Owner).await, 200, "owner sends a test event");
 }

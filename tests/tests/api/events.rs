@@ -59,6 +59,8 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
         "admin-member" => Box::pin(admin_member::handle(deps, req)).await,
         "admin-member-history" => Box::pin(admin_member_history::handle(deps, req)).await,
         "admin-member-adjust" => Box::pin(admin_member_adjust::handle(deps, req)).await,
+        "admin-member-edit" => Box::pin(admin_member_edit::handle(deps, req)).await,
+        "admin-member-erase" => Box::pin(admin_member_erase::handle(deps, req)).await,
         "admin-member-coupon" => Box::pin(admin_member_coupon::handle(deps, req)).await,
         "admin-audit" => Box::pin(admin_audit::handle(deps, req)).await,
         "admin-webhooks" => Box::pin(admin_webhooks::handle(deps, req)).await,
@@ -187,6 +189,16 @@ async fn every_event_gets_the_status_its_name_promises() {
                         .await
                         .unwrap();
                 text = text.replace("{{SPARE_ENDPOINT_ID}}", &added.endpoint.endpoint_id);
+            }
+            if text.contains("{{SPARE_CUSTOMER_ID}}") {
+                // A member of its own for each event that erases one.
+                let bill = super::support::Call::bill(&seed.tenant)
+                    .key(&seed.live_key)
+                    .json(&serde_json::json!({"mobile": format!("9{:09}", 700_000 + checked), "name": "Spare", "amount": 10}))
+                    .send(&env.deps)
+                    .await;
+                assert_eq!(bill.status, 200, "{}", bill.text);
+                text = text.replace("{{SPARE_CUSTOMER_ID}}", bill.str("customer_id"));
             }
             let req = lambda_http::request::from_str(&text).expect("an API Gateway event the runtime can parse");
             let resp = invoke(function, &env.deps, req).await;

@@ -238,7 +238,8 @@ fn management_routes_have_the_authorizer_and_this_stages_pool_and_dialect_routes
 
 /// Least privilege: no management function may scan the table or delete an item (a
 /// change is puts and updates in one transaction; the audit log is never edited), but
-/// for removing a webhook endpoint, which deletes in the endpoint partition only.
+/// for removing a webhook endpoint, which deletes in the endpoint partition only, and a
+/// member's edit or erasure, which delete the member's old lookups by mobile and email.
 #[test]
 fn no_management_function_may_scan_or_delete() {
     let template = std::fs::read_to_string(super::layout::repo().join("infra/template.yaml")).unwrap();
@@ -251,6 +252,10 @@ fn no_management_function_may_scan_or_delete() {
         if name == "AdminWebhookRemoveFunction" {
             let delete = policies.split("- Effect:").find(|s| s.contains("dynamodb:DeleteItem")).unwrap_or_default();
             assert!(delete.contains(r#"dynamodb:LeadingKeys: ["TENANT#*#WEBHOOKS"]"#), "{name} deletes: {delete}");
+        } else if name == "AdminMemberEditFunction" || name == "AdminMemberEraseFunction" {
+            let delete = policies.split("- Effect:").find(|s| s.contains("dynamodb:DeleteItem")).unwrap_or_default();
+            let lookups = r#"dynamodb:LeadingKeys: ["TENANT#*#MOBILE#*", "TENANT#*#EMAIL#*"]"#;
+            assert!(delete.contains(lookups), "{name} deletes: {delete}");
         } else {
             forbidden.push("dynamodb:DeleteItem");
         }
