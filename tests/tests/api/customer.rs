@@ -164,7 +164,7 @@ async fn a_missing_or_invalid_mobile_is_400() {
     let empty = env.lookup(&t, "  ").await;
     empty.assert_error(400, "mobile is required");
 
-    for bad in ["12345", "98765432101", "+1 9876543210", "98765abc10", "0000000000"] {
+    for bad in ["12345", "98765432101", "+1 98765", "+0 9876543210", "98765abc10", "0000000000"] {
         let reply =
             Call::customer(t.slug()).key(&t.live).query("mobile", bad).query("create", "true").send(&env.deps).await;
         reply.assert_error(

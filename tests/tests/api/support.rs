@@ -672,6 +672,8 @@ pub fn partner_code(status: u16, message: &str) -> &'static str {
         409 => "reference_conflict",
         400 if message == "Coupon expired" => "voucher_expired",
         400 if message == "Coupon is used" => "voucher_used",
+        400 if message == "Coupon is not used" => "voucher_not_used",
+        400 if message.starts_with("Coupon was used more than") => "reinstate_window_passed",
         400 if message.starts_with("Insufficient points") => "insufficient_points",
         400 if message.contains("OTP") => "otp_invalid",
         400 => "invalid_request",
