@@ -44,6 +44,8 @@ pub enum Permission {
     Manage,
     /// List, issue, change, revoke or rotate API keys (the secrets' side).
     Keys,
+    /// List, invite, change or remove the tenant's people.
+    Team,
 }
 
 impl Role {
@@ -51,7 +53,7 @@ impl Role {
         match need {
             Permission::Read => true,
             Permission::Manage => matches!(self, Role::Owner | Role::Manager),
-            Permission::Keys => self == Role::Owner,
+            Permission::Keys | Permission::Team => self == Role::Owner,
         }
     }
 }

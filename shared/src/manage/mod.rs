@@ -1,5 +1,6 @@
 //! What the management API does, dialect-free: API keys, the reward catalogue, members
-//! (find, profile, history, point adjustments, coupons) and the audit log, each for an
+//! (find, profile, history, point adjustments, coupons), the team (with the `cognito`
+//! feature) and the audit log, each for an
 //! [`Actor`](crate::actor::Actor) whose role the operation checks first.
 //!
 //! Every change is one transaction with its audit entry (who, when, what, before and
@@ -11,6 +12,8 @@ mod audit;
 mod keys;
 mod members;
 mod rewards;
+#[cfg(feature = "cognito")]
+mod team;
 
 pub use audit::audit_log;
 pub use keys::{issue_key, list_keys, revoke_key, rotate_key, set_key_scopes, IssuedKey, KeyView, NewKeySpec};
@@ -19,6 +22,8 @@ pub use members::{
     CouponSpec, CouponView, MemberProfile, MemberSummary, MAX_ADJUSTMENT, MAX_REASON_CHARS,
 };
 pub use rewards::{add_reward, archive_reward, edit_reward, list_rewards, validate_reward};
+#[cfg(feature = "cognito")]
+pub use team::{change_role, invite_person, list_team, remove_person, Invitation, InvitedPerson};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;

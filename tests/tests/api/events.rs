@@ -67,6 +67,10 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
         "admin-webhook-test" => Box::pin(admin_webhook_test::handle(deps, req)).await,
         "admin-webhook-deliveries" => Box::pin(admin_webhook_deliveries::handle(deps, req)).await,
         "admin-webhook-replay" => Box::pin(admin_webhook_replay::handle(deps, req)).await,
+        "admin-team" => Box::pin(admin_team::handle(deps, req)).await,
+        "admin-team-invite" => Box::pin(admin_team_invite::handle(deps, req)).await,
+        "admin-team-role" => Box::pin(admin_team_role::handle(deps, req)).await,
+        "admin-team-remove" => Box::pin(admin_team_remove::handle(deps, req)).await,
         other => panic!("no handler for events/{other}: add it to this test"),
     }
 }
@@ -81,6 +85,7 @@ fn created(function: &str) -> bool {
         "admin-member-coupon",
         "admin-webhook-add",
         "admin-webhook-rotate",
+        "admin-team-invite",
     ]
     .contains(&function)
 }
@@ -127,6 +132,11 @@ async fn every_event_gets_the_status_its_name_promises() {
         files.sort();
         for file in files {
             let name = file.file_stem().and_then(|s| s.to_str()).expect("a file name").to_owned();
+            if name == "ok" && function.starts_with("admin-team") {
+                // A person lives in the user pool, not the table: the team's successes
+                // are `team.rs`'s, on cognito-local.
+                continue;
+            }
             let expected: u16 = match name.as_str() {
                 // A management route that makes something answers 201.
                 "ok" if created(function) => 201,
