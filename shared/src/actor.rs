@@ -98,12 +98,12 @@ mod tests {
     fn each_role_allows_what_it_may_do() {
         use Permission::*;
         let table = [
-            (Role::Owner, [true, true, true]),
-            (Role::Manager, [true, true, false]),
-            (Role::Viewer, [true, false, false]),
+            (Role::Owner, [true, true, true, true]),
+            (Role::Manager, [true, true, false, false]),
+            (Role::Viewer, [true, false, false, false]),
         ];
         for (role, allowed) in table {
-            for (need, ok) in [Read, Manage, Keys].into_iter().zip(allowed) {
+            for (need, ok) in [Read, Manage, Keys, Team].into_iter().zip(allowed) {
                 assert_eq!(role.allows(need), ok, "{role:?} {need:?}");
             }
         }
