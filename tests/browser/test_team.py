@@ -34,8 +34,8 @@ def test_the_owner_invites_a_manager_makes_them_a_viewer_and_removes_them(page, 
     expect(page.get_by_role("heading", name="Settings > Team")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text=owner["email"])).to_contain_text("Owner")
 
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Role").select_option("manager")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Role", exact=True).select_option("manager")
     page.get_by_role("button", name="Invite person").click()
     expect(page.get_by_text("you will not see it again")).to_be_visible()
     temporary = page.get_by_role("textbox", name="Temporary password").input_value()
