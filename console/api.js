@@ -105,6 +105,10 @@ export const api = {
 
   program: () => request("GET", "/v1/admin/program"),
   changeProgram: (body, idempotencyKey) => request("POST", "/v1/admin/program/versions", { body, idempotencyKey }),
+  team: () => request("GET", "/v1/admin/team"),
+  invitePerson: (body, idempotencyKey) => request("POST", "/v1/admin/team", { body, idempotencyKey }),
+  changeRole: (email, body, idempotencyKey) => request("PUT", `/v1/admin/team/${enc(email)}`, { body, idempotencyKey }),
+  removePerson: (email, idempotencyKey) => request("DELETE", `/v1/admin/team/${enc(email)}`, { idempotencyKey }),
 
   audit: (cursor) => request("GET", "/v1/admin/audit", { query: { limit: 20, cursor } }),
 };

@@ -9,6 +9,7 @@ import * as members from "./pages/members.js";
 import * as rewards from "./pages/rewards.js";
 import * as keys from "./pages/keys.js";
 import * as webhooks from "./pages/webhooks.js";
+import * as team from "./pages/team.js";
 import * as audit from "./pages/audit.js";
 import * as program from "./pages/program.js";
 
@@ -18,6 +19,7 @@ const ROUTES = {
   program: { page: program, title: "Program" },
   "settings/api-keys": { page: keys, title: "Settings > API Keys", owner: true },
   "settings/webhooks": { page: webhooks, title: "Settings > Webhooks", owner: true },
+  "settings/team": { page: team, title: "Settings > Team", owner: true },
   audit: { page: audit, title: "Audit log" },
 };
 
@@ -30,6 +32,7 @@ function parseRoute() {
   const path = location.hash.replace(/^#\/?/, "");
   if (path.startsWith("settings/api-keys")) return { name: "settings/api-keys", params: [] };
   if (path.startsWith("settings/webhooks")) return { name: "settings/webhooks", params: [] };
+  if (path.startsWith("settings/team")) return { name: "settings/team", params: [] };
   const [name, ...params] = path.split("/");
   return { name, params };
 }

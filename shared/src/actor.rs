@@ -46,6 +46,8 @@ pub enum Permission {
     Keys,
     /// Erase a member's personal data (owners only: it cannot be undone).
     Erase,
+    /// List, invite, change or remove the tenant's people.
+    Team,
 }
 
 impl Role {
@@ -53,7 +55,7 @@ impl Role {
         match need {
             Permission::Read => true,
             Permission::Manage => matches!(self, Role::Owner | Role::Manager),
-            Permission::Keys | Permission::Erase => self == Role::Owner,
+            Permission::Keys | Permission::Erase | Permission::Team => self == Role::Owner,
         }
     }
 }
@@ -98,12 +100,12 @@ mod tests {
     fn each_role_allows_what_it_may_do() {
         use Permission::*;
         let table = [
-            (Role::Owner, [true, true, true, true]),
-            (Role::Manager, [true, true, false, false]),
-            (Role::Viewer, [true, false, false, false]),
+            (Role::Owner, [true, true, true, true, true]),
+            (Role::Manager, [true, true, false, false, false]),
+            (Role::Viewer, [true, false, false, false, false]),
         ];
         for (role, allowed) in table {
-            for (need, ok) in [Read, Manage, Keys, Erase].into_iter().zip(allowed) {
+            for (need, ok) in [Read, Manage, Keys, Erase, Team].into_iter().zip(allowed) {
                 assert_eq!(role.allows(need), ok, "{role:?} {need:?}");
             }
         }

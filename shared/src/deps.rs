@@ -223,6 +223,10 @@ pub struct Deps {
     /// session.
     #[cfg(feature = "console")]
     pub sessions: Option<Arc<Sessions>>,
+    /// The stage's user pool, for the team's functions (`LOYALTY_TEAM_POOL_ID`); `None`
+    /// answers the team's routes 503.
+    #[cfg(feature = "cognito")]
+    pub team: Option<Arc<crate::team::Pool>>,
 }
 
 /// The header the edge adds to every request it forwards to the API.
@@ -242,6 +246,8 @@ impl Deps {
             fixed_otp: None,
             #[cfg(feature = "console")]
             sessions: None,
+            #[cfg(feature = "cognito")]
+            team: None,
         }
     }
 
@@ -293,6 +299,12 @@ impl Deps {
         }
     }
 
+    #[cfg(feature = "cognito")]
+    pub fn with_team(mut self, pool: Arc<crate::team::Pool>) -> Self {
+        self.team = Some(pool);
+        self
+    }
+
     pub fn with_sms(mut self, sms: Arc<dyn SmsSender>) -> Self {
         self.sms = sms;
         self
@@ -337,6 +349,11 @@ impl Deps {
             Some(session) => {
                 deps.with_sessions(Arc::new(Sessions::over_http(session).map_err(ConfigError::SessionClient)?))
             }
+            None => deps,
+        };
+        #[cfg(feature = "cognito")]
+        let deps = match crate::team::Pool::from_env(&config) {
+            Some(pool) => deps.with_team(Arc::new(pool)),
             None => deps,
         };
         Ok(deps)

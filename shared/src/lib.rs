@@ -41,6 +41,7 @@
 //!   signed in to the console (a Cognito ID token: tenant, role).
 //! - [`actor`], [`manage`]: the people of a tenant (owner, manager, viewer) and what the
 //!   management API does for them (keys, rewards, members, adjustments, the audit log).
+//! - [`team`] (with the `cognito` feature): a tenant's people in the stage's user pool.
 //! - [`engine`]: what each endpoint does, dialect-neutral, sandbox-aware.
 //! - [`store`]: the one place that talks to DynamoDB.
 //! - [`endpoint`]: the one order every route runs in (authenticate, parse, claim, run,
@@ -82,6 +83,8 @@ pub mod routes;
 pub mod session;
 pub mod sms;
 pub mod store;
+#[cfg(feature = "cognito")]
+pub mod team;
 pub mod telemetry;
 pub mod test_values;
 pub mod tiers;

@@ -1,6 +1,6 @@
 //! What the management API does, dialect-free: API keys, the reward catalogue, members
-//! (find, profile, history, point adjustments, coupons), the program's rules and the
-//! audit log, each for an
+//! (find, profile, history, point adjustments, coupons), the program's rules, the team
+//! (with the `cognito` feature) and the audit log, each for an
 //! [`Actor`](crate::actor::Actor) whose role the operation checks first.
 //!
 //! Every change is one transaction with its audit entry (who, when, what, before and
@@ -14,6 +14,8 @@ mod member_data;
 mod members;
 mod program;
 mod rewards;
+#[cfg(feature = "cognito")]
+mod team;
 
 pub use audit::audit_log;
 pub use keys::{issue_key, list_keys, revoke_key, rotate_key, set_key_scopes, IssuedKey, KeyView, NewKeySpec};
@@ -27,6 +29,8 @@ pub use program::{
     ProgramRules, VersionView,
 };
 pub use rewards::{add_reward, archive_reward, edit_reward, list_rewards, validate_reward};
+#[cfg(feature = "cognito")]
+pub use team::{change_role, invite_person, list_team, remove_person, Invitation, InvitedPerson};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;

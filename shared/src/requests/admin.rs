@@ -392,6 +392,70 @@ pub fn body<R: DeserializeOwned>(req: &Request) -> Result<R, ApiError> {
     super::from_bytes(bytes)
 }
 
+/// A role by name (`owner`, `manager`, `viewer`).
+impl Choices for crate::actor::Role {
+    const NAMES: &'static [&'static str] = &["owner", "manager", "viewer"];
+}
+
+/// `POST /v1/admin/team`: invite a person with a role.
+#[cfg(feature = "cognito")]
+#[derive(Debug, Deserialize)]
+pub struct InviteRequest {
+    #[serde(default)]
+    email: Text<254>,
+    #[serde(default)]
+    role: OneOf<crate::actor::Role>,
+}
+
+#[cfg(feature = "cognito")]
+impl TryFrom<InviteRequest> for crate::manage::Invitation {
+    type Error = ApiError;
+
+    fn try_from(r: InviteRequest) -> Result<Self, ApiError> {
+        let email = needed(r.email.0, "email")?;
+        let email = Email::parse(&email).map_err(|e| ApiError::invalid("email", e.to_string()))?;
+        Ok(crate::manage::Invitation { email, role: needed(r.role.0, "role")? })
+    }
+}
+
+/// `PUT /v1/admin/team/{email}`: the person's new role.
+#[derive(Debug, Deserialize)]
+pub struct RoleRequest {
+    #[serde(default)]
+    role: OneOf<crate::actor::Role>,
+}
+
+impl RoleRequest {
+    pub fn into_role(self) -> Result<crate::actor::Role, ApiError> {
+        needed(self.role.0, "role")
+    }
+}
+
+/// The `{email}` of a team path, percent-decoded (`%40` for `@`): one that is not an
+/// email names no person (404).
+pub fn team_email(req: &Request) -> Result<Email, ApiError> {
+    let raw = path_param(req, "email").ok_or(ApiError::NotFound("Person"))?;
+    let decoded = percent_decoded(raw).ok_or(ApiError::NotFound("Person"))?;
+    Email::parse(&decoded).map_err(|_| ApiError::NotFound("Person"))
+}
+
+fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,5 +534,13 @@ mod tests {
         assert_eq!((change.reward.public_id.as_str(), change.active), ("rwd-1", None));
         let r: RewardRequest = parsed(r#"{"name": "Chai", "points_cost": 50}"#).unwrap();
         assert_eq!(r.into_change(None).unwrap_err(), ApiError::invalid("reward_id", "is required"));
+    }
+
+    #[test]
+    fn a_team_path_names_an_email_encoded_or_not() {
+        assert_eq!(percent_decoded("ana%40acme.example").as_deref(), Some("ana@acme.example"));
+        assert_eq!(percent_decoded("ana@acme.example").as_deref(), Some("ana@acme.example"));
+        assert_eq!(percent_decoded("bad%4"), None);
+        assert_eq!(percent_decoded("bad%zz"), None);
     }
 }

@@ -74,6 +74,10 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
         "admin-webhook-replay" => Box::pin(admin_webhook_replay::handle(deps, req)).await,
         "admin-program" => Box::pin(admin_program::handle(deps, req)).await,
         "admin-program-change" => Box::pin(admin_program_change::handle(deps, req)).await,
+        "admin-team" => Box::pin(admin_team::handle(deps, req)).await,
+        "admin-team-invite" => Box::pin(admin_team_invite::handle(deps, req)).await,
+        "admin-team-role" => Box::pin(admin_team_role::handle(deps, req)).await,
+        "admin-team-remove" => Box::pin(admin_team_remove::handle(deps, req)).await,
         other => panic!("no handler for events/{other}: add it to this test"),
     }
 }
@@ -89,6 +93,7 @@ fn created(function: &str) -> bool {
         "admin-webhook-add",
         "admin-webhook-rotate",
         "admin-program-change",
+        "admin-team-invite",
     ]
     .contains(&function)
 }
@@ -135,6 +140,11 @@ async fn every_event_gets_the_status_its_name_promises() {
         files.sort();
         for file in files {
             let name = file.file_stem().and_then(|s| s.to_str()).expect("a file name").to_owned();
+            if name == "ok" && function.starts_with("admin-team") {
+                // A person lives in the user pool, not the table: the team's successes
+                // are `team.rs`'s, on cognito-local.
+                continue;
+            }
             let expected: u16 = match name.as_str() {
                 // A management route that makes something answers 201.
                 "ok" if created(function) => 201,

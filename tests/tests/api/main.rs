@@ -42,6 +42,7 @@ mod sessions;
 mod soak;
 mod soak_years;
 mod stream;
+mod team;
 mod tiers;
 mod till;
 mod webhooks;

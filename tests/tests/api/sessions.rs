@@ -262,6 +262,17 @@ fn no_management_function_may_scan_or_delete() {
         for forbidden in forbidden {
             assert!(!policies.contains(forbidden), "{name} grants {forbidden}");
         }
+        if name.starts_with("AdminTeam") {
+            // The team lives in the stage's user pool: its actions on that pool only.
+            assert!(policies.contains("Resource: !GetAtt UserPool.Arn"), "{name}: the stage's pool");
+            assert!(!policies.contains("cognito-idp:*"), "{name} grants every user pool action");
+            assert!(block.contains("LOYALTY_TEAM_POOL_ID: !Ref UserPool"), "{name}: the stage's pool id");
+            assert!(!block.contains("LOYALTY_TEAM_SHOW_TEMPORARY_PASSWORD"), "{name}: local stages only");
+            if name == "AdminTeamFunction" {
+                // The list reads no table item.
+                continue;
+            }
+        }
         assert!(policies.contains("dynamodb:GetItem"), "{name}: reads by key");
     }
 }

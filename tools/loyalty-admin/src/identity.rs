@@ -16,15 +16,13 @@ use aws_sdk_cognitoidentityprovider::types::{
 use aws_sdk_cognitoidentityprovider::Client;
 use loyalty::domain::{Email, TenantSlug};
 use loyalty::session::Role;
-use rand::distr::{Alphanumeric, SampleString};
 use serde::Serialize;
 
 use crate::AdminError;
 
 /// The console's app client name in every pool.
 pub const CONSOLE_CLIENT: &str = "console";
-/// The custom attribute (`custom:tenant` in tokens).
-pub const TENANT_ATTRIBUTE: &str = "tenant";
+pub use loyalty::team::TENANT_ATTRIBUTE;
 
 /// A client for the user pools service from the standard AWS settings.
 pub async fn client() -> Client {
@@ -32,19 +30,7 @@ pub async fn client() -> Client {
     Client::new(&config)
 }
 
-/// A client for the user pools service at `endpoint` (cognito-local), with dummy
-/// credentials: for tests.
-pub fn client_at(endpoint: &str) -> Client {
-    let config = aws_sdk_cognitoidentityprovider::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_cognitoidentityprovider::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
-            "local", "local", None, None, "test",
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(config)
-}
+pub use loyalty::team::client_at;
 
 fn sdk<E, R>(e: aws_sdk_cognitoidentityprovider::error::SdkError<E, R>) -> AdminError
 where
@@ -189,12 +175,7 @@ pub async fn delete_pool(client: &Client, pool_id: &str) -> Result<(), AdminErro
     Ok(())
 }
 
-/// A password that meets Cognito's default policy (upper and lower case, digits, a
-/// symbol, 8 or more characters), from the OS's random source.
-pub fn generate_password() -> String {
-    let random = Alphanumeric.sample_string(&mut rand::rng(), 16);
-    format!("Lp-{random}7a")
-}
+pub use loyalty::team::generate_password;
 
 /// A person just added: their temporary password, shown once.
 #[derive(Debug, Clone, Serialize)]
@@ -335,22 +316,4 @@ pub async fn sign_in(
         .and_then(|r| r.id_token())
         .map(str::to_owned)
         .ok_or_else(|| AdminError::Invalid("the new password was not accepted".into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_passwords_meet_the_default_policy() {
-        for _ in 0..50 {
-            let p = generate_password();
-            assert!(p.len() >= 8);
-            assert!(p.chars().any(|c| c.is_ascii_uppercase()));
-            assert!(p.chars().any(|c| c.is_ascii_lowercase()));
-            assert!(p.chars().any(|c| c.is_ascii_digit()));
-            assert!(p.chars().any(|c| !c.is_ascii_alphanumeric()));
-        }
-        assert_ne!(generate_password(), generate_password());
-    }
 }
