@@ -358,6 +358,8 @@ pub struct Report {
     pub days: Vec<ReportDay>,
     /// The sums over the days (outstanding: at the end of the last).
     pub total: Figures,
+    /// Members enrolled up to the end of the last day (every day's new members).
+    pub members: i64,
 }
 
 /// The most days one report covers.
@@ -389,6 +391,7 @@ pub async fn report(deps: &Deps, tenant: &TenantSlug, from: NaiveDate, to: Naive
     let program = versions.at(deps.now()).clone();
     let stored = deps.store.figures_up_to(tenant, to).await?;
     let mut outstanding: i64 = stored.range(..from).map(|(_, f)| f.points_net).sum();
+    let members: i64 = stored.values().map(|f| f.new_members).sum();
     let mut days = Vec::new();
     let mut total = Figures::default();
     let mut day = from;
@@ -413,6 +416,7 @@ pub async fn report(deps: &Deps, tenant: &TenantSlug, from: NaiveDate, to: Naive
         to,
         days,
         total,
+        members,
     })
 }
 

@@ -1,5 +1,5 @@
 //! What the management API does, dialect-free: API keys, the reward catalogue, members
-//! (find, profile, history, point adjustments, coupons) and the audit log, each for an
+//! (find, profile, history, point adjustments, coupons), the daily report and the audit log, each for an
 //! [`Actor`](crate::actor::Actor) whose role the operation checks first.
 //!
 //! Every change is one transaction with its audit entry (who, when, what, before and
@@ -10,6 +10,7 @@
 mod audit;
 mod keys;
 mod members;
+mod reports;
 mod rewards;
 
 pub use audit::audit_log;
@@ -18,6 +19,7 @@ pub use members::{
     adjust_points, find_member, issue_coupon, member_history, member_profile, search_members, Adjusted, Adjustment,
     CouponSpec, CouponView, MemberProfile, MemberSummary, MAX_ADJUSTMENT, MAX_REASON_CHARS,
 };
+pub use reports::{daily_report, REPORT_DEFAULT_DAYS};
 pub use rewards::{add_reward, archive_reward, edit_reward, list_rewards, validate_reward};
 
 use chrono::{DateTime, Utc};

@@ -85,6 +85,7 @@ pub enum Admin {
     MemberAdjust,
     MemberCoupon,
     Audit,
+    Reports,
     Webhooks,
     WebhookAdd,
     WebhookRotate,
@@ -97,7 +98,7 @@ pub enum Admin {
 }
 
 impl Admin {
-    pub const EVERY: [Admin; 24] = [
+    pub const EVERY: [Admin; 25] = [
         Admin::Keys,
         Admin::KeyIssue,
         Admin::KeyScopes,
@@ -113,6 +114,7 @@ impl Admin {
         Admin::MemberAdjust,
         Admin::MemberCoupon,
         Admin::Audit,
+        Admin::Reports,
         Admin::Webhooks,
         Admin::WebhookAdd,
         Admin::WebhookRotate,
@@ -132,6 +134,7 @@ impl Admin {
             | Admin::Member
             | Admin::MemberHistory
             | Admin::Audit
+            | Admin::Reports
             | Admin::Webhooks
             | Admin::WebhookDeliveries => "GET",
             Admin::RewardEdit => "PUT",
@@ -156,6 +159,7 @@ impl Admin {
             Admin::MemberAdjust => (format!("/v1/admin/members/{id}/adjustments"), with("customer_id")),
             Admin::MemberCoupon => (format!("/v1/admin/members/{id}/coupons"), with("customer_id")),
             Admin::Audit => ("/v1/admin/audit".into(), None),
+            Admin::Reports => ("/v1/admin/reports/daily".into(), None),
             Admin::Webhooks | Admin::WebhookAdd => ("/v1/admin/webhooks".into(), None),
             Admin::WebhookRotate => (format!("/v1/admin/webhooks/{id}/rotate"), with("endpoint_id")),
             Admin::WebhookDisable => (format!("/v1/admin/webhooks/{id}/disable"), with("endpoint_id")),
@@ -249,6 +253,7 @@ impl AdminCall {
             Admin::MemberAdjust => Box::pin(admin_member_adjust::handle(deps, req)).await,
             Admin::MemberCoupon => Box::pin(admin_member_coupon::handle(deps, req)).await,
             Admin::Audit => Box::pin(admin_audit::handle(deps, req)).await,
+            Admin::Reports => Box::pin(admin_reports::handle(deps, req)).await,
             Admin::Webhooks => Box::pin(admin_webhooks::handle(deps, req)).await,
             Admin::WebhookAdd => Box::pin(admin_webhook_add::handle(deps, req)).await,
             Admin::WebhookRotate => Box::pin(admin_webhook_rotate::handle(deps, req)).await,
@@ -399,6 +404,11 @@ async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route(
                 let entries = reply.body["entries"].as_array().unwrap();
                 assert!(entries.iter().all(|e| e["who"] != "owner@acme-hotels.example"), "{route:?}: {text}");
             }
+            Admin::Reports => {
+                assert_eq!(reply.status, 200, "{route:?}: {text}");
+                assert_eq!(reply.body["tenant"], b.slug(), "{route:?}: {text}");
+                assert_eq!(reply.body["members"], 0, "{route:?}: A's members are not B's: {text}");
+            }
             // B's own new key, reward and endpoint.
             Admin::KeyIssue | Admin::RewardAdd | Admin::WebhookAdd => {
                 assert_eq!(reply.status, 201, "{route:?}: {text}")
@@ -449,7 +459,7 @@ async fn each_role_reaches_only_its_own_over_http() {
         Admin::WebhookReplay,
     ];
     let changes = [Admin::RewardAdd, Admin::RewardEdit, Admin::MemberAdjust, Admin::MemberCoupon];
-    let reads = [Admin::Rewards, Admin::Members, Admin::Member, Admin::MemberHistory, Admin::Audit];
+    let reads = [Admin::Rewards, Admin::Members, Admin::Member, Admin::MemberHistory, Admin::Audit, Admin::Reports];
     for route in keys {
         assert_eq!(status(route, Role::Viewer).await, 403, "viewer {route:?}");
         assert_eq!(status(route, Role::Manager).await, 403, "manager {route:?}");

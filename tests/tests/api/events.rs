@@ -58,6 +58,7 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
         "admin-member-adjust" => Box::pin(admin_member_adjust::handle(deps, req)).await,
         "admin-member-coupon" => Box::pin(admin_member_coupon::handle(deps, req)).await,
         "admin-audit" => Box::pin(admin_audit::handle(deps, req)).await,
+        "admin-reports" => Box::pin(admin_reports::handle(deps, req)).await,
         "admin-webhooks" => Box::pin(admin_webhooks::handle(deps, req)).await,
         "admin-webhook-add" => Box::pin(admin_webhook_add::handle(deps, req)).await,
         "admin-webhook-rotate" => Box::pin(admin_webhook_rotate::handle(deps, req)).await,

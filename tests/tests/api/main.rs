@@ -31,6 +31,7 @@ mod manage;
 mod matrix;
 mod public;
 mod races;
+mod reports;
 mod sandbox;
 mod sessions;
 mod soak;
