@@ -1,6 +1,6 @@
 //! The daily report over HTTP (`GET /v1/admin/reports/daily`), on figures the local
 //! follower counted from the table's stream: a few days of bills, a reward bought and its
-//! voucher used and an adjustment agree, day by day and in sum, with a recount from the
+//! voucher used and an adjustment agree (and the reward is the top one), day by day and in sum, with a recount from the
 //! items; a range that starts later carries the outstanding points of the days before
 //! it; a range is at most a year and its fields are named when wrong; everyone of the
 //! tenant may read it (the isolation matrix is in `console.rs`).
@@ -89,6 +89,11 @@ async fn the_report_agrees_with_a_recount_of_the_ledger_and_names_a_wrong_range(
     assert_eq!(num(&reply.body["total"], "vouchers_used"), 1);
     assert_eq!(num(&reply.body["total"], "points_adjusted"), -40);
     assert_eq!(num(&reply.body, "members"), 3);
+    assert_eq!(
+        reply.body["top_rewards"],
+        json!([{ "reward_id": "rwd-001", "name": bought.data_str("rewardName"), "redemptions": 1 }]),
+        "the one reward bought"
+    );
     assert_eq!(reply.body["currency"], program.currency.as_str());
 
     // From the 3rd: the points outstanding before it are carried into its first day.
