@@ -98,7 +98,9 @@ export const api = {
     request("POST", `/v1/admin/webhooks/${enc(id)}/remove`, { body: {}, idempotencyKey }),
   testWebhook: (id) => request("POST", `/v1/admin/webhooks/${enc(id)}/test`, { body: {} }),
   webhookDeliveries: (id) => request("GET", `/v1/admin/webhooks/${enc(id)}/deliveries`),
-  replayWebhook: (id) => request("POST", `/v1/admin/webhooks/${enc(id)}/replay`, { body: {} }),
+  replayWebhook: (id, eventId) =>
+    request("POST", `/v1/admin/webhooks/${enc(id)}/replay`, { body: eventId ? { event_id: eventId } : {} }),
 
+  dailyReport: (from, to) => request("GET", "/v1/admin/reports/daily", { query: { from, to } }),
   audit: (cursor) => request("GET", "/v1/admin/audit", { query: { limit: 20, cursor } }),
 };
