@@ -101,7 +101,8 @@ export const api = {
     request("POST", `/v1/admin/webhooks/${enc(id)}/remove`, { body: {}, idempotencyKey }),
   testWebhook: (id) => request("POST", `/v1/admin/webhooks/${enc(id)}/test`, { body: {} }),
   webhookDeliveries: (id) => request("GET", `/v1/admin/webhooks/${enc(id)}/deliveries`),
-  replayWebhook: (id) => request("POST", `/v1/admin/webhooks/${enc(id)}/replay`, { body: {} }),
+  replayWebhook: (id, eventId) =>
+    request("POST", `/v1/admin/webhooks/${enc(id)}/replay`, { body: eventId ? { event_id: eventId } : {} }),
 
   program: () => request("GET", "/v1/admin/program"),
   changeProgram: (body, idempotencyKey) => request("POST", "/v1/admin/program/versions", { body, idempotencyKey }),
@@ -109,6 +110,7 @@ export const api = {
   invitePerson: (body, idempotencyKey) => request("POST", "/v1/admin/team", { body, idempotencyKey }),
   changeRole: (email, body, idempotencyKey) => request("PUT", `/v1/admin/team/${enc(email)}`, { body, idempotencyKey }),
   removePerson: (email, idempotencyKey) => request("DELETE", `/v1/admin/team/${enc(email)}`, { idempotencyKey }),
+  dailyReport: (from, to) => request("GET", "/v1/admin/reports/daily", { query: { from, to } }),
 
   audit: (cursor) => request("GET", "/v1/admin/audit", { query: { limit: 20, cursor } }),
 };

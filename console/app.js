@@ -1,10 +1,12 @@
 // The console's shell: reads config.json, shows who is signed in (email, tenant, role),
-// the navigation, and one page per hash route. A session that ends (401) returns to
+// the navigation (folded behind "Menu" on a narrow screen), and one page per hash route
+// (Overview the first after sign-in). A session that ends (401) returns to
 // sign-in; a viewer sees no API keys page and no change buttons (the server refuses anyway).
 import * as session from "./session.js";
 import * as apiClient from "./api.js";
 import { h } from "./ui.js";
 import * as signin from "./pages/signin.js";
+import * as overview from "./pages/overview.js";
 import * as members from "./pages/members.js";
 import * as rewards from "./pages/rewards.js";
 import * as keys from "./pages/keys.js";
@@ -14,6 +16,7 @@ import * as audit from "./pages/audit.js";
 import * as program from "./pages/program.js";
 
 const ROUTES = {
+  overview: { page: overview, title: "Overview" },
   members: { page: members, title: "Members" },
   rewards: { page: rewards, title: "Rewards" },
   program: { page: program, title: "Program" },
@@ -26,6 +29,7 @@ const ROUTES = {
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const who = document.getElementById("who");
+const menu = document.getElementById("menu-button");
 let pendingNotice = null;
 
 function parseRoute() {
@@ -39,12 +43,19 @@ function parseRoute() {
 
 function showShell(person) {
   nav.hidden = !person;
+  menu.hidden = !person;
   who.hidden = !person;
   if (!person) return;
   document.getElementById("who-text").textContent = `${person.email} · ${person.tenant} · ${person.role}`;
   nav.querySelectorAll("[data-owner-only]").forEach((li) => {
     li.hidden = person.role !== "owner";
   });
+}
+
+// On a narrow screen the navigation folds behind "Menu"; a chosen page folds it again.
+function setMenu(open) {
+  menu.setAttribute("aria-expanded", String(open));
+  nav.classList.toggle("open", open);
 }
 
 function markCurrent(name) {
@@ -56,6 +67,7 @@ function markCurrent(name) {
 }
 
 async function route() {
+  setMenu(false);
   const person = session.person();
   showShell(person);
   if (!person) {
@@ -66,7 +78,7 @@ async function route() {
     signin.render(main, {
       notice,
       onSignedIn: () => {
-        if (!location.hash || location.hash === "#/sign-in") location.hash = "#/members";
+        if (!location.hash || location.hash === "#/sign-in") location.hash = "#/overview";
         else route();
       },
     });
@@ -74,7 +86,7 @@ async function route() {
   }
   let { name, params } = parseRoute();
   if (!ROUTES[name]) {
-    location.replace("#/members");
+    location.replace("#/overview");
     return;
   }
   const r = ROUTES[name];
@@ -120,6 +132,11 @@ async function start() {
     pendingNotice = "You are signed out.";
     history.replaceState(null, "", "#/sign-in");
     route();
+  });
+  menu.addEventListener("click", () => setMenu(menu.getAttribute("aria-expanded") !== "true"));
+  // The page already shown, chosen again, changes no hash: fold the menu here too.
+  nav.addEventListener("click", (event) => {
+    if (event.target.closest("a")) setMenu(false);
   });
   window.addEventListener("hashchange", route);
   route();

@@ -1,6 +1,7 @@
 // Settings > Webhooks (owner only): the program's webhook endpoints; add one (its signing
 // secret shown once), rotate the secret, disable or enable, send a test event, see recent
-// deliveries and replay dead ones, remove (rotate and remove are confirmed first).
+// deliveries (status, attempts, last result, next attempt) and replay a dead one or all,
+// remove (rotate and remove are confirmed first).
 import { api, newIdempotencyKey } from "../api.js";
 import { h, field, checkboxes, checkedValues, showError, clearErrors, busy, notify, confirmDialog, formatDate, pageHeading, showSecret as showSecretPanel } from "../ui.js";
 
@@ -139,17 +140,20 @@ export async function render(main) {
         h("h2", { id: "deliveries-h" }, `Recent deliveries to ${e.url}`),
         h("div", { class: "table-wrap" }, h("table", {},
           h("caption", {}, "Newest first"),
-          h("thead", {}, h("tr", {}, ["Event", "Status", "Attempts", "Last result", "Next attempt"]
+          h("thead", {}, h("tr", {}, ["Event", "Status", "Attempts", "Last result", "Next attempt", "Actions"]
             .map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, deliveries.length ? deliveries.map((d) => h("tr", {},
+          h("tbody", {}, deliveries.length ? deliveries.map((d) => h("tr", { "data-event": d.event_id },
             h("td", {}, d.event_type, h("div", { class: "muted" }, h("code", {}, d.event_id))),
             h("td", {}, STATUS_WORDS[d.status] || d.status),
             h("td", {}, String(d.attempts)),
             h("td", {}, d.last_result ? `${d.last_result}${d.last_attempt_at ? `, ${formatDate(d.last_attempt_at)}` : ""}` : "—"),
-            h("td", {}, d.next_attempt_at ? formatDate(d.next_attempt_at) : "—")))
-            : h("tr", {}, h("td", { colspan: 5 }, "No deliveries yet."))))),
+            h("td", {}, d.next_attempt_at ? formatDate(d.next_attempt_at) : "—"),
+            h("td", {}, d.status === "dead"
+              ? h("button", { type: "button", class: "secondary", "aria-label": `Replay ${d.event_type} ${d.event_id}`, onclick: () => replay(e, d) }, "Replay")
+              : "—")))
+            : h("tr", {}, h("td", { colspan: 6 }, "No deliveries yet."))))),
         h("div", { class: "actions" },
-          dead && h("button", { type: "button", class: "primary", onclick: () => replay(e) }, "Replay dead deliveries"),
+          dead && h("button", { type: "button", class: "primary", onclick: () => replay(e) }, "Replay all dead deliveries"),
           h("button", { type: "button", class: "secondary", onclick: () => showDeliveries(e) }, "Refresh"),
           h("button", { type: "button", class: "secondary", onclick: () => deliveriesArea.replaceChildren() }, "Close")));
       deliveriesArea.replaceChildren(panel);
@@ -158,9 +162,10 @@ export async function render(main) {
     }
   }
 
-  async function replay(e) {
+  // Every dead delivery of the endpoint, or only `d`'s.
+  async function replay(e, d) {
     try {
-      const { replayed } = await api.replayWebhook(e.endpoint_id);
+      const { replayed } = await api.replayWebhook(e.endpoint_id, d && d.event_id);
       notify(status, `${replayed} dead ${replayed === 1 ? "delivery" : "deliveries"} sent again.`);
       await showDeliveries(e);
     } catch (error) {

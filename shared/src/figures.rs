@@ -7,7 +7,7 @@
 //! |---|---|
 //! | ledger entry, insert | its points to `points_<type>` (`redeem` and `coupon`: `points_redeemed`) and to `points_net` |
 //! | member profile, insert | `new_members` |
-//! | code, insert | `vouchers_issued` |
+//! | code, insert | `vouchers_issued`, and for a reward's voucher `reward#<reward id>` (its redemptions) |
 //! | code, modify from active to used | `vouchers_used` |
 //!
 //! Points keep the ledger's signs: earnings positive, redemptions and expiries
@@ -49,6 +49,19 @@ pub const FIGURE_PARTS: u32 = 8;
 /// The most (tenant, day) items one transaction adds to: a transaction holds 100
 /// items, one of them the checkpoint.
 pub const ITEMS_PER_WRITE: usize = 99;
+
+/// The most rewards a report names: those redeemed most in its range.
+pub const TOP_REWARDS: usize = 10;
+
+/// The attribute of a day's item that counts one reward's redemptions (its vouchers
+/// issued): `reward#<reward id>`. A reward id is at most 64 characters, so each is under
+/// 100 bytes: a day's part holds thousands of rewards within DynamoDB's 400 KB.
+pub const REWARD_PREFIX: &str = "reward#";
+
+/// The most rewards one (tenant, day) counts in one transaction; redemptions of further
+/// rewards in the same batch are counted in the day's figures but not by reward (a
+/// catalogue this wide in one batch is not a real program's).
+pub const REWARDS_PER_DAY_WRITE: usize = 200;
 
 /// One day's figures of one tenant (or their sum over days).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +129,8 @@ pub struct Contribution {
     pub tenant: TenantSlug,
     pub at: DateTime<Utc>,
     pub figures: Figures,
+    /// The reward a voucher was issued for (a redemption of it).
+    pub reward: Option<String>,
 }
 
 /// What a record adds to the figures, if anything. An item that does not read as its
@@ -139,17 +154,17 @@ pub fn contribution_of(record: &Record) -> Result<Option<Contribution>, String> 
                 _ => {}
             }
             figures.points_net = e.points;
-            Ok(Some(Contribution { tenant, at: e.created_at, figures }))
+            Ok(Some(Contribution { tenant, at: e.created_at, figures, reward: None }))
         }
         (KeyOf::Profile { tenant, .. }, Change::Insert) => {
             let p: ProfileItem = decode(&record.new_image)?;
             figures.new_members = 1;
-            Ok(Some(Contribution { tenant, at: p.created_at, figures }))
+            Ok(Some(Contribution { tenant, at: p.created_at, figures, reward: None }))
         }
         (KeyOf::Code { tenant, .. }, Change::Insert) => {
             let c: CodeItem = decode(&record.new_image)?;
             figures.vouchers_issued = 1;
-            Ok(Some(Contribution { tenant, at: c.created_at, figures }))
+            Ok(Some(Contribution { tenant, at: c.created_at, figures, reward: c.reward_id }))
         }
         (KeyOf::Code { tenant, .. }, Change::Modify) => {
             let before: CodeItem = decode(&record.old_image)?;
@@ -158,7 +173,7 @@ pub fn contribution_of(record: &Record) -> Result<Option<Contribution>, String> 
                 return Ok(None);
             }
             figures.vouchers_used = 1;
-            Ok(Some(Contribution { tenant, at: after.used_at.unwrap_or(after.created_at), figures }))
+            Ok(Some(Contribution { tenant, at: after.used_at.unwrap_or(after.created_at), figures, reward: None }))
         }
         _ => Ok(None),
     }
@@ -194,10 +209,15 @@ pub fn part_of(shard: &str) -> u32 {
 pub struct Chunk {
     pub last: String,
     pub days: BTreeMap<(TenantSlug, NaiveDate), Figures>,
+    /// Redemptions per reward, of the same (tenant, day) items.
+    pub rewards: BTreeMap<(TenantSlug, NaiveDate), BTreeMap<String, i64>>,
 }
 
+/// What one record adds on one day: the figures and the reward it redeemed, if any.
+pub type DayAdded = (TenantSlug, NaiveDate, Figures, Option<String>);
+
 /// A record's sequence key and what it adds, dated (`None`: nothing).
-pub type Dated = (String, Option<(TenantSlug, NaiveDate, Figures)>);
+pub type Dated = (String, Option<DayAdded>);
 
 /// Sums records (in stream order, each with its sequence key and what it adds, dated)
 /// into chunks of at most [`ITEMS_PER_WRITE`] (tenant, day) items. Trailing records that
@@ -206,14 +226,24 @@ pub fn chunks(records: &[Dated]) -> Vec<Chunk> {
     let mut out: Vec<Chunk> = Vec::new();
     let mut current: Option<Chunk> = None;
     for (seq, added) in records {
-        if let Some((tenant, day, figures)) = added {
+        if let Some((tenant, day, figures, reward)) = added {
             let key = (tenant.clone(), *day);
             let full = current.as_ref().is_some_and(|c| c.days.len() >= ITEMS_PER_WRITE && !c.days.contains_key(&key));
             if full {
                 out.extend(current.take());
             }
-            let chunk = current.get_or_insert_with(|| Chunk { last: seq.clone(), days: BTreeMap::new() });
-            chunk.days.entry(key).or_default().add(figures);
+            let chunk = current.get_or_insert_with(|| Chunk {
+                last: seq.clone(),
+                days: BTreeMap::new(),
+                rewards: BTreeMap::new(),
+            });
+            chunk.days.entry(key.clone()).or_default().add(figures);
+            if let Some(reward) = reward {
+                let counts = chunk.rewards.entry(key).or_default();
+                if counts.len() < REWARDS_PER_DAY_WRITE || counts.contains_key(reward) {
+                    *counts.entry(reward.clone()).or_default() += 1;
+                }
+            }
         }
         if let Some(chunk) = current.as_mut() {
             chunk.last = seq.clone();
@@ -289,7 +319,7 @@ impl Counter {
             let added = match contribution_of(record) {
                 Ok(Some(c)) => {
                     let zone = self.zone_of(&c.tenant, c.at).await?;
-                    Some((c.tenant, local_date(c.at, zone), c.figures))
+                    Some((c.tenant, local_date(c.at, zone), c.figures, c.reward))
                 }
                 Ok(None) => None,
                 Err(reason) => {
@@ -302,8 +332,14 @@ impl Counter {
         }
         let part = part_of(shard);
         for chunk in chunks(&dated) {
-            let write =
-                FiguresWrite { shard, part, previous: checkpoint.as_deref(), last: &chunk.last, days: &chunk.days };
+            let write = FiguresWrite {
+                shard,
+                part,
+                previous: checkpoint.as_deref(),
+                last: &chunk.last,
+                days: &chunk.days,
+                rewards: &chunk.rewards,
+            };
             match store.add_figures(&write, self.deps.now()).await? {
                 true => counted.writes += 1,
                 false => return Err(CountError::Moved),
@@ -358,6 +394,27 @@ pub struct Report {
     pub days: Vec<ReportDay>,
     /// The sums over the days (outstanding: at the end of the last).
     pub total: Figures,
+    /// Members enrolled up to the end of the last day (every day's new members).
+    pub members: i64,
+    /// The rewards redeemed most in the range (at most [`TOP_REWARDS`]), most first.
+    pub top_rewards: Vec<RewardRedemptions>,
+}
+
+/// How often a reward was redeemed (vouchers issued for it) in a report's range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RewardRedemptions {
+    pub reward_id: String,
+    /// Its name in the catalogue now (`None`: no longer in it).
+    pub name: Option<String>,
+    pub redemptions: i64,
+}
+
+/// The `n` rewards redeemed most, most first (ties by id).
+pub fn top_rewards(counts: &BTreeMap<String, i64>, n: usize) -> Vec<(String, i64)> {
+    let mut all: Vec<(String, i64)> = counts.iter().filter(|(_, c)| **c > 0).map(|(r, c)| (r.clone(), *c)).collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    all.truncate(n);
+    all
 }
 
 /// The most days one report covers.
@@ -389,6 +446,17 @@ pub async fn report(deps: &Deps, tenant: &TenantSlug, from: NaiveDate, to: Naive
     let program = versions.at(deps.now()).clone();
     let stored = deps.store.figures_up_to(tenant, to).await?;
     let mut outstanding: i64 = stored.range(..from).map(|(_, f)| f.points_net).sum();
+    let members: i64 = stored.values().map(|f| f.new_members).sum();
+    let rewards = deps.store.figures_rewards(tenant, from, to).await?;
+    let top = top_rewards(&rewards, TOP_REWARDS);
+    let catalogue = if top.is_empty() { Vec::new() } else { deps.store.list_rewards(tenant).await? };
+    let top_rewards = top
+        .into_iter()
+        .map(|(reward_id, redemptions)| {
+            let name = catalogue.iter().find(|r| r.public_id == reward_id).map(|r| r.name.clone());
+            RewardRedemptions { reward_id, name, redemptions }
+        })
+        .collect();
     let mut days = Vec::new();
     let mut total = Figures::default();
     let mut day = from;
@@ -413,6 +481,8 @@ pub async fn report(deps: &Deps, tenant: &TenantSlug, from: NaiveDate, to: Naive
         to,
         days,
         total,
+        members,
+        top_rewards,
     })
 }
 
@@ -444,17 +514,22 @@ mod tests {
     fn a_batch_sums_per_tenant_and_day_and_carries_its_last_sequence_number() {
         let d = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
         let records = vec![
-            ("01".to_owned(), Some((t("shop-a"), d, earned(5)))),
+            ("01".to_owned(), Some((t("shop-a"), d, earned(5), None))),
             ("02".to_owned(), None),
-            ("03".to_owned(), Some((t("shop-a"), d, earned(7)))),
-            ("04".to_owned(), Some((t("shop-b"), d, earned(1)))),
+            ("03".to_owned(), Some((t("shop-a"), d, earned(7), Some("rwd-tea".to_owned())))),
+            ("04".to_owned(), Some((t("shop-b"), d, earned(1), Some("rwd-tea".to_owned())))),
             ("05".to_owned(), None),
+            ("06".to_owned(), Some((t("shop-a"), d, Figures::default(), Some("rwd-tea".to_owned())))),
+            ("07".to_owned(), Some((t("shop-a"), d, Figures::default(), Some("rwd-cake".to_owned())))),
         ];
         let out = chunks(&records);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].last, "05");
+        assert_eq!(out[0].last, "07");
         assert_eq!(out[0].days[&(t("shop-a"), d)], earned(12));
         assert_eq!(out[0].days[&(t("shop-b"), d)], earned(1));
+        let a = &out[0].rewards[&(t("shop-a"), d)];
+        assert_eq!((a["rwd-tea"], a["rwd-cake"]), (2, 1));
+        assert_eq!(out[0].rewards[&(t("shop-b"), d)]["rwd-tea"], 1);
         assert!(chunks(&[("01".to_owned(), None)]).is_empty(), "nothing to count, nothing written");
     }
 
@@ -462,11 +537,20 @@ mod tests {
     fn more_items_than_a_transaction_holds_split_in_order() {
         let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let records: Vec<_> = (0..250u64)
-            .map(|i| (format!("{i:03}"), Some((t("shop-a"), start + chrono::Days::new(i), earned(1)))))
+            .map(|i| (format!("{i:03}"), Some((t("shop-a"), start + chrono::Days::new(i), earned(1), None))))
             .collect();
         let out = chunks(&records);
         assert_eq!(out.iter().map(|c| c.days.len()).collect::<Vec<_>>(), [99, 99, 52]);
         assert_eq!(out.iter().map(|c| c.last.as_str()).collect::<Vec<_>>(), ["098", "197", "249"]);
+    }
+
+    #[test]
+    fn the_top_rewards_are_the_most_redeemed_and_bounded() {
+        let counts: BTreeMap<String, i64> =
+            [("b", 3), ("a", 3), ("c", 7), ("d", 0), ("e", 1)].map(|(r, c)| (r.to_owned(), c)).into();
+        let top = top_rewards(&counts, 3);
+        assert_eq!(top, [("c".to_owned(), 7), ("a".to_owned(), 3), ("b".to_owned(), 3)]);
+        assert!(top_rewards(&counts, 10).iter().all(|(_, c)| *c > 0), "a reward never redeemed is not named");
     }
 
     #[test]

@@ -15,7 +15,7 @@ def sign_in(page, run, person):
     page.get_by_label("Email").fill(user["email"])
     page.get_by_label("Password", exact=True).fill(user["password"])
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Members")).to_be_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(page.get_by_text(f"{user['email']} · {user['tenant']} · {user['role']}")).to_be_visible()
 
 
@@ -48,7 +48,7 @@ def test_sign_in_refuses_a_wrong_password_and_a_temporary_one_must_be_changed(pa
     page.get_by_label("New password", exact=True).fill(fresh["password"])
     page.get_by_label("Confirm new password").fill(fresh["password"])
     page.get_by_role("button", name="Set password and sign in").click()
-    expect(page.get_by_role("heading", name="Members")).to_be_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(page.get_by_text(f"{fresh['email']} · {fresh['tenant']} · manager")).to_be_visible()
 
 

@@ -1,6 +1,6 @@
 //! What the management API does, dialect-free: API keys, the reward catalogue, members
 //! (find, profile, history, point adjustments, coupons), the program's rules, the team
-//! (with the `cognito` feature) and the audit log, each for an
+//! (with the `cognito` feature), the daily report and the audit log, each for an
 //! [`Actor`](crate::actor::Actor) whose role the operation checks first.
 //!
 //! Every change is one transaction with its audit entry (who, when, what, before and
@@ -13,6 +13,7 @@ mod keys;
 mod member_data;
 mod members;
 mod program;
+mod reports;
 mod rewards;
 #[cfg(feature = "cognito")]
 mod team;
@@ -28,6 +29,7 @@ pub use program::{
     change_program, field_of, program_rules, program_versions, rules_json, rules_of, ProgramChange, ProgramChanged,
     ProgramRules, VersionView,
 };
+pub use reports::{daily_report, REPORT_DEFAULT_DAYS};
 pub use rewards::{add_reward, archive_reward, edit_reward, list_rewards, validate_reward};
 #[cfg(feature = "cognito")]
 pub use team::{change_role, invite_person, list_team, remove_person, Invitation, InvitedPerson};

@@ -383,6 +383,17 @@ pub fn delivery_status(req: &Request) -> Result<Option<DeliveryStatus>, ApiError
     text.parse().map(Some).map_err(|_| ApiError::invalid("status", "must be one of pending, delivered, dead"))
 }
 
+/// A report's `?from=&to=` (YYYY-MM-DD, the program's days); either may be left out.
+pub fn report_range(req: &Request) -> Result<(Option<NaiveDate>, Option<NaiveDate>), ApiError> {
+    let date = |name: &'static str| match query(req, name).map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| ApiError::invalid(name, "must be a date as YYYY-MM-DD")),
+    };
+    Ok((date("from")?, date("to")?))
+}
+
 /// A management body parsed as `R`; no body at all is `{}` (for routes that need none).
 pub fn body<R: DeserializeOwned>(req: &Request) -> Result<R, ApiError> {
     let bytes = super::body_bytes(req);

@@ -1,6 +1,7 @@
 //! The daily figures' items: a tenant's days (`TENANT#{t}#FIGURES`, one item per day
 //! and part, numbers added with `ADD`) and the checkpoint of each stream shard
-//! (`FIGURES#CHECKPOINT`, the last sequence number counted). See `crate::figures` and
+//! (`FIGURES#CHECKPOINT`, the last sequence number counted). A day's item also counts
+//! each reward's redemptions (`reward#<id>`). See `crate::figures` and
 //! `docs/architecture.md` ("Daily figures").
 
 use std::collections::BTreeMap;
@@ -13,7 +14,7 @@ use super::item_key::{figures_partition, ItemKey, FIGURES_DAY_PREFIX, PK, SK};
 use super::items::Expr;
 use super::transact::{condition_failed, update, TransactError};
 use crate::domain::TenantSlug;
-use crate::figures::Figures;
+use crate::figures::{Figures, REWARD_PREFIX};
 
 const SEQUENCE: &str = "sequence";
 const UPDATED_AT: &str = "updated_at";
@@ -28,6 +29,8 @@ pub struct FiguresWrite<'a> {
     pub previous: Option<&'a str>,
     pub last: &'a str,
     pub days: &'a BTreeMap<(TenantSlug, NaiveDate), Figures>,
+    /// Redemptions per reward of those (tenant, day) items.
+    pub rewards: &'a BTreeMap<(TenantSlug, NaiveDate), BTreeMap<String, i64>>,
 }
 
 impl Store {
@@ -67,11 +70,17 @@ impl Store {
         items.push(update(&self.table, &ItemKey::figures_checkpoint(w.shard), set, condition, e, false)?);
         for ((tenant, day), figures) in w.days {
             let mut e = Expr::default();
-            let adds: Vec<String> = figures
+            let mut adds: Vec<String> = figures
                 .fields()
                 .iter()
                 .map(|(name, value)| format!("{} {}", e.name(name), e.value(AttributeValue::N(value.to_string()))))
                 .collect();
+            // A reward id has '-' in it, which an alias cannot: aliases by position.
+            for (i, (reward, count)) in w.rewards.get(&(tenant.clone(), *day)).into_iter().flatten().enumerate() {
+                let alias = format!("#reward{i}");
+                e.names.insert(alias.clone(), format!("{REWARD_PREFIX}{reward}"));
+                adds.push(format!("{alias} {}", e.value(AttributeValue::N(count.to_string()))));
+            }
             let (t, d, u) = (e.name(TENANT), e.name(DATE), e.name(UPDATED_AT));
             let set = format!(
                 "SET {t} = {}, {d} = {}, {u} = {} ADD {}",
@@ -103,6 +112,44 @@ impl Store {
             }
             Err(TransactError::Store(e)) => Err(e),
         }
+    }
+
+    /// A tenant's redemptions per reward from `from` to `to` (both included; every
+    /// part of every day summed; one Query, strongly consistent).
+    pub async fn figures_rewards(
+        &self,
+        tenant: &TenantSlug,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<BTreeMap<String, i64>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(format!("{PK} = :pk AND {SK} BETWEEN :lo AND :hi"))
+            .expression_attribute_values(":pk", AttributeValue::S(figures_partition(tenant)))
+            .expression_attribute_values(
+                ":lo",
+                AttributeValue::S(format!("{FIGURES_DAY_PREFIX}{}#", from.format("%Y-%m-%d"))),
+            )
+            .expression_attribute_values(
+                ":hi",
+                AttributeValue::S(format!("{FIGURES_DAY_PREFIX}{}#~", to.format("%Y-%m-%d"))),
+            )
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut rewards: BTreeMap<String, i64> = BTreeMap::new();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(StoreError::from_sdk)?;
+            for (name, value) in &item {
+                let (Some(reward), AttributeValue::N(n)) = (name.strip_prefix(REWARD_PREFIX), value) else { continue };
+                let count = n.parse::<i64>().map_err(|e| StoreError::Corrupt(format!("figure {name}: {e}")))?;
+                *rewards.entry(reward.to_owned()).or_default() += count;
+            }
+        }
+        Ok(rewards)
     }
 
     /// A tenant's figures of every day up to `to` (its parts summed), by day (one Query,

@@ -87,6 +87,7 @@ pub enum Admin {
     MemberEdit,
     MemberErase,
     Audit,
+    Reports,
     Webhooks,
     WebhookAdd,
     WebhookRotate,
@@ -105,7 +106,7 @@ pub enum Admin {
 }
 
 impl Admin {
-    pub const EVERY: [Admin; 32] = [
+    pub const EVERY: [Admin; 33] = [
         Admin::Keys,
         Admin::KeyIssue,
         Admin::KeyScopes,
@@ -123,6 +124,7 @@ impl Admin {
         Admin::MemberEdit,
         Admin::MemberErase,
         Admin::Audit,
+        Admin::Reports,
         Admin::Webhooks,
         Admin::WebhookAdd,
         Admin::WebhookRotate,
@@ -148,6 +150,7 @@ impl Admin {
             | Admin::Member
             | Admin::MemberHistory
             | Admin::Audit
+            | Admin::Reports
             | Admin::Webhooks
             | Admin::WebhookDeliveries
             | Admin::Program
@@ -182,6 +185,7 @@ impl Admin {
             Admin::MemberEdit => (format!("/v1/admin/members/{id}"), with("customer_id")),
             Admin::MemberErase => (format!("/v1/admin/members/{id}/erase"), with("customer_id")),
             Admin::Audit => ("/v1/admin/audit".into(), None),
+            Admin::Reports => ("/v1/admin/reports/daily".into(), None),
             Admin::Webhooks | Admin::WebhookAdd => ("/v1/admin/webhooks".into(), None),
             Admin::WebhookRotate => (format!("/v1/admin/webhooks/{id}/rotate"), with("endpoint_id")),
             Admin::WebhookDisable => (format!("/v1/admin/webhooks/{id}/disable"), with("endpoint_id")),
@@ -286,6 +290,7 @@ impl AdminCall {
             Admin::MemberEdit => Box::pin(admin_member_edit::handle(deps, req)).await,
             Admin::MemberErase => Box::pin(admin_member_erase::handle(deps, req)).await,
             Admin::Audit => Box::pin(admin_audit::handle(deps, req)).await,
+            Admin::Reports => Box::pin(admin_reports::handle(deps, req)).await,
             Admin::Webhooks => Box::pin(admin_webhooks::handle(deps, req)).await,
             Admin::WebhookAdd => Box::pin(admin_webhook_add::handle(deps, req)).await,
             Admin::WebhookRotate => Box::pin(admin_webhook_rotate::handle(deps, req)).await,
@@ -469,6 +474,11 @@ async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route(
                 let versions = reply.body["versions"].as_array().unwrap();
                 assert!(versions.iter().all(|v| v["rules"]["name"] != "Acme Rewards Club"), "{route:?}: {text}");
             }
+            Admin::Reports => {
+                assert_eq!(reply.status, 200, "{route:?}: {text}");
+                assert_eq!(reply.body["tenant"], b.slug(), "{route:?}: {text}");
+                assert_eq!(reply.body["members"], 0, "{route:?}: A's members are not B's: {text}");
+            }
             // B's own new key, reward, endpoint and program version.
             Admin::KeyIssue | Admin::RewardAdd | Admin::WebhookAdd | Admin::ProgramChange => {
                 assert_eq!(reply.status, 201, "{route:?}: {text}")
@@ -534,7 +544,15 @@ async fn each_role_reaches_only_its_own_over_http() {
     // Erasing a member is the owner's alone.
     assert_eq!(status(Admin::MemberErase, Role::Viewer).await, 403, "viewer erases");
     assert_eq!(status(Admin::MemberErase, Role::Manager).await, 403, "manager erases");
-    let reads = [Admin::Rewards, Admin::Members, Admin::Member, Admin::MemberHistory, Admin::Audit, Admin::Program];
+    let reads = [
+        Admin::Rewards,
+        Admin::Members,
+        Admin::Member,
+        Admin::MemberHistory,
+        Admin::Audit,
+        Admin::Program,
+        Admin::Reports,
+    ];
     for route in keys {
         assert_eq!(status(route, Role::Viewer).await, 403, "viewer {route:?}");
         assert_eq!(status(route, Role::Manager).await, 403, "manager {route:?}");

@@ -63,6 +63,7 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
         "admin-member-erase" => Box::pin(admin_member_erase::handle(deps, req)).await,
         "admin-member-coupon" => Box::pin(admin_member_coupon::handle(deps, req)).await,
         "admin-audit" => Box::pin(admin_audit::handle(deps, req)).await,
+        "admin-reports" => Box::pin(admin_reports::handle(deps, req)).await,
         "admin-webhooks" => Box::pin(admin_webhooks::handle(deps, req)).await,
         "admin-webhook-add" => Box::pin(admin_webhook_add::handle(deps, req)).await,
         "admin-webhook-rotate" => Box::pin(admin_webhook_rotate::handle(deps, req)).await,

@@ -39,12 +39,12 @@ fn streams() -> aws_sdk_dynamodbstreams::Client {
     aws_sdk_dynamodbstreams::Client::from_conf(config)
 }
 
-fn checkpoint_file() -> PathBuf {
+pub(super) fn checkpoint_file() -> PathBuf {
     std::env::temp_dir().join(format!("loyalty-figures-{}.json", uuid::Uuid::new_v4()))
 }
 
 /// A follower as `loyalty-admin stream follow` runs it: events and figures, cold caches.
-fn follower(env: &TestEnv, checkpoint: &std::path::Path) -> Follower {
+pub(super) fn follower(env: &TestEnv, checkpoint: &std::path::Path) -> Follower {
     Follower::new(streams(), Consumer::new(Arc::new(env.fresh_deps())), checkpoint)
         .with_figures(Counter::new(Arc::new(env.fresh_deps())))
 }
@@ -64,7 +64,7 @@ fn day_of(item: &Item, name: &str) -> NaiveDate {
 
 /// The figures recounted from the items themselves: every ledger entry, profile and code
 /// of the tenant, by the program's day.
-async fn recount(env: &TestEnv, tenant: &str) -> BTreeMap<NaiveDate, Figures> {
+pub(super) async fn recount(env: &TestEnv, tenant: &str) -> BTreeMap<NaiveDate, Figures> {
     let mut days: BTreeMap<NaiveDate, Figures> = BTreeMap::new();
     let prefix = format!("TENANT#{tenant}#");
     for item in env.scan().await {

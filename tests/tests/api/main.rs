@@ -37,6 +37,7 @@ mod member_data;
 mod program_rules;
 mod public;
 mod races;
+mod reports;
 mod sandbox;
 mod sessions;
 mod soak;
