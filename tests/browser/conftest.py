@@ -16,6 +16,11 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = os.environ.get("LOYALTY_CHROMIUM", "/usr/bin/chromium")
+# Where the stories' screenshots go: docs/console/ only when asked
+# (`scripts/browser --screenshots`), so a test run leaves the tree as it was.
+SHOTS = os.environ.get("LOYALTY_SCREENSHOTS") or os.path.join(
+    os.path.dirname(__file__), "..", "..", ".local", "screenshots")
+os.makedirs(SHOTS, exist_ok=True)
 # Waits on what the page shows; a first call to a function of `cargo lambda watch` may
 # take a few seconds.
 expect.set_options(timeout=20_000)

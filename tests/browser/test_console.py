@@ -150,6 +150,7 @@ def test_a_points_adjustment_shows_at_the_pos_and_in_the_audit_log(page, run, ap
     assert status == 200, before
 
     sign_in(page, run, "owner")
+    nav(page, "Members")
     page.get_by_label("Mobile, email or customer id").fill(run["mobile"])
     page.get_by_role("button", name="Find member").click()
     page.get_by_role("link", name=run["customer_name"]).click()
@@ -211,6 +212,7 @@ def test_a_viewer_sees_no_keys_and_changes_nothing(page, run, api):
 
 def test_another_tenants_owner_sees_nothing_of_this_tenant(page, run, api):
     sign_in(page, run, "other_owner")
+    nav(page, "Members")
     page.get_by_label("Mobile, email or customer id").fill(run["mobile"])
     page.get_by_role("button", name="Find member").click()
     expect(page.get_by_text(f"No member matches “{run['mobile']}”.")).to_be_visible()

@@ -4,11 +4,11 @@ them by the new number only) and erases the member's personal data."""
 import os
 import random
 
+from conftest import SHOTS
 from playwright.sync_api import expect
 
-from test_console import sign_in
+from test_console import nav, sign_in
 
-SHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "console")
 
 
 def enrol(api, run, mobile, name):
@@ -23,6 +23,7 @@ def test_an_owner_edits_a_members_mobile_and_erases_their_personal_data(page, ru
     enrol(api, run, old, "Meera Iyer")
 
     sign_in(page, run, "owner")
+    nav(page, "Members")
     page.get_by_label("Mobile, email or customer id").fill(old)
     page.get_by_role("button", name="Find member").click()
     page.get_by_role("link", name="Meera Iyer").click()

@@ -6,19 +6,10 @@ go to docs/console/."""
 import os
 import re
 
+from conftest import SHOTS
 from playwright.sync_api import expect
+from test_console import sign_in
 
-SHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "console")
-
-
-def sign_in(page, run, person):
-    user = run["users"][person]
-    page.goto("/")
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.get_by_label("Email").fill(user["email"])
-    page.get_by_label("Password", exact=True).fill(user["password"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Members")).to_be_visible()
 
 
 def open_program(page):

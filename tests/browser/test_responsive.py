@@ -5,10 +5,10 @@ headings in order; a screenshot of each at both widths goes to docs/console/."""
 import os
 
 import pytest
+from conftest import SHOTS
 from playwright.sync_api import expect
 from test_console import sign_in
 
-SHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "console")
 PAGES = [
     ("overview", "Overview"),
     ("members", "Members"),

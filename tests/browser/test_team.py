@@ -6,11 +6,11 @@ pixels wide go to docs/console/."""
 import os
 import secrets
 
+from conftest import SHOTS
 from playwright.sync_api import expect
 
 from test_console import nav, sign_in
 
-SHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "console")
 
 
 def shoot(page, name):
@@ -55,7 +55,7 @@ def test_the_owner_invites_a_manager_makes_them_a_viewer_and_removes_them(page, 
     page.get_by_label("New password", exact=True).fill(chosen)
     page.get_by_label("Confirm new password").fill(chosen)
     page.get_by_role("button", name="Set password and sign in").click()
-    expect(page.get_by_role("heading", name="Members")).to_be_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(page.get_by_text(f"{email} · {run['tenant']} · manager")).to_be_visible()
     expect(page.get_by_role("link", name="Settings > Team")).to_be_hidden()
     sign_out(page)
