@@ -3,6 +3,11 @@
 //! [`serve_without_console`] (an API-key route) or `serve_sending_sms` (the one function
 //! that sends SMS). A setting the function cannot honour stops it at init: the error is
 //! logged and returned from `main`, a non-zero exit.
+//!
+//! Everything a function would otherwise do on its first request is done here, at init:
+//! the DynamoDB connection is opened (the warm-up read; DNS, TCP, TLS, the SDK's
+//! credentials and endpoint), and a management function fetches the user pool's JWKS.
+//! Nothing in the request path is built lazily (no regular expression, no schema).
 
 use std::future::Future;
 
@@ -58,10 +63,21 @@ where
     let deps = deps.await.inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     // Built once per process and shared by every invocation for the process's life.
     let deps: &'static Deps = Box::leak(Box::new(deps));
-    deps.store.warm_up().await;
+    warm_up(deps).await;
     lambda_http::run(service_fn(move |req: Request| {
         let response = handler(deps, req);
         async move { Ok::<_, lambda_http::Error>(response.await) }
     }))
     .await
+}
+
+/// The first request's one-time costs, paid at init and side by side: the DynamoDB
+/// connection and, in a management function, the user pool's JWKS.
+async fn warm_up(deps: &Deps) {
+    #[cfg(feature = "console")]
+    if let Some(sessions) = &deps.sessions {
+        tokio::join!(deps.store.warm_up(), sessions.warm_up());
+        return;
+    }
+    deps.store.warm_up().await;
 }

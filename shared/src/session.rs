@@ -274,6 +274,16 @@ impl Sessions {
         staff(claims)
     }
 
+    /// Fetches the pool's JWKS into the cache during init, so that the first console
+    /// request does not wait for it (a TLS handshake and a GET to Cognito). A failure is
+    /// logged, not fatal: the first request fetches again.
+    pub async fn warm_up(&self) {
+        match self.source.fetch(&self.config.jwks_url).await {
+            Ok(set) => *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), Arc::new(set))),
+            Err(e) => tracing::warn!(error = %e, "warm-up fetch of the user pool's JWKS failed"),
+        }
+    }
+
     /// The decoding key named `kid`, from the cached set or a fresh one.
     async fn key(&self, kid: &str) -> Result<DecodingKey, ApiError> {
         let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -391,6 +401,15 @@ mod tests {
         let mut c = claims();
         c[field] = value;
         c
+    }
+
+    #[tokio::test]
+    async fn the_jwks_fetched_at_init_serves_the_first_request() {
+        let (sessions, source) = sessions();
+        sessions.warm_up().await;
+        assert_eq!(source.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        sessions.verify(&sign(&claims(), &key_a()), now()).await.unwrap();
+        assert_eq!(source.0.load(std::sync::atomic::Ordering::SeqCst), 1, "the first request fetched again");
     }
 
     #[tokio::test]
