@@ -119,6 +119,35 @@ pub fn sns_sender(config: &aws_config::SdkConfig) -> Arc<dyn SmsSender> {
     })
 }
 
+/// Adds the console's parts (the session verifier, the team's user pool) from the
+/// environment. Reached only through [`Deps::from_env`], so a function that starts with
+/// [`Deps::from_env_without_console`] does not link them.
+type ConsoleBuilder = fn(Deps, &aws_config::SdkConfig) -> Result<Deps, ConfigError>;
+
+#[cfg(feature = "console")]
+const CONSOLE: Option<ConsoleBuilder> = Some(console_from_env);
+#[cfg(not(feature = "console"))]
+const CONSOLE: Option<ConsoleBuilder> = None;
+
+/// The session verifier from `LOYALTY_SESSION_*` ([`SessionConfig::from_env`]) and,
+/// with the `cognito` feature, the team's pool from `LOYALTY_TEAM_POOL_ID`.
+#[cfg(feature = "console")]
+#[cfg_attr(not(feature = "cognito"), allow(unused_variables))]
+fn console_from_env(deps: Deps, config: &aws_config::SdkConfig) -> Result<Deps, ConfigError> {
+    let deps = match SessionConfig::from_env()? {
+        Some(session) => {
+            deps.with_sessions(Arc::new(Sessions::over_http(session).map_err(ConfigError::SessionClient)?))
+        }
+        None => deps,
+    };
+    #[cfg(feature = "cognito")]
+    let deps = match crate::team::Pool::from_env(config) {
+        Some(pool) => deps.with_team(Arc::new(pool)),
+        None => deps,
+    };
+    Ok(deps)
+}
+
 /// How long the in-memory caches trust what they hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheLifetimes {
@@ -319,7 +348,22 @@ impl Deps {
     /// console session verifier from `LOYALTY_SESSION_*` ([`SessionConfig::from_env`]).
     /// A setting it does not know is an error:
     /// the function stops at init rather than answer with a sender nobody chose.
+    ///
+    /// With the console's parts when this crate is built with them (see
+    /// [`from_env_without_console`](Self::from_env_without_console)).
     pub async fn from_env(sns: Option<SnsBuilder>) -> Result<Self, ConfigError> {
+        Deps::from_env_with(sns, CONSOLE).await
+    }
+
+    /// [`from_env`](Self::from_env) without the console's parts (the session verifier,
+    /// the team's user pool), whatever features this crate is built with: a workspace
+    /// build turns on every feature any member asks for, and a function that starts
+    /// here (an API-key route, a stream consumer, a job) does not link that code.
+    pub async fn from_env_without_console(sns: Option<SnsBuilder>) -> Result<Self, ConfigError> {
+        Deps::from_env_with(sns, None).await
+    }
+
+    async fn from_env_with(sns: Option<SnsBuilder>, console: Option<ConsoleBuilder>) -> Result<Self, ConfigError> {
         let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
         let lifetimes = CacheLifetimes::parse(
             var("LOYALTY_KEY_CACHE_SECONDS").as_deref(),
@@ -342,21 +386,10 @@ impl Deps {
             .with_edge_secret(var("LOYALTY_EDGE_SECRET"))
             .with_fixed_otp(fixed_otp)
             .with_key_use_notes(KEY_USE_WRITE_INTERVAL);
-        // Only a function built with the console feature (a management route) verifies
-        // sessions; the dialects' functions do not link the verifier.
-        #[cfg(feature = "console")]
-        let deps = match SessionConfig::from_env()? {
-            Some(session) => {
-                deps.with_sessions(Arc::new(Sessions::over_http(session).map_err(ConfigError::SessionClient)?))
-            }
-            None => deps,
-        };
-        #[cfg(feature = "cognito")]
-        let deps = match crate::team::Pool::from_env(&config) {
-            Some(pool) => deps.with_team(Arc::new(pool)),
-            None => deps,
-        };
-        Ok(deps)
+        match console {
+            Some(build) => build(deps, &config),
+            None => Ok(deps),
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

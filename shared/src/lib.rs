@@ -88,6 +88,7 @@ pub mod team;
 pub mod telemetry;
 pub mod test_values;
 pub mod tiers;
+pub mod tls;
 pub mod webhooks;
 pub mod wire;
 

@@ -144,12 +144,17 @@ pub struct HttpJwks {
 
 impl HttpJwks {
     pub fn new() -> Result<Self, String> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-            .map_err(|e| format!("no TLS root certificates: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        // The user pool's JWKS is served by Cognito (an AWS endpoint): the AWS roots
+        // only, not the system's store (which would be read and parsed here, at init).
+        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(crate::tls::aws_root_store()?)
+        .with_no_client_auth();
+        let connector =
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();
         let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
         Ok(HttpJwks { client })
     }
@@ -269,6 +274,16 @@ impl Sessions {
         staff(claims)
     }
 
+    /// Fetches the pool's JWKS into the cache during init, so that the first console
+    /// request does not wait for it (a TLS handshake and a GET to Cognito). A failure is
+    /// logged, not fatal: the first request fetches again.
+    pub async fn warm_up(&self) {
+        match self.source.fetch(&self.config.jwks_url).await {
+            Ok(set) => *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), Arc::new(set))),
+            Err(e) => tracing::warn!(error = %e, "warm-up fetch of the user pool's JWKS failed"),
+        }
+    }
+
     /// The decoding key named `kid`, from the cached set or a fresh one.
     async fn key(&self, kid: &str) -> Result<DecodingKey, ApiError> {
         let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -386,6 +401,15 @@ mod tests {
         let mut c = claims();
         c[field] = value;
         c
+    }
+
+    #[tokio::test]
+    async fn the_jwks_fetched_at_init_serves_the_first_request() {
+        let (sessions, source) = sessions();
+        sessions.warm_up().await;
+        assert_eq!(source.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        sessions.verify(&sign(&claims(), &key_a()), now()).await.unwrap();
+        assert_eq!(source.0.load(std::sync::atomic::Ordering::SeqCst), 1, "the first request fetched again");
     }
 
     #[tokio::test]

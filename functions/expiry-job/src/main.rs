@@ -6,7 +6,8 @@ use loyalty::Deps;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     loyalty::telemetry::init();
-    let deps = Deps::from_env(None).await.inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    let deps =
+        Deps::from_env_without_console(None).await.inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     let deps: &'static Deps = Box::leak(Box::new(deps));
     deps.store.warm_up().await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent>| async move {

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    loyalty::lambda::serve(|deps, req| async move { public_earn::handle(deps, req).await }).await
+    loyalty::lambda::serve_without_console(|deps, req| async move { public_earn::handle(deps, req).await }).await
 }

@@ -1,4 +1,5 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    loyalty::lambda::serve(|deps, req| async move { public_voucher_verify::handle(deps, req).await }).await
+    loyalty::lambda::serve_without_console(|deps, req| async move { public_voucher_verify::handle(deps, req).await })
+        .await
 }

@@ -7,7 +7,9 @@ use loyalty::events::consumer::Consumer;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     loyalty::telemetry::init();
-    let deps = loyalty::Deps::from_env(None).await.inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
+    let deps = loyalty::Deps::from_env_without_console(None)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "configuration"))?;
     deps.store.warm_up().await;
     let consumer: &'static Consumer = Box::leak(Box::new(Consumer::new(Arc::new(deps))));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {

@@ -143,8 +143,20 @@ impl Store {
 
     /// The standard AWS settings (`AWS_REGION`, `AWS_ENDPOINT_URL_DYNAMODB`,
     /// credentials) with this store's timeouts and retries. For `main` functions only.
+    /// The SDK's HTTP client trusts only the AWS roots ([`crate::tls`]): the system's root
+    /// store is never read.
     pub async fn load_aws_config() -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let loader = match crate::tls::aws_http_client() {
+            Ok(client) => loader.http_client(client),
+            // Never in practice (the roots are compiled in and tested); the SDK's default
+            // client (the system's roots) is still correct, only slower to start.
+            Err(e) => {
+                tracing::warn!(error = %e, "the AWS roots' client cannot be built; using the system's roots");
+                loader
+            }
+        };
+        loader
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
