@@ -29,12 +29,9 @@ impl Write for Reinstate {
     }
 
     async fn run(cx: &Context<'_>, code: &Code, idem: Option<&Replayable<'_, Coupon>>) -> Result<Coupon, ApiError> {
-        let coupon = engine::reinstate_code(cx.deps, &cx.caller, code).await?;
-        // Stored once the coupon is active again: a retry with the same key answers this.
-        if let Some(idem) = idem {
-            cx.deps.store.complete_idempotency(&idem.completion(&coupon)).await?;
-        }
-        Ok(coupon)
+        // The answer is stored in the reinstatement's own transaction: a retry with the
+        // same key answers this, even when the first answer was lost.
+        engine::reinstate_code(cx.deps, &cx.caller, code, idem).await
     }
 
     fn render(coupon: &Coupon, sandbox: bool) -> Response<Body> {

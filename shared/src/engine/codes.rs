@@ -108,7 +108,16 @@ pub const REINSTATE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// than [`REINSTATE_WINDOW`] ago: not found (404), not used (400), used by another key
 /// (403), used too long ago (400). A sandbox caller gets the same checks but the key's
 /// (it never uses a coupon) and nothing changes. Returns the coupon as it now reads.
-pub async fn reinstate_code(deps: &Deps, caller: &Caller, code: &Code) -> Result<Coupon, ApiError> {
+///
+/// With an idempotency claim the claim is completed in the reinstatement's own
+/// transaction: a retry whose first answer was lost replays that answer rather than
+/// meet the coupon already active ("not used").
+pub async fn reinstate_code(
+    deps: &Deps,
+    caller: &Caller,
+    code: &Code,
+    idem: Option<&Replayable<'_, Coupon>>,
+) -> Result<Coupon, ApiError> {
     let now = deps.now();
     let (coupon, used) = deps.store.get_code_use(&caller.tenant, code).await?.ok_or(ApiError::NotFound("Coupon"))?;
     if coupon.status != CodeStatus::Used {
@@ -128,13 +137,20 @@ pub async fn reinstate_code(deps: &Deps, caller: &Caller, code: &Code) -> Result
         return Ok(active);
     }
     let token = used.token.unwrap_or_default();
-    match deps.store.reinstate_code(&caller.tenant, &active, &token).await {
+    let written = match idem {
+        Some(idem) => {
+            deps.store.reinstate_code_completing(&caller.tenant, &active, &token, &idem.completion(&active)).await
+        }
+        None => deps.store.reinstate_code(&caller.tenant, &active, &token).await,
+    };
+    match written {
         Ok(()) => {
             tracing::info!(coupon_id = %active.coupon_id, "code reinstated");
             Ok(active)
         }
         // Reinstated (or used again and so by another write) since it was read.
         Err(ReinstateError::Changed) => Err(ApiError::CodeNotUsed),
+        Err(ReinstateError::ClaimLost) => Err(super::members::claim_lost()),
         Err(ReinstateError::Store(e)) => Err(e.into()),
     }
 }

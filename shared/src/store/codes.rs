@@ -202,11 +202,40 @@ pub struct CodeUseRecord {
     pub key_id: Option<String>,
 }
 
+/// The update that makes a used code active again (back in its owner's GSI1 index, its
+/// use forgotten) and its condition: still used by the write `token`.
+fn reinstate(tenant: &TenantSlug, coupon: &Coupon, token: &str) -> Result<(String, String, Expr), StoreError> {
+    let mut e = Expr::default();
+    let status = e.name(attr::STATUS);
+    let mut set = format!("SET {status} = {}", e.value(value(CodeStatus::Active)?));
+    if let Some(owner) = &coupon.customer_id {
+        let pk = super::item_key::member_partition(tenant, owner);
+        let sk = super::item_key::code_index_sk(coupon.expires_at.timestamp_millis(), &coupon.code);
+        set = format!(
+            "{set}, {} = {}, {} = {}",
+            e.name(GSI1PK),
+            e.value(value(pk)?),
+            e.name(GSI1SK),
+            e.value(value(sk)?)
+        );
+    }
+    let set = format!("{set} REMOVE {}, {}, {}", e.name(attr::USED_AT), e.name(attr::USED_BY), e.name(attr::USED_KEY));
+    let condition = format!(
+        "attribute_exists(PK) AND {status} = {} AND {} = {}",
+        e.value(value(CodeStatus::Used)?),
+        e.name(attr::USED_BY),
+        e.value(value(token)?)
+    );
+    Ok((set, condition, e))
+}
+
 /// Why a used code could not be reinstated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReinstateError {
     /// The code is no longer used by that write (reinstated concurrently, or gone).
     Changed,
+    /// The idempotency claim was taken over: nothing was written.
+    ClaimLost,
     Store(StoreError),
 }
 
@@ -240,28 +269,7 @@ impl Store {
         coupon: &Coupon,
         token: &str,
     ) -> Result<(), ReinstateError> {
-        let mut e = Expr::default();
-        let status = e.name(attr::STATUS);
-        let mut set = format!("SET {status} = {}", e.value(value(CodeStatus::Active).map_err(ReinstateError::Store)?));
-        if let Some(owner) = &coupon.customer_id {
-            let pk = super::item_key::member_partition(tenant, owner);
-            let sk = super::item_key::code_index_sk(coupon.expires_at.timestamp_millis(), &coupon.code);
-            set = format!(
-                "{set}, {} = {}, {} = {}",
-                e.name(GSI1PK),
-                e.value(value(pk).map_err(ReinstateError::Store)?),
-                e.name(GSI1SK),
-                e.value(value(sk).map_err(ReinstateError::Store)?)
-            );
-        }
-        let set =
-            format!("{set} REMOVE {}, {}, {}", e.name(attr::USED_AT), e.name(attr::USED_BY), e.name(attr::USED_KEY));
-        let condition = format!(
-            "attribute_exists(PK) AND {status} = {} AND {} = {}",
-            e.value(value(CodeStatus::Used).map_err(ReinstateError::Store)?),
-            e.name(attr::USED_BY),
-            e.value(value(token).map_err(ReinstateError::Store)?)
-        );
+        let (set, condition, e) = reinstate(tenant, coupon, token).map_err(ReinstateError::Store)?;
         let result = self
             .client
             .update_item()
@@ -278,5 +286,35 @@ impl Store {
             Ok(false) => Err(ReinstateError::Changed),
             Err(e) => Err(ReinstateError::Store(e)),
         }
+    }
+
+    /// [`Store::reinstate_code`] and the completion of an idempotency claim in one
+    /// transaction: a retry under the same key finds the first answer, never "not used".
+    pub async fn reinstate_code_completing(
+        &self,
+        tenant: &TenantSlug,
+        coupon: &Coupon,
+        token: &str,
+        completion: &Completion,
+    ) -> Result<(), ReinstateError> {
+        let (set, condition, e) = reinstate(tenant, coupon, token).map_err(ReinstateError::Store)?;
+        let items = vec![
+            update(&self.table, &ItemKey::code(tenant, &coupon.code), set, condition, e, false)
+                .map_err(ReinstateError::Store)?,
+            completion_item(&self.table, completion).map_err(ReinstateError::Store)?,
+        ];
+        let reasons = match self.transact(items).await {
+            Ok(()) => return Ok(()),
+            Err(TransactError::Store(e)) => return Err(ReinstateError::Store(e)),
+            Err(TransactError::Cancelled(reasons)) => reasons,
+        };
+        let failed = |i: usize| reasons.get(i).is_some_and(condition_failed);
+        if failed(0) {
+            return Err(ReinstateError::Changed);
+        }
+        if failed(1) {
+            return Err(ReinstateError::ClaimLost);
+        }
+        Err(ReinstateError::Store(StoreError::Unavailable(format!("transaction cancelled: {reasons:?}"))))
     }
 }

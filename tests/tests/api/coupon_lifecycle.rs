@@ -1,11 +1,13 @@
 //! A coupon through a till's day: used on the bill itself (`coupon_code`, in the bill's
 //! own transaction), and reinstated after a voided sale (`/pos/coupon/reinstate`).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use loyalty::keys::{KeyMode, Scope};
 use serde_json::json;
 
+use super::faults::{losing_deps, LoseAnswers};
 use super::support::{concurrently, date, Call, Route, TestEnv};
 
 const MOBILE: &str = "9876543210";
@@ -179,6 +181,44 @@ async fn the_key_that_used_a_coupon_reinstates_it_within_a_day() {
     reinstate(&t.live, "COUP-LATE")
         .await
         .assert_error(400, "Coupon was used more than 24 hours ago and can no longer be reinstated");
+}
+
+#[tokio::test]
+async fn a_reinstatement_whose_answer_was_lost_is_answered_again_under_its_idempotency_key() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.seed_member(&t, MOBILE, "Ravi Kumar", "34").await;
+    env.issue_coupon(&t, MOBILE, "200", date(2026, 12, 31), Some("COUP-XY12")).await;
+    env.redeem(&t, &t.live, "COUP-XY12").await.assert_ok(&json!({ "valid": true }));
+    let lose = LoseAnswers::default();
+    let losing = losing_deps(&env, &lose);
+    // Warm: the key is read before the answers are lost.
+    Call::customer(t.slug()).key(&t.live).query("mobile", MOBILE).send(&losing).await.assert_ok(&json!({}));
+    let call = Call::reinstate(t.slug())
+        .key(&t.live)
+        .header("Idempotency-Key", "void-1")
+        .json(&json!({ "code": "COUP-XY12" }));
+
+    lose.0.writes.store(true, Ordering::SeqCst);
+    let lost = call.send(&losing).await;
+    assert_eq!(lost.status, 503, "{}", lost.text);
+    lose.0.writes.store(false, Ordering::SeqCst);
+
+    // The reinstatement and its answer were one write: the retry answers it again,
+    // never "Coupon is not used".
+    let retry = call.send(&env.deps).await;
+    retry
+        .assert_ok(&json!({ "reinstated": true, "coupon": { "code": "COUP-XY12", "status": "active", "value": 200 } }));
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    // Active once: usable again, and a reinstatement under a new key finds it unused.
+    Call::reinstate(t.slug())
+        .key(&t.live)
+        .header("Idempotency-Key", "void-2")
+        .json(&json!({ "code": "COUP-XY12" }))
+        .send(&env.deps)
+        .await
+        .assert_error(400, "Coupon is not used");
+    env.redeem(&t, &t.live, "COUP-XY12").await.assert_ok(&json!({ "valid": true }));
 }
 
 #[tokio::test]

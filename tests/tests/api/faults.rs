@@ -619,11 +619,11 @@ async fn a_store_that_dies_or_freezes_answers_503_and_loses_nothing() {
 /// commits it) and throws its answer away, as a connection lost after the request went
 /// out would; or fails each read before it is sent.
 #[derive(Debug, Clone, Default)]
-struct LoseAnswers(Arc<LoseState>);
+pub(super) struct LoseAnswers(pub(super) Arc<LoseState>);
 
 #[derive(Debug, Default)]
-struct LoseState {
-    writes: AtomicBool,
+pub(super) struct LoseState {
+    pub(super) writes: AtomicBool,
     reads: AtomicBool,
     /// Whether the call being answered is a write.
     write: AtomicBool,
@@ -664,7 +664,7 @@ impl Intercept for LoseAnswers {
 
 /// A `Deps` on the test's table whose client loses answers as `lose` says, with cold
 /// caches.
-fn losing_deps(env: &super::support::TestEnv, lose: &LoseAnswers) -> Deps {
+pub(super) fn losing_deps(env: &super::support::TestEnv, lose: &LoseAnswers) -> Deps {
     let config = env.client.config().to_builder().interceptor(lose.clone()).build();
     Deps::new(Store::new(Client::from_conf(config), env.table.clone()), env.clock.clone())
 }
