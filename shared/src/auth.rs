@@ -44,7 +44,7 @@ pub async fn partner(
     program: bool,
 ) -> Result<Caller, ApiError> {
     let slug = path_param(req, "tenant").unwrap_or_default();
-    let prefetch = match TenantSlug::parse(&slug) {
+    let prefetch = match TenantSlug::parse(slug) {
         Ok(tenant) if program && key_unknown(deps, req) && deps.programs.get(&slug.to_owned()).is_none() => {
             Some(tenant)
         }
