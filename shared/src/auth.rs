@@ -32,12 +32,39 @@ impl Caller {
 }
 
 /// Partner dialect: the key, then the `{tenant}` path segment, then the scope, then the
-/// key's channel (one of `channels`).
-pub async fn partner(deps: &Deps, req: &Request, scope: Scope, channels: &[Channel]) -> Result<Caller, ApiError> {
-    let record = key_record(deps, req).await?;
+/// key's channel (one of `channels`). For a route that reads the program (`program`),
+/// a cold function reads the key and the slug's program at once: the slug names the
+/// tenant, so neither read waits for the other. The program is kept only once the key
+/// has proved the slug is its tenant's.
+pub async fn partner(
+    deps: &Deps,
+    req: &Request,
+    scope: Scope,
+    channels: &[Channel],
+    program: bool,
+) -> Result<Caller, ApiError> {
     let slug = path_param(req, "tenant").unwrap_or_default();
+    let prefetch = match TenantSlug::parse(slug) {
+        Ok(tenant) if program && key_unknown(deps, req) && deps.programs.get(&slug.to_owned()).is_none() => {
+            Some(tenant)
+        }
+        _ => None,
+    };
+    let (record, versions) = match prefetch {
+        Some(tenant) => {
+            // Boxed: the store's futures are large, and every Partner handler awaits this.
+            let (record, versions) =
+                Box::pin(async { tokio::join!(key_record(deps, req), deps.store.get_program_versions(&tenant)) }).await;
+            (record, versions.ok().flatten())
+        }
+        None => (key_record(deps, req).await, None),
+    };
+    let record = record?;
     if slug != record.tenant.as_str() {
         return Err(ApiError::Unauthorized);
+    }
+    if let Some(versions) = versions {
+        deps.programs.insert(slug.to_owned(), Arc::new(versions));
     }
     let caller = authorise(record, scope, channels)?;
     note_use(deps, &caller).await;
@@ -84,6 +111,12 @@ fn authorise(record: KeyRecord, scope: Scope, channels: &[Channel]) -> Result<Ca
         "authenticated"
     );
     Ok(Caller { tenant: record.tenant, key_id: record.key_id, mode: record.mode })
+}
+
+/// Whether the presented key is well formed but not in memory (its record needs a read).
+fn key_unknown(deps: &Deps, req: &Request) -> bool {
+    let header = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
+    header.and_then(PresentedKey::parse).is_some_and(|key| deps.keys.get(&key.hash()).is_none())
 }
 
 /// The key's record: from memory while fresh (a known key, or a remembered unknown one),

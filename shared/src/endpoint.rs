@@ -39,17 +39,19 @@ pub struct Route {
     pub dialect: Dialect,
     pub scope: Scope,
     pub channels: &'static [Channel],
+    /// Reads the tenant's program (a cold Partner request reads it with the key).
+    pub program: bool,
 }
 
 impl Route {
     /// A Partner (POS) route: the key must belong to the `{tenant}` in the path.
     pub const fn partner(name: &'static str, scope: Scope) -> Route {
-        Route { name, dialect: Dialect::Partner, scope, channels: &Channel::ALL }
+        Route { name, dialect: Dialect::Partner, scope, channels: &Channel::ALL, program: false }
     }
 
     /// A Public route: the key alone names the tenant.
     pub const fn public(name: &'static str, scope: Scope) -> Route {
-        Route { name, dialect: Dialect::Public, scope, channels: &Channel::ALL }
+        Route { name, dialect: Dialect::Public, scope, channels: &Channel::ALL, program: false }
     }
 
     /// The same route, for keys of these channels only (others answer 403 before the
@@ -58,9 +60,14 @@ impl Route {
         Route { channels, ..self }
     }
 
+    /// The same route, marked as reading the tenant's program.
+    pub const fn reading_program(self) -> Route {
+        Route { program: true, ..self }
+    }
+
     async fn authenticate(&self, deps: &Deps, req: &Request) -> Result<Caller, ApiError> {
         match self.dialect {
-            Dialect::Partner => auth::partner(deps, req, self.scope, self.channels).await,
+            Dialect::Partner => auth::partner(deps, req, self.scope, self.channels, self.program).await,
             Dialect::Public => auth::public(deps, req, self.scope, self.channels).await,
             // No API key opens a management route (those are [`Manage`]).
             Dialect::Admin => Err(ApiError::Unauthorized),

@@ -24,7 +24,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 struct Bill;
 
 impl SaleDialect for Bill {
-    const ROUTE: Route = Route::partner("pos-bill", Scope::WriteTransactions);
+    const ROUTE: Route = Route::partner("pos-bill", Scope::WriteTransactions).reading_program();
     type Request = BillRequest;
 
     fn render(result: &SaleResult, sandbox: bool) -> Response<Body> {

@@ -21,7 +21,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 struct Lookup;
 
 impl Read for Lookup {
-    const ROUTE: Route = Route::partner("pos-customer", Scope::ReadCustomers);
+    const ROUTE: Route = Route::partner("pos-customer", Scope::ReadCustomers).reading_program();
     type Input = (Mobile, Option<NewMember>);
     type Output = (Arc<Program>, Mobile, Option<(MemberLookup, Option<Expiring>)>);
 

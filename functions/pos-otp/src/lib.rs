@@ -19,7 +19,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 struct SendOtp;
 
 impl Write for SendOtp {
-    const ROUTE: Route = Route::partner("pos-otp", Scope::WriteTransactions);
+    const ROUTE: Route = Route::partner("pos-otp", Scope::WriteTransactions).reading_program();
     type Input = Mobile;
     type Output = (Mobile, OtpSent);
 

@@ -2,8 +2,8 @@
 //! key and per address, but cannot see tenants, mobiles or guesses):
 //! - SMS per tenant per UTC hour and per UTC day (`Program::otp_sms_per_hour`,
 //!   `otp_sms_per_day`): a leaked key cannot pump SMS beyond them. Beyond either, `429`
-//!   with `Retry-After` until the window ends. A code refused by the day's limit has
-//!   still counted toward the hour's: the counts err on the side of sending less.
+//!   with `Retry-After` until the window ends. A code is counted in both windows and
+//!   written in one transaction with them, so a refused code counts nowhere.
 //! - Wrong guesses per mobile per UTC day across its codes
 //!   (`Program::otp_wrong_guesses_per_day`): once reached, a check is refused with `429`
 //!   and `Retry-After` until the next UTC day, without reading or comparing the code.
@@ -19,7 +19,7 @@ use crate::deps::Deps;
 use crate::domain::Mobile;
 use crate::error::ApiError;
 use crate::program::Program;
-use crate::store::SmsWindow;
+use crate::store::{OtpIssue, OtpRecord, SmsQuota, SmsWindow};
 
 /// How long a counter is kept after its window ends (for an operator to look at).
 const KEEP_AFTER_WINDOW_SECS: i64 = 86_400;
@@ -39,40 +39,60 @@ fn seconds_until(now: DateTime<Utc>, end: DateTime<Utc>) -> u64 {
     (ms as u64).div_ceil(1000)
 }
 
-/// Counts one SMS against the tenant's hourly and daily limits, or refuses it.
-pub(super) async fn take_sms_quota(
+/// How many times a code's transaction is sent again after a conflict with another
+/// code of the tenant counted at the same moment, before answering 429.
+const ISSUE_TRIES: u32 = 5;
+
+/// Issues `record` for `mobile` (replacing the code issued at `previous`) and counts its
+/// SMS against the tenant's hourly and daily limits, all in one transaction, or refuses
+/// it with nothing written.
+pub(super) async fn issue_counted(
     deps: &Deps,
     caller: &Caller,
+    mobile: &Mobile,
     program: &Program,
-    now: DateTime<Utc>,
+    record: &OtpRecord,
+    previous: Option<i64>,
 ) -> Result<(), ApiError> {
+    let now = deps.now();
     let hour_end = start_of_hour(now) + Duration::hours(1);
     let day_end = next_day(now.date_naive());
-    let windows = [
-        (SmsWindow::Hour(start_of_hour(now)), program.otp_sms_per_hour, hour_end),
-        (SmsWindow::Day(now.date_naive()), program.otp_sms_per_day, day_end),
+    let quotas = [
+        SmsQuota {
+            window: SmsWindow::Hour(start_of_hour(now)),
+            limit: program.otp_sms_per_hour,
+            expires_at_epoch: hour_end.timestamp() + KEEP_AFTER_WINDOW_SECS,
+        },
+        SmsQuota {
+            window: SmsWindow::Day(now.date_naive()),
+            limit: program.otp_sms_per_day,
+            expires_at_epoch: day_end.timestamp() + KEEP_AFTER_WINDOW_SECS,
+        },
     ];
-    for (window, limit, end) in windows {
-        let keep_until = end.timestamp() + KEEP_AFTER_WINDOW_SECS;
-        if !deps.store.take_sms_quota(&caller.tenant, &window, limit, keep_until).await? {
-            tracing::warn!(tenant = %caller.tenant, ?window, limit, "sms quota reached");
-            return Err(ApiError::TooManyRequests { retry_after_secs: seconds_until(now, end) });
+    let ends = [hour_end, day_end];
+    for _ in 0..ISSUE_TRIES {
+        match Box::pin(deps.store.issue_otp(&caller.tenant, mobile, record, previous, &quotas)).await? {
+            OtpIssue::Issued => return Ok(()),
+            OtpIssue::QuotaReached(i) => {
+                let (quota, end) = (&quotas[i.min(1)], ends[i.min(1)]);
+                tracing::warn!(tenant = %caller.tenant, window = ?quota.window, limit = quota.limit, "sms quota reached");
+                return Err(ApiError::TooManyRequests { retry_after_secs: seconds_until(now, end) });
+            }
+            // Another code was issued for this mobile at the same moment.
+            OtpIssue::Raced => return Err(ApiError::TooManyRequests { retry_after_secs: 1 }),
+            OtpIssue::Conflict => {
+                tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(5..40))).await;
+            }
         }
     }
-    Ok(())
+    Err(ApiError::TooManyRequests { retry_after_secs: 1 })
 }
 
-/// Refuses a check when the mobile has used up today's wrong guesses.
-pub(super) async fn refuse_if_guessed_out(
-    deps: &Deps,
-    caller: &Caller,
-    program: &Program,
-    mobile: &Mobile,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let day = now.date_naive();
-    if deps.store.otp_misses(&caller.tenant, mobile, day).await? >= program.otp_wrong_guesses_per_day {
-        return Err(ApiError::TooManyRequests { retry_after_secs: seconds_until(now, next_day(day)) });
+/// Refuses a check when the mobile has used up today's wrong guesses (`misses`, read
+/// with the code).
+pub(super) fn refuse_if_guessed_out(program: &Program, misses: u32, now: DateTime<Utc>) -> Result<(), ApiError> {
+    if misses >= program.otp_wrong_guesses_per_day {
+        return Err(ApiError::TooManyRequests { retry_after_secs: seconds_until(now, next_day(now.date_naive())) });
     }
     Ok(())
 }

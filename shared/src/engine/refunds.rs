@@ -52,37 +52,71 @@ pub async fn refund(
     idem: Option<&Replayable<'_, Refund>>,
 ) -> Result<Refund, ApiError> {
     crate::test_values::amount(caller, amount)?;
-    let txn_id = match key {
-        SaleKey::Transaction(id) => *id,
-        SaleKey::Reference(reference) => {
-            let recorded = deps
-                .store
-                .get_sale(&caller.tenant, &reference.as_str().into())
-                .await?
-                .ok_or(ApiError::NotFound("Sale"))?;
-            uuid::Uuid::parse_str(&recorded.outcome.transaction_id).map_err(|_| ApiError::Internal)?
+    // The sale's reference (or its purchase) and the refund's own reference are read at
+    // once (neither needs the other); either names the sale's member, so the purchase
+    // and the profile are then read at once: a refund is three round trips. (By
+    // `transaction_id` the purchase is read twice: the write works from the second,
+    // read with the profile, as every attempt of the loop does.)
+    let refund_ref = refund_ref.map(Reference::from);
+    let sale = async {
+        match key {
+            // The purchase names the member: read it now, beside the refund's reference
+            // (without one, reading it first costs the same round trips).
+            SaleKey::Transaction(id) if refund_ref.is_some() => {
+                let purchase = deps.store.get_purchase(&caller.tenant, id).await?;
+                Ok::<_, ApiError>((*id, purchase.map(|p| p.customer_id)))
+            }
+            SaleKey::Transaction(id) => Ok((*id, None)),
+            SaleKey::Reference(reference) => {
+                let recorded = deps
+                    .store
+                    .get_sale(&caller.tenant, &reference.as_str().into())
+                    .await?
+                    .ok_or(ApiError::NotFound("Sale"))?;
+                let txn_id = uuid::Uuid::parse_str(&recorded.outcome.transaction_id).map_err(|_| ApiError::Internal)?;
+                // An unreadable id only costs the concurrent read: the purchase names the member.
+                Ok((txn_id, crate::domain::CustomerId::parse(&recorded.outcome.customer.customer_id).ok()))
+            }
         }
     };
-    let refund_ref = refund_ref.map(Reference::from);
-    if let Some(reference) = &refund_ref {
-        if let Some(recorded) = Box::pin(deps.store.get_refund_reference(&caller.tenant, reference)).await? {
-            return Box::pin(replay(deps, recorded, txn_id, amount, idem)).await;
+    let earlier = async {
+        match &refund_ref {
+            Some(reference) => Ok::<_, ApiError>(deps.store.get_refund_reference(&caller.tenant, reference).await?),
+            None => Ok(None),
         }
+    };
+    let ((txn_id, member), earlier) = Box::pin(async { tokio::try_join!(sale, earlier) }).await?;
+    if let Some(recorded) = earlier {
+        return Box::pin(replay(deps, recorded, txn_id, amount, idem)).await;
     }
     let refund_ref = &refund_ref;
+    let member = &member;
     let attempt = move || async move {
-        let purchase = deps.store.get_purchase(&caller.tenant, &txn_id).await?.ok_or(ApiError::NotFound("Sale"))?;
+        let (purchase, known) = match member {
+            Some(id) => {
+                let (purchase, profile) = Box::pin(async {
+                    tokio::try_join!(
+                        deps.store.get_purchase(&caller.tenant, &txn_id),
+                        deps.store.get_customer(&caller.tenant, id)
+                    )
+                })
+                .await?;
+                (purchase, Some(profile))
+            }
+            None => (deps.store.get_purchase(&caller.tenant, &txn_id).await?, None),
+        };
+        let purchase = purchase.ok_or(ApiError::NotFound("Sale"))?;
         let effect = purchase.refund(amount.minor()).ok_or_else(|| match purchase.refundable_minor() {
             0 => ApiError::bad_request("the sale is already fully refunded"),
             left => {
                 ApiError::bad_request(format!("amount is more than what remains refundable ({})", format_minor(left)))
             }
         })?;
-        let before = deps
-            .store
-            .get_customer(&caller.tenant, &purchase.customer_id)
-            .await?
-            .ok_or(ApiError::NotFound("Customer"))?;
+        let before = match known {
+            Some(profile) if *member == Some(purchase.customer_id) => profile,
+            _ => deps.store.get_customer(&caller.tenant, &purchase.customer_id).await?,
+        }
+        .ok_or(ApiError::NotFound("Customer"))?;
         // The time is read after the member, so an entry's `created_at` is never earlier
         // than that of a change this one was computed on.
         let now = deps.now();

@@ -18,12 +18,12 @@ use chrono::{DateTime, Utc};
 
 use super::commit::{change, commit, mutation_error, Attempt, Refused};
 use super::expiry;
-use super::members::{find_member, new_customer, taken_by};
-use super::otp::check_otp;
+use super::members::{find_member, member_id, new_customer, taken_by};
+use super::otp::{check_otp, read_otp, OtpReads};
 use super::{MemberRef, NewMember};
 use crate::auth::Caller;
 use crate::deps::Deps;
-use crate::domain::{Code, CustomerId, Milli, Money};
+use crate::domain::{Code, CustomerId, Milli, Mobile, Money};
 use crate::error::ApiError;
 use crate::expiry::ExpiryClock;
 use crate::idempotency::Replayable;
@@ -113,15 +113,24 @@ pub async fn record_sale(
         return Err(ApiError::NotFound("Customer"));
     }
     let writes = !(caller.sandbox() || sale.preview);
-    if let Some(replay) = recorded_retry(deps, caller, sale, writes, idem).await? {
+    let first = Box::pin(FirstReads::read(deps, caller, sale, writes)).await?;
+    if let Some(replay) = recorded_retry(deps, sale, first.recorded, first.member, writes, idem).await? {
         return Ok(replay);
     }
+    // The first attempt bills from the first reads; one after a lost race reads again.
+    let known = std::sync::Mutex::new(Some((first.member, first.coupon)));
+    let otp_reads = std::sync::Mutex::new(first.otp);
     // Checked once, after the balance is known to cover the points: a refused bill does
     // not take one of the code's attempts.
     let otp_use = tokio::sync::OnceCell::new();
-    let (bill, otp_use) = (&bill, &otp_use);
+    let (bill, otp_use, known, otp_reads) = (&bill, &otp_use, &known, &otp_reads);
     let attempt = move || async move {
-        let existing = find_member(deps, &caller.tenant, &sale.member).await?;
+        let first = known.lock().ok().and_then(|mut k| k.take());
+        let (existing, coupon_read) = match first {
+            Some((Some(id), coupon)) => (deps.store.get_customer(&caller.tenant, &id).await?, coupon),
+            Some((None, coupon)) => (None, coupon),
+            None => (find_member(deps, &caller.tenant, &sale.member).await?, None),
+        };
         // The time is read after the member, so an entry's `created_at` is never earlier
         // than that of a change this one was computed on.
         let now = deps.now();
@@ -142,10 +151,15 @@ pub async fn record_sale(
         // The coupon is checked before the one-time code: a refused coupon takes none of
         // the code's attempts.
         let coupon = match &sale.coupon {
-            Some(code) => Some(usable_coupon(deps, caller, code, now).await?),
+            Some(code) => Some(usable_coupon(deps, caller, code, coupon_read, now).await?),
             None => None,
         };
-        let otp = otp_use.get_or_try_init(|| otp_for(deps, caller, sale)).await?;
+        let otp = otp_use
+            .get_or_try_init(|| async {
+                let reads = otp_reads.lock().ok().and_then(|mut r| r.take());
+                otp_for(deps, caller, sale, reads).await
+            })
+            .await?;
         let txn_id = uuid::Uuid::new_v4();
         let (after, mut result, late, tier) = bill.apply(program, &clock, sale, &settled, txn_id, now);
         result.outcome.coupon = coupon.as_ref().map(|c| UsedCoupon::new(c, now));
@@ -368,36 +382,84 @@ struct Trail {
     tier: Option<TierChange>,
 }
 
+/// What a bill reads before the member's profile, all at once since none needs another:
+/// the reference's record (for a bill answered from it, below), the member's id from the
+/// lookup, the bill's coupon and the one-time code's reads. So a bill spending points
+/// with a code is three round trips: these, the profile, the transaction.
+struct FirstReads {
+    recorded: Option<SaleRecord>,
+    member: Option<CustomerId>,
+    /// The coupon's item as read (`Some(None)`: no such coupon).
+    coupon: Option<Option<Coupon>>,
+    otp: Option<OtpReads>,
+}
+
+impl FirstReads {
+    async fn read(deps: &Deps, caller: &Caller, sale: &Sale, writes: bool) -> Result<FirstReads, ApiError> {
+        let reference = sale.reference.as_ref().filter(|_| sale.redeem_points > 0 || sale.coupon.is_some() || !writes);
+        let recorded = async {
+            match reference {
+                Some(reference) => {
+                    Ok::<_, ApiError>(deps.store.get_sale(&caller.tenant, &reference.as_str().into()).await?)
+                }
+                None => Ok(None),
+            }
+        };
+        let coupon = async {
+            match &sale.coupon {
+                Some(code) => Ok::<_, ApiError>(Some(deps.store.get_code(&caller.tenant, code).await?)),
+                None => Ok(None),
+            }
+        };
+        let otp = async {
+            match otp_mobile(sale) {
+                Some(mobile) => Ok::<_, ApiError>(Some(read_otp(deps, caller, mobile).await?)),
+                None => Ok(None),
+            }
+        };
+        let (recorded, member, coupon, otp) =
+            tokio::try_join!(recorded, member_id(deps, &caller.tenant, &sale.member), coupon, otp)?;
+        Ok(FirstReads { recorded, member, coupon, otp })
+    }
+}
+
 /// A bill that spends points is answered from its reference before anything else: its
 /// retry would find the one-time code used. A sandbox or preview bill writes nothing, so
-/// it answers what the recorded sale answered.
+/// it answers what the recorded sale answered. The member's id is the lookup's: a
+/// lookup is written with its profile, so it needs no read of the profile.
 async fn recorded_retry(
     deps: &Deps,
-    caller: &Caller,
     sale: &Sale,
+    recorded: Option<SaleRecord>,
+    member: Option<CustomerId>,
     writes: bool,
     idem: Option<&Replayable<'_, SaleResult>>,
 ) -> Result<Option<SaleResult>, ApiError> {
-    let Some(reference) =
-        sale.reference.as_ref().filter(|_| sale.redeem_points > 0 || sale.coupon.is_some() || !writes)
-    else {
+    let Some(recorded) = recorded else {
         return Ok(None);
     };
-    let Some(recorded) = deps.store.get_sale(&caller.tenant, &reference.as_str().into()).await? else {
-        return Ok(None);
-    };
-    let existing = find_member(deps, &caller.tenant, &sale.member).await?;
     // An unknown member cannot be the one the reference was recorded for.
-    let id = existing.map_or_else(CustomerId::new_random, |c| c.id);
+    let id = member.unwrap_or_else(CustomerId::new_random);
     answer_replay(deps, recorded, id, sale, if writes { idem } else { None }).await.map(Some)
 }
 
-/// The bill's coupon, read and checked: not found (404), used or expired (400). The
-/// transaction that records the bill uses it under the same condition, so of two bills
-/// racing for one coupon exactly one is recorded.
-async fn usable_coupon(deps: &Deps, caller: &Caller, code: &Code, now: DateTime<Utc>) -> Result<Coupon, ApiError> {
+/// The bill's coupon, checked: not found (404), used or expired (400). Read here unless
+/// the first reads brought it (`read`). The transaction that records the bill uses it
+/// under the same condition, so of two bills racing for one coupon exactly one is
+/// recorded.
+async fn usable_coupon(
+    deps: &Deps,
+    caller: &Caller,
+    code: &Code,
+    read: Option<Option<Coupon>>,
+    now: DateTime<Utc>,
+) -> Result<Coupon, ApiError> {
     crate::test_values::coupon(caller, code)?;
-    let coupon = deps.store.get_code(&caller.tenant, code).await?.ok_or(ApiError::NotFound("Coupon"))?;
+    let coupon = match read {
+        Some(read) => read,
+        None => deps.store.get_code(&caller.tenant, code).await?,
+    }
+    .ok_or(ApiError::NotFound("Coupon"))?;
     match super::codes::CodeState::of(&coupon, now) {
         super::codes::CodeState::Usable => Ok(coupon),
         super::codes::CodeState::Used => Err(ApiError::CodeUsed),
@@ -412,9 +474,24 @@ fn written_member(customer: &CustomerWrite) -> CustomerId {
     }
 }
 
+/// The mobile whose one-time code a bill checks: one that spends points (not a preview)
+/// by mobile with a code.
+fn otp_mobile(sale: &Sale) -> Option<&Mobile> {
+    match &sale.member {
+        MemberRef::Mobile(mobile) if sale.redeem_points > 0 && !sale.preview && sale.otp.is_some() => Some(mobile),
+        _ => None,
+    }
+}
+
 /// Spending points needs the member's one-time code (by mobile: that is where it went).
-/// A preview spends nothing, so it neither needs nor checks one.
-async fn otp_for(deps: &Deps, caller: &Caller, sale: &Sale) -> Result<Option<OtpUse>, ApiError> {
+/// A preview spends nothing, so it neither needs nor checks one. `reads`: the code's
+/// reads from the bill's first reads (read here if a lost race took them).
+async fn otp_for(
+    deps: &Deps,
+    caller: &Caller,
+    sale: &Sale,
+    reads: Option<OtpReads>,
+) -> Result<Option<OtpUse>, ApiError> {
     if sale.redeem_points == 0 || sale.preview {
         return Ok(None);
     }
@@ -422,7 +499,11 @@ async fn otp_for(deps: &Deps, caller: &Caller, sale: &Sale) -> Result<Option<Otp
         return Err(ApiError::bad_request("redeem_points needs the member's mobile (the one-time code goes there)"));
     };
     let code = sale.otp.as_deref().ok_or_else(|| ApiError::bad_request("otp is required to redeem points"))?;
-    check_otp(deps, caller, mobile, code).await
+    let reads = match reads {
+        Some(reads) => reads,
+        None => Box::pin(read_otp(deps, caller, mobile)).await?,
+    };
+    Box::pin(check_otp(deps, caller, mobile, code, reads)).await
 }
 
 /// The recorded outcome for a retry of the same sale, or 409 for another sale on the

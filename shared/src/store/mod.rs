@@ -52,7 +52,7 @@ pub use mutation::{
     CouponUse, CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, OutcomeReference, PurchaseWrite,
     RedemptionRecord, RefundRecord, SaleRecord,
 };
-pub use otp::OtpRecord;
+pub use otp::{OtpIssue, OtpRecord, SmsQuota};
 pub use programs::TenantEntry;
 pub use transact::Completion;
 pub use webhooks::AttemptOutcome;

@@ -84,6 +84,8 @@ pub enum PurchaseWrite {
 pub struct OtpUse {
     pub mobile: Mobile,
     pub code_hash: String,
+    /// The code's issue time, as read: the attempt is taken on that code only.
+    pub issued_at_ms: i64,
     pub now_ms: i64,
 }
 
@@ -548,19 +550,24 @@ fn refund_update(
     update(table, &ItemKey::purchase(tenant, &after.txn_id), set, condition, e, false)
 }
 
-/// Uses a one-time code. The attempt this check took was counted before the guess was
-/// compared.
+/// Uses a one-time code and takes the right guess's attempt: the transaction commits
+/// only while an attempt is left, so a right guess among parallel wrong ones is one of
+/// the code's five tries like any other.
 fn otp_use(table: &str, tenant: &TenantSlug, otp: &OtpUse) -> Result<TransactWriteItem, StoreError> {
     let mut e = Expr::default();
     let used = e.name(attr::USED);
-    let set = format!("SET {used} = {}", e.value(value(true)?));
+    let attempts = e.name(attr::ATTEMPTS_LEFT);
+    let set = format!("SET {used} = {}, {attempts} = {attempts} - {}", e.value(value(true)?), e.value(value(1)?));
     let condition = format!(
-        "{} = {} AND {used} = {} AND {} > {}",
+        "{} = {} AND {used} = {} AND {} > {} AND {} = {} AND {attempts} > {}",
         e.name(attr::CODE_HASH),
         e.value(value(&otp.code_hash)?),
         e.value(value(false)?),
         e.name(attr::EXPIRES_AT_MS),
-        e.value(value(otp.now_ms)?)
+        e.value(value(otp.now_ms)?),
+        e.name(attr::ISSUED_AT_MS),
+        e.value(value(otp.issued_at_ms)?),
+        e.value(value(0)?)
     );
     update(table, &ItemKey::otp(tenant, &otp.mobile), set, condition, e, false)
 }

@@ -9,8 +9,9 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
 use super::client::{condition_held, write_token, Store, StoreError};
-use super::item_key::ItemKey;
+use super::item_key::{ItemKey, SmsWindow};
 use super::items::{attr, decode, encode, value, Expr, OtpItem};
+use super::transact::{condition_failed, update, TransactError};
 use crate::domain::{Mobile, TenantSlug};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +40,93 @@ impl From<OtpItem> for OtpRecord {
     }
 }
 
+/// One of the tenant's SMS limits a code is counted against: the window, its limit, and
+/// when its counter may go (`expires_at_epoch`).
+#[derive(Debug, Clone)]
+pub struct SmsQuota {
+    pub window: SmsWindow,
+    pub limit: u32,
+    pub expires_at_epoch: i64,
+}
+
+/// How issuing a code went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OtpIssue {
+    Issued,
+    /// The SMS limit at this index of the quotas was reached; nothing was written.
+    QuotaReached(usize),
+    /// Another code was issued for the mobile since the one read; nothing was written.
+    Raced,
+    /// A concurrent write to one of the items (another code of the tenant counted at
+    /// the same moment) cancelled it; nothing was written, and it may be sent again.
+    Conflict,
+}
+
 impl Store {
+    /// Issues a code and counts its SMS against each of `quotas`, in one transaction: the
+    /// counts and the code are written together or not at all, in one round trip. The
+    /// code replaces the one read (`previous_issued_at_ms`), or meets its own write (the
+    /// SDK's retry after a lost answer, also answered as done by the call's token).
+    pub async fn issue_otp(
+        &self,
+        tenant: &TenantSlug,
+        mobile: &Mobile,
+        r: &OtpRecord,
+        previous_issued_at_ms: Option<i64>,
+        quotas: &[SmsQuota],
+    ) -> Result<OtpIssue, StoreError> {
+        let mut items = Vec::with_capacity(quotas.len() + 1);
+        for quota in quotas {
+            let mut e = Expr::default();
+            let sent = e.name(attr::SENT);
+            let set = format!(
+                "ADD {sent} {} SET {} = {}",
+                e.value(value(1)?),
+                e.name(attr::EXPIRES_AT_EPOCH),
+                e.value(value(quota.expires_at_epoch)?)
+            );
+            let condition = format!("attribute_not_exists({sent}) OR {sent} < {}", e.value(value(quota.limit)?));
+            items.push(update(&self.table, &ItemKey::sms_count(tenant, &quota.window), set, condition, e, false)?);
+        }
+        let token = write_token();
+        let item = OtpItem {
+            code_hash: r.code_hash.clone(),
+            issued_at_ms: r.issued_at_ms,
+            expires_at_ms: r.expires_at_ms,
+            attempts_left: r.attempts_left,
+            used: r.used,
+            window_start_ms: r.window_start_ms,
+            window_count: r.window_count,
+            expires_at_epoch: r.window_start_ms / 1000 + 86_400,
+            send_token: Some(token.clone()),
+            attempt_tokens: Vec::new(),
+        };
+        let mut e = Expr::default();
+        let previous = match previous_issued_at_ms {
+            None => "attribute_not_exists(PK)".to_owned(),
+            Some(prev) => format!("{} = {}", e.name(attr::ISSUED_AT_MS), e.value(value(prev)?)),
+        };
+        let own = format!("{} = {}", e.name(attr::SEND_TOKEN), e.value(value(&token)?));
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(encode(&ItemKey::otp(tenant, mobile), &item)?))
+            .condition_expression(format!("{previous} OR {own}"))
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        items.push(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build());
+        match self.transact(items).await {
+            Ok(()) => Ok(OtpIssue::Issued),
+            Err(TransactError::Store(err)) => Err(err),
+            Err(TransactError::Cancelled(reasons)) => match reasons.iter().position(condition_failed) {
+                Some(i) if i < quotas.len() => Ok(OtpIssue::QuotaReached(i)),
+                Some(_) => Ok(OtpIssue::Raced),
+                None => Ok(OtpIssue::Conflict),
+            },
+        }
+    }
+
     /// The code last issued for `mobile`, if any.
     pub async fn get_otp(&self, tenant: &TenantSlug, mobile: &Mobile) -> Result<Option<OtpRecord>, StoreError> {
         let out = self

@@ -928,7 +928,7 @@ mod lost_answers {
         let t = env.tenant("spice-garden").await;
         env.seed_member(&t, MOBILE, "Ravi Kumar", "500").await;
         let (base, outbox) = env.with_outbox();
-        let (deps, lose) = losing(&env, &base, "PutItem");
+        let (deps, lose) = losing(&env, &base, "TransactWriteItems");
 
         let reply = send_otp(&t).send(&deps).await;
 

@@ -38,6 +38,7 @@ mod program_rules;
 mod public;
 mod races;
 mod reports;
+mod round_trips;
 mod sandbox;
 mod sessions;
 mod soak;

@@ -409,8 +409,8 @@ pub fn markdown(r: &Results) -> String {
          items' sizes by DynamoDB's rules (see *Method*); \"Local-reported\" is the `ConsumedCapacity` DynamoDB Local \
          returned when the proxy asked for it, shown for comparison only (it is wrong for transactions). \
          ⚠ marks a count that differs from docs/architecture.md. The documented count of a cold request is the \
-         warm one plus the key read and, for functions that need the tenant's rules, the program read (\"a cold \
-         function adds one GetItem for the key and one for the program\"); ",
+         warm one plus the key read and, for functions that need the tenant's rules, the program read: beside the \
+         key on a Partner route (its path names the tenant), after it on a Public one; ",
     );
     let no_program: Vec<&str> =
         crate::scenarios::endpoints().into_iter().filter(|e| !e.reads_program).map(|e| e.function).collect();
