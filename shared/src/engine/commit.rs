@@ -64,10 +64,13 @@ where
     RF: Future<Output = Result<Refused<T>, ApiError>>,
 {
     for n in 0..MAX_ATTEMPTS {
-        let (mutation, now, result) = match attempt().await? {
+        let (mut mutation, now, result) = match attempt().await? {
             Attempt::Answer(answer) => return Ok(answer),
             Attempt::Write { mutation, now, result } => (mutation, now, result),
         };
+        if mutation.members_tier.is_none() {
+            mutation.members_tier = Some(members_tier(deps, tenant, &mutation).await?);
+        }
         match deps.store.apply(tenant, &mutation, now).await {
             Ok(()) => return Ok(result),
             Err(err) if retryable(&err) => {}
@@ -95,7 +98,19 @@ pub(crate) fn change(customer: CustomerWrite) -> Mutation {
         completion: None,
         outcome_ref: None,
         admin: None,
+        members_tier: None,
     }
+}
+
+/// The tier the changed member holds under the program in force (cached), for the
+/// members index.
+async fn members_tier(deps: &Deps, tenant: &TenantSlug, m: &Mutation) -> Result<String, ApiError> {
+    let program = crate::auth::program(deps, tenant).await?;
+    let member = match &m.customer {
+        CustomerWrite::New(c) => c,
+        CustomerWrite::Update { after, .. } => after,
+    };
+    Ok(crate::tiers::tier_of(&program, member).name.clone())
 }
 
 /// Exponential backoff with jitter: 4 ms, 8 ms, ... capped at 200 ms.
