@@ -43,8 +43,10 @@ pub struct CsvPage {
 }
 
 fn cursor(text: Option<&str>, tier: Option<&str>) -> Result<Option<MembersCursor>, ApiError> {
-    text.map(|t| MembersCursor::decode(t, tier).ok_or_else(|| ApiError::invalid("cursor", "is not one this API gave out")))
-        .transpose()
+    text.map(|t| {
+        MembersCursor::decode(t, tier).ok_or_else(|| ApiError::invalid("cursor", "is not one this API gave out"))
+    })
+    .transpose()
 }
 
 /// The tier a filter names, as the program spells it; unknown is a 400.

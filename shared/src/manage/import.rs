@@ -196,10 +196,9 @@ async fn import_row(deps: &Deps, actor: &Actor, program: &Arc<Program>, line: us
     };
     match write_row(deps, actor, program, row).await {
         Ok(Written::Now(i)) => done(RowStatus::Ok, Some(i)),
-        Ok(Written::Before) => RowResult {
-            reason: Some("reference imported before".into()),
-            ..done(RowStatus::Duplicate, None)
-        },
+        Ok(Written::Before) => {
+            RowResult { reason: Some("reference imported before".into()), ..done(RowStatus::Duplicate, None) }
+        }
         Err(e) => error_row(line, reference.clone(), reason_of(&e)),
     }
 }
@@ -273,8 +272,11 @@ async fn write_row(deps: &Deps, actor: &Actor, program: &Program, row: &Row) -> 
             created_at: now,
             sold_at: None,
         };
-        let result =
-            Imported { customer_id: after.id.to_string(), enrolled: before.is_none(), balance_after: after.points_balance };
+        let result = Imported {
+            customer_id: after.id.to_string(),
+            enrolled: before.is_none(),
+            balance_after: after.points_balance,
+        };
         #[derive(Serialize)]
         struct Balance {
             points_balance: i64,

@@ -6,8 +6,8 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 
 use super::client::{Store, StoreError, GSI2};
 use super::item_key::{
-    member_of_members_sk, members_index_partition, members_tier_prefix, Attrs, ItemKey, GSI2PK,
-    GSI2SK, MEMBERS_SHARDS, PK, SK,
+    member_of_members_sk, members_index_partition, members_tier_prefix, Attrs, ItemKey, GSI2PK, GSI2SK, MEMBERS_SHARDS,
+    PK, SK,
 };
 use super::items::{decode, value, ProfileItem};
 use crate::domain::TenantSlug;
@@ -154,8 +154,7 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let order: Vec<String> =
-            keys.iter().filter_map(|k| k.get(PK).and_then(|v| v.as_s().ok()).cloned()).collect();
+        let order: Vec<String> = keys.iter().filter_map(|k| k.get(PK).and_then(|v| v.as_s().ok()).cloned()).collect();
         let mut found: std::collections::HashMap<String, Customer> = std::collections::HashMap::new();
         let mut pending = keys;
         for _ in 0..8 {
@@ -166,8 +165,13 @@ impl Store {
                 .set_keys(Some(std::mem::take(&mut pending)))
                 .build()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            let out =
-                self.client.batch_get_item().request_items(&self.table, ask).send().await.map_err(StoreError::from_sdk)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, ask)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
             for attrs in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
                 let pk = attrs.get(PK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                 found.insert(pk, decode::<ProfileItem>(attrs).map(Customer::from)?);

@@ -261,7 +261,7 @@ impl Store {
                         &ItemKey::profile(tenant, &c.id),
                         &ProfileItem::new(tenant, c, now).in_tier(tenant, m.members_tier.as_deref()),
                     )
-                        .and_then(|a| put_new(table, a, false)),
+                    .and_then(|a| put_new(table, a, false)),
                     Role::Profile,
                 )?;
                 let lookup = LookupItem { customer_id: c.id };

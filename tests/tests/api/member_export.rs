@@ -161,7 +161,8 @@ async fn an_import_is_idempotent_per_row_names_bad_rows_and_balances_are_ledger_
     assert!(rows[4]["reason"].as_str().unwrap().starts_with("bad points"));
 
     let again = import(&env, &owner, &file).await;
-    let status: Vec<&str> = again.body["rows"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    let status: Vec<&str> =
+        again.body["rows"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(status, ["duplicate", "duplicate", "error", "error", "error", "duplicate"], "{}", again.text);
     assert_eq!(env.balance(&a, "9822200001").await, existing.balance + 500, "a second import changes nothing");
     assert_eq!(env.balance(&a, "9822200002").await, 1200);
@@ -179,7 +180,8 @@ async fn an_import_is_idempotent_per_row_names_bad_rows_and_balances_are_ledger_
     // The header is required; a viewer may not import.
     let headless = AdminCall::new(Admin::MembersImport).token(&owner).text("9822200009,X,,1,r\n").send(&env.deps).await;
     assert_eq!((headless.status, headless.body["error"]["field"].as_str()), (400, Some("body")));
-    let viewer = AdminCall::new(Admin::MembersImport).as_(&env, a.slug(), Role::Viewer).text(&file).send(&env.deps).await;
+    let viewer =
+        AdminCall::new(Admin::MembersImport).as_(&env, a.slug(), Role::Viewer).text(&file).send(&env.deps).await;
     assert_eq!(viewer.status, 403);
 }
 
