@@ -129,7 +129,10 @@ fn read_row(record: &csv::StringRecord) -> Result<Row, String> {
 
 /// Reads the CSV text: each data row read or refused, with its line. A missing or
 /// different header, or more than [`MAX_IMPORT_ROWS`] rows, refuses the whole request.
-fn read_rows(text: &str) -> Result<Vec<(usize, Option<String>, Result<Row, String>)>, ApiError> {
+/// A data row: its line, its reference as written (if any), and the row or why not.
+type ReadRow = (usize, Option<String>, Result<Row, String>);
+
+fn read_rows(text: &str) -> Result<Vec<ReadRow>, ApiError> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
     let header = reader.headers().map_err(|_| ApiError::invalid("body", "is not CSV text"))?;
     let names: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
