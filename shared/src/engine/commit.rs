@@ -69,7 +69,7 @@ where
             Attempt::Write { mutation, now, result } => (mutation, now, result),
         };
         if mutation.members_tier.is_none() {
-            mutation.members_tier = Some(members_tier(deps, tenant, &mutation).await?);
+            mutation.members_tier = members_tier(deps, tenant, &mutation);
         }
         match deps.store.apply(tenant, &mutation, now).await {
             Ok(()) => return Ok(result),
@@ -102,15 +102,17 @@ pub(crate) fn change(customer: CustomerWrite) -> Mutation {
     }
 }
 
-/// The tier the changed member holds under the program in force (cached), for the
-/// members index.
-async fn members_tier(deps: &Deps, tenant: &TenantSlug, m: &Mutation) -> Result<String, ApiError> {
-    let program = crate::auth::program(deps, tenant).await?;
+/// The tier the changed member holds under the program in force, for the members index:
+/// from the cached program every attempt has read (no read of its own); `None` (the
+/// index entry left as it is) if it is not cached.
+fn members_tier(deps: &Deps, tenant: &TenantSlug, m: &Mutation) -> Option<String> {
+    let versions = deps.programs.get(&tenant.as_str().to_owned())?;
+    let program = versions.at(deps.now());
     let member = match &m.customer {
         CustomerWrite::New(c) => c,
         CustomerWrite::Update { after, .. } => after,
     };
-    Ok(crate::tiers::tier_of(&program, member).name.clone())
+    Some(crate::tiers::tier_of(program, member).name.clone())
 }
 
 /// Exponential backoff with jitter: 4 ms, 8 ms, ... capped at 200 ms.
