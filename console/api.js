@@ -25,14 +25,15 @@ export function newIdempotencyKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export async function request(method, path, { body, idempotencyKey, query } = {}) {
+export async function request(method, path, { body, idempotencyKey, query, csvBody, csvAnswer } = {}) {
   const token = await idToken();
   if (!token) {
     onSessionEnded();
     throw new ApiError(401, "unauthorized", "Your session has ended. Sign in again.");
   }
-  const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+  const headers = { Authorization: `Bearer ${token}`, Accept: csvAnswer ? "text/csv, application/json" : "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (csvBody !== undefined) headers["Content-Type"] = "text/csv";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   let url = base + path;
   if (query) {
@@ -43,10 +44,13 @@ export async function request(method, path, { body, idempotencyKey, query } = {}
   }
   let response;
   try {
-    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const sent = csvBody !== undefined ? csvBody : body === undefined ? undefined : JSON.stringify(body);
+    response = await fetch(url, { method, headers, body: sent });
   } catch {
     throw new ApiError(0, "network", "The server cannot be reached. Check the connection and try again.");
   }
+  // An export's page: CSV text and the next page's cursor, if any.
+  if (csvAnswer && response.ok) return { text: await response.text(), next: response.headers.get("x-next-cursor") };
   const data = await response.json().catch(() => null);
   if (response.status === 401) {
     onSessionEnded();
@@ -111,6 +115,11 @@ export const api = {
   changeRole: (email, body, idempotencyKey) => request("PUT", `/v1/admin/team/${enc(email)}`, { body, idempotencyKey }),
   removePerson: (email, idempotencyKey) => request("DELETE", `/v1/admin/team/${enc(email)}`, { idempotencyKey }),
   dailyReport: (from, to) => request("GET", "/v1/admin/reports/daily", { query: { from, to } }),
+
+  exportMembers: (cursor) => request("GET", "/v1/admin/members/export", { query: { cursor }, csvAnswer: true }),
+  exportLedger: (from, to, cursor) =>
+    request("GET", "/v1/admin/ledger/export", { query: { from, to, cursor }, csvAnswer: true }),
+  importMembers: (csv) => request("POST", "/v1/admin/members/import", { csvBody: csv }),
 
   audit: (cursor) => request("GET", "/v1/admin/audit", { query: { limit: 20, cursor } }),
 };

@@ -1,14 +1,141 @@
 // Members: find by mobile, email or customer id; a profile with balance, tier and codes;
 // history with "Older" pages; "Edit details" (name, mobile, email), "Adjust points"
 // (confirmed first), "Issue coupon" and, for owners, "Erase personal data" (confirmed
-// with what goes and what stays).
+// with what goes and what stays). Owners and managers also export every member, or the
+// ledger of a date range (pages joined into one CSV download), and import opening
+// balances from a CSV file (sent in parts of 500 rows, with progress and a result per row).
 import { api, newIdempotencyKey } from "../api.js";
-import { h, field, showError, clearErrors, busy, notify, confirmDialog, formatDate, formatNumber, pageHeading } from "../ui.js";
+import { h, field, showError, clearErrors, busy, notify, confirmDialog, formatDate, formatNumber, pageHeading, table } from "../ui.js";
 
 export async function render(main, { role, params }) {
   const canChange = role === "owner" || role === "manager";
   if (params[0]) return profile(main, decodeURIComponent(params[0]), canChange, role === "owner");
-  return search(main);
+  search(main);
+  if (canChange) main.append(exportsAndImport());
+}
+
+/** Every page of an export joined into one CSV (the header comes with the first page). */
+async function allPages(fetchPage, progress) {
+  let text = "";
+  let cursor;
+  let pages = 0;
+  do {
+    const page = await fetchPage(cursor);
+    text += page.text;
+    cursor = page.next;
+    pages += 1;
+    progress(pages);
+  } while (cursor);
+  return text;
+}
+
+function download(name, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+  const a = h("a", { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** The rows of a CSV file in parts of `size` data rows, each with the header first. */
+function chunks(text, size) {
+  const lines = text.replace(/\r\n?/g, "\n").split("\n").filter((l) => l.trim() !== "");
+  const [header, ...rows] = lines;
+  const parts = [];
+  for (let i = 0; i < rows.length; i += size) parts.push({ first: i, csv: [header, ...rows.slice(i, i + size)].join("\n") + "\n" });
+  return parts;
+}
+
+const STATUS_TEXT = { ok: "Imported", duplicate: "Already imported", error: "Not imported" };
+
+function exportsAndImport() {
+  const today = new Date().toISOString().slice(0, 10);
+  const exportStatus = h("p", { role: "status", class: "muted", id: "export-status" });
+  const exportMembers = h("button", { type: "button", class: "secondary" }, "Export members");
+  exportMembers.addEventListener("click", async () => {
+    exportMembers.disabled = true;
+    try {
+      const text = await allPages((c) => api.exportMembers(c), (n) => { exportStatus.textContent = `Exporting members: page ${n}…`; });
+      download(`members-${today}.csv`, text);
+      exportStatus.textContent = `Exported ${Math.max(0, text.split("\n").filter(Boolean).length - 1)} members.`;
+    } catch (error) {
+      exportStatus.textContent = error.message;
+    } finally {
+      exportMembers.disabled = false;
+    }
+  });
+
+  const ledgerForm = h("form", { novalidate: true, "aria-label": "Export ledger" },
+    h("div", { class: "field-row" },
+      field({ label: "From", name: "from", type: "date", required: true, value: today.slice(0, 8) + "01" }),
+      field({ label: "To", name: "to", type: "date", required: true, value: today })),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, "Export ledger")));
+  ledgerForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const from = ledgerForm.elements.from.value;
+    const to = ledgerForm.elements.to.value;
+    if (!from) return showError(ledgerForm, { field: "from", message: "Choose the first day." });
+    if (!to || to < from) return showError(ledgerForm, { field: "to", message: "Choose a last day on or after the first." });
+    clearErrors(ledgerForm);
+    busy(ledgerForm, async () => {
+      try {
+        const text = await allPages((c) => api.exportLedger(from, to, c), (n) => { exportStatus.textContent = `Exporting the ledger: page ${n}…`; });
+        download(`ledger-${from}-to-${to}.csv`, text);
+        exportStatus.textContent = `Exported ${Math.max(0, text.split("\n").filter(Boolean).length - 1)} ledger entries.`;
+      } catch (error) {
+        showError(ledgerForm, error);
+      }
+    });
+  });
+
+  const progress = h("progress", { id: "import-progress", max: 1, value: 0, hidden: true, "aria-label": "Import progress" });
+  const importStatus = h("p", { role: "status", id: "import-status" });
+  const results = h("div", { class: "table-wrap", tabindex: "0", "aria-label": "Import results" });
+  const importForm = h("form", { novalidate: true, "aria-label": "Import opening balances" },
+    field({ label: "CSV file", name: "file", type: "file", accept: ".csv,text/csv", required: true,
+      hint: "Columns mobile,name,email,points,reference. Each reference is imported once: importing the same file again changes nothing." }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, "Import")));
+  importForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const file = importForm.elements.file.files[0];
+    if (!file) return showError(importForm, { field: "file", message: "Choose a CSV file." });
+    clearErrors(importForm);
+    busy(importForm, async () => {
+      const parts = chunks(await file.text(), 500);
+      if (!parts.length) return showError(importForm, { field: "file", message: "The file has no rows." });
+      progress.hidden = false;
+      progress.max = parts.length;
+      progress.value = 0;
+      const rows = [];
+      const counts = { ok: 0, duplicate: 0, error: 0 };
+      try {
+        for (const [i, part] of parts.entries()) {
+          importStatus.textContent = `Importing part ${i + 1} of ${parts.length}…`;
+          const report = await api.importMembers(part.csv);
+          for (const r of report.rows) rows.push({ ...r, line: r.line + part.first });
+          counts.ok += report.ok;
+          counts.duplicate += report.duplicate;
+          counts.error += report.error;
+          progress.value = i + 1;
+        }
+        importStatus.textContent = `${counts.ok} imported, ${counts.duplicate} already imported, ${counts.error} not imported.`;
+      } catch (error) {
+        showError(importForm, error);
+      }
+      results.replaceChildren(table("Result per row", ["Line", "Reference", "Result", "Reason"],
+        rows.map((r) => [String(r.line), r.reference || "—", STATUS_TEXT[r.status] || r.status, r.reason || ""])));
+    });
+  });
+
+  return h("section", { "aria-labelledby": "bulk-h", class: "panel" },
+    h("h2", { id: "bulk-h" }, "Export and import"),
+    h("div", { class: "actions" }, exportMembers),
+    h("h3", {}, "Ledger"),
+    ledgerForm,
+    exportStatus,
+    h("h3", {}, "Import opening balances"),
+    importForm, progress, importStatus, results);
 }
 
 function search(main) {

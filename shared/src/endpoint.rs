@@ -209,6 +209,11 @@ pub trait Manage {
     fn parse(req: &Request) -> Result<Self::Input, ApiError>;
 
     fn run(cx: &Console<'_>, input: Self::Input) -> impl Future<Output = Result<Self::Output, ApiError>> + Send;
+
+    /// The response for a result: JSON unless the route says otherwise (an export's CSV).
+    fn render(output: &Self::Output) -> Response<Body> {
+        crate::http::json(Self::STATUS, output)
+    }
 }
 
 /// What a management route's run sees: the dependencies, the signed-in person as an
@@ -234,7 +239,7 @@ async fn run_manage<M: Manage>(deps: &Deps, req: &Request) -> Result<Response<Bo
     let input = M::parse(req)?;
     let cx = Console { deps, actor: staff.actor(), idem };
     let output = M::run(&cx, input).await?;
-    Ok(crate::http::json(M::STATUS, &output))
+    Ok(M::render(&output))
 }
 
 /// Where the stage has an edge secret, the request must have come through the edge

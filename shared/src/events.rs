@@ -5,7 +5,7 @@
 //!
 //! | item, change | event |
 //! |---|---|
-//! | ledger entry, insert | `points.earned` / `points.redeemed` / `points.refunded` / `points.adjusted` / `points.expired`, by the entry's type |
+//! | ledger entry, insert | `points.earned` / `points.redeemed` / `points.refunded` / `points.adjusted` (also an imported `opening` balance) / `points.expired`, by the entry's type |
 //! | member profile, insert | `member.enrolled` |
 //! | member profile, modify that moves lifetime points across a tier's threshold, or (a program whose tiers qualify on a period) changes the tier it holds | `member.tier_changed` (needs the tenant's program) |
 //! | code, insert | `voucher.issued` (a voucher or a coupon) |
@@ -224,7 +224,9 @@ fn points_event(entry_type: &str) -> Option<&'static str> {
         "earn" => Some("points.earned"),
         "redeem" | "coupon" => Some("points.redeemed"),
         "refund" => Some("points.refunded"),
-        "adjustment" => Some("points.adjusted"),
+        // An imported opening balance is an adjustment to an integrator; its
+        // `entry_type` says `opening`.
+        "adjustment" | "opening" => Some("points.adjusted"),
         "expire" => Some("points.expired"),
         _ => None,
     }

@@ -11,7 +11,8 @@
 //! | code, modify from active to used | `vouchers_used` |
 //!
 //! Points keep the ledger's signs: earnings positive, redemptions and expiries
-//! negative, refunds and adjustments either way. `points_net` is the day's change of the
+//! negative, refunds and adjustments either way (an imported opening balance counts as an
+//! adjustment). `points_net` is the day's change of the
 //! outstanding points.
 //!
 //! [`Counter`] counts a batch of one shard's records: it reads the shard's checkpoint
@@ -149,7 +150,7 @@ pub fn contribution_of(record: &Record) -> Result<Option<Contribution>, String> 
                 "earn" => figures.points_earned = e.points,
                 "redeem" | "coupon" => figures.points_redeemed = e.points,
                 "refund" => figures.points_refunded = e.points,
-                "adjustment" => figures.points_adjusted = e.points,
+                "adjustment" | "opening" => figures.points_adjusted = e.points,
                 "expire" => figures.points_expired = e.points,
                 _ => {}
             }

@@ -122,6 +122,19 @@ fn with_json_type(mut resp: Response<Body>, status: StatusCode) -> Response<Body
     resp
 }
 
+/// The header naming the next page of an export (absent on the last page).
+pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+
+/// A page of CSV (`text/csv`), with the next page's cursor in [`NEXT_CURSOR_HEADER`].
+pub fn csv_page(body: &str, next_cursor: Option<&str>) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(body.to_owned()));
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Some(cursor) = next_cursor.and_then(|c| HeaderValue::from_str(c).ok()) {
+        resp.headers_mut().insert(NEXT_CURSOR_HEADER, cursor);
+    }
+    resp
+}
+
 /// Marks a response as replayed from an earlier request.
 pub fn replayed(mut resp: Response<Body>) -> Response<Body> {
     resp.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));

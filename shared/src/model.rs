@@ -155,6 +155,9 @@ pub enum EntryKind {
     Expire,
     /// A change of tier (0 points), `"Gold -> Silver"` in its description.
     Tier,
+    /// An opening balance brought from another system by an import (balance only: not
+    /// toward lifetime points or tiers).
+    Opening,
 }
 
 impl EntryKind {
@@ -348,6 +351,7 @@ mod tests {
         assert_eq!(CodeStatus::parse("used"), Some(CodeStatus::Used));
         assert_eq!(CodeStatus::parse("expired"), None);
         assert_eq!(EntryKind::Adjustment.as_str(), "adjustment");
+        assert_eq!(EntryKind::Opening.as_str(), "opening");
         assert_eq!(EntryKind::parse("refund"), Some(EntryKind::Refund));
         assert_eq!(serde_json::to_string(&EntryKind::Earn).unwrap(), "\"earn\"");
     }

@@ -64,10 +64,13 @@ where
     RF: Future<Output = Result<Refused<T>, ApiError>>,
 {
     for n in 0..MAX_ATTEMPTS {
-        let (mutation, now, result) = match attempt().await? {
+        let (mut mutation, now, result) = match attempt().await? {
             Attempt::Answer(answer) => return Ok(answer),
             Attempt::Write { mutation, now, result } => (mutation, now, result),
         };
+        if mutation.members_tier.is_none() {
+            mutation.members_tier = members_tier(deps, tenant, &mutation);
+        }
         match deps.store.apply(tenant, &mutation, now).await {
             Ok(()) => return Ok(result),
             Err(err) if retryable(&err) => {}
@@ -95,7 +98,21 @@ pub(crate) fn change(customer: CustomerWrite) -> Mutation {
         completion: None,
         outcome_ref: None,
         admin: None,
+        members_tier: None,
     }
+}
+
+/// The tier the changed member holds under the program in force, for the members index:
+/// from the cached program every attempt has read (no read of its own); `None` (the
+/// index entry left as it is) if it is not cached.
+fn members_tier(deps: &Deps, tenant: &TenantSlug, m: &Mutation) -> Option<String> {
+    let versions = deps.programs.get(&tenant.as_str().to_owned())?;
+    let program = versions.at(deps.now());
+    let member = match &m.customer {
+        CustomerWrite::New(c) => c,
+        CustomerWrite::Update { after, .. } => after,
+    };
+    Some(crate::tiers::tier_of(program, member).name.clone())
 }
 
 /// Exponential backoff with jitter: 4 ms, 8 ms, ... capped at 200 ms.

@@ -9,6 +9,8 @@
 //! first result and applies nothing, a different request under the same key is a 409.
 
 mod audit;
+mod export;
+mod import;
 mod keys;
 mod member_data;
 mod members;
@@ -19,6 +21,13 @@ mod rewards;
 mod team;
 
 pub use audit::audit_log;
+pub use export::{
+    export_ledger, export_members, CsvPage, DateRange, LEDGER_COLUMNS, LEDGER_MEMBERS_PER_PAGE, MAX_LEDGER_DAYS,
+    MEMBER_COLUMNS,
+};
+pub use import::{
+    import_members, ImportReport, RowResult, RowStatus, IMPORT_COLUMNS, MAX_IMPORT_ROWS, MAX_OPENING_POINTS,
+};
 pub use keys::{issue_key, list_keys, revoke_key, rotate_key, set_key_scopes, IssuedKey, KeyView, NewKeySpec};
 pub use member_data::{edit_member, erase_member, Erased, MemberDetails, MemberEdit, ERASED_NAME, MAX_NAME_CHARS};
 pub use members::{

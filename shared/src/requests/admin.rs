@@ -59,6 +59,54 @@ impl Page {
     }
 }
 
+/// `?tier=&cursor=` of a members export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembersExport {
+    pub tier: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl MembersExport {
+    pub fn parse(req: &Request) -> Result<MembersExport, ApiError> {
+        Ok(MembersExport {
+            tier: query(req, "tier").map(str::to_owned),
+            cursor: query(req, "cursor").map(str::to_owned),
+        })
+    }
+}
+
+/// `?from=&to=&cursor=` of a ledger export (dates `YYYY-MM-DD`, both included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerExport {
+    pub range: crate::manage::DateRange,
+    pub cursor: Option<String>,
+}
+
+impl LedgerExport {
+    pub fn parse(req: &Request) -> Result<LedgerExport, ApiError> {
+        let day = |name: &str| {
+            crate::http::required_query(req, name, |v| {
+                NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| "must be a date, YYYY-MM-DD")
+            })
+        };
+        let range = crate::manage::DateRange::new(day("from")?, day("to")?)?;
+        Ok(LedgerExport { range, cursor: query(req, "cursor").map(str::to_owned) })
+    }
+}
+
+/// The largest CSV text one import may send.
+pub const MAX_IMPORT_BYTES: usize = 256 * 1024;
+
+/// An import's body: CSV text (UTF-8, at most [`MAX_IMPORT_BYTES`]).
+pub fn import_text(req: &Request) -> Result<String, ApiError> {
+    let bytes = super::body_bytes(req);
+    if bytes.len() > MAX_IMPORT_BYTES {
+        return Err(ApiError::PayloadTooLarge(MAX_IMPORT_BYTES));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| ApiError::invalid("body", "must be UTF-8 CSV text"))?;
+    Ok(text.trim_start_matches('\u{feff}').to_owned())
+}
+
 /// `?q=`: a mobile number, an email address or a customer id, told apart by their shape.
 pub fn member_query(req: &Request) -> Result<MemberRef, ApiError> {
     let q =

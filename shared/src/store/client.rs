@@ -12,6 +12,8 @@ use crate::error::ApiError;
 
 /// Name of the global secondary index.
 pub const GSI1: &str = "GSI1";
+/// Name of the members index (keys only): a tenant's members by shard and tier.
+pub const GSI2: &str = "GSI2";
 /// The table's TTL attribute (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expires_at_epoch";
 

@@ -18,6 +18,9 @@ pub(crate) const PK: &str = "PK";
 pub(crate) const SK: &str = "SK";
 pub(crate) const GSI1PK: &str = "GSI1PK";
 pub(crate) const GSI1SK: &str = "GSI1SK";
+/// The members index (`GSI2`, keys only): every member of a tenant, by shard and tier.
+pub(crate) const GSI2PK: &str = "GSI2PK";
+pub(crate) const GSI2SK: &str = "GSI2SK";
 
 /// The sort-key prefixes a query reads a range of.
 pub(crate) const REWARD_PREFIX: &str = "REWARD#";
@@ -48,6 +51,10 @@ pub const EXPIRY_SHARDS: u32 = 16;
 /// of their next review, one small review item each (the profile's `GSI1` is the expiry
 /// index's). Sharded as the expiry index is.
 pub(crate) const TIER_REVIEW_INDEX_PREFIX: &str = "TIERREVIEW#";
+
+/// How many partitions a tenant's members index is spread over (by customer id), so a
+/// big tenant's enrolments do not all write one index partition.
+pub const MEMBERS_SHARDS: u32 = 16;
 
 /// What an idempotency record is for: the tenant, the API key's mode and the route
 /// scope the client's `Idempotency-Key`.
@@ -259,6 +266,28 @@ pub(crate) fn tier_review_index(t: &TenantSlug, id: &CustomerId, due: crate::exp
 /// One partition of the review index: the members of one shard reviewed in `due`.
 pub(crate) fn tier_review_partition(due: crate::expiry::Month, shard: u32) -> String {
     format!("{TIER_REVIEW_INDEX_PREFIX}{due}#{shard:02}")
+}
+
+/// The members index's keys of a member holding `tier`:
+/// `MEMBERS#{t}#{shard}` / `{tier}#{customer_id}`. The shard comes from the member's id,
+/// so a member stays in one shard; a tier change moves only the sort key.
+pub(crate) fn members_index(t: &TenantSlug, id: &CustomerId, tier: &str) -> (String, String) {
+    (members_index_partition(t, id.shard(MEMBERS_SHARDS)), format!("{}{id}", members_tier_prefix(tier)))
+}
+
+/// One partition of a tenant's members index.
+pub(crate) fn members_index_partition(t: &TenantSlug, shard: u32) -> String {
+    format!("MEMBERS#{t}#{shard:02}")
+}
+
+/// The `GSI2SK` prefix of one tier's members (tier names are compared as stored).
+pub(crate) fn members_tier_prefix(tier: &str) -> String {
+    format!("{tier}#")
+}
+
+/// The member a members index sort key names (the text after the last `#`).
+pub(crate) fn member_of_members_sk(sk: &str) -> Option<CustomerId> {
+    CustomerId::parse(sk.rsplit_once('#')?.1).ok()
 }
 
 /// The `GSI1SK` prefix of one tenant's members in the expiry index.

@@ -247,6 +247,11 @@ pub(crate) struct ProfileItem {
     pub index_pk: Option<String>,
     #[serde(rename = "GSI1SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub index_sk: Option<String>,
+    /// The members index (GSI2): the tenant's shard and the tier held, when known.
+    #[serde(rename = "GSI2PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub members_pk: Option<String>,
+    #[serde(rename = "GSI2SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub members_sk: Option<String>,
 }
 
 impl StoredItem for ProfileItem {
@@ -277,7 +282,16 @@ impl ProfileItem {
             tier: c.tier.clone(),
             index_pk: index.as_ref().map(|(pk, _)| pk.clone()),
             index_sk: index.map(|(_, sk)| sk),
+            members_pk: None,
+            members_sk: None,
         }
+    }
+
+    /// The same, listed in the members index under `tier`.
+    pub fn in_tier(self, t: &TenantSlug, tier: Option<&str>) -> Self {
+        let keys = tier.map(|tier| crate::store::item_key::members_index(t, &self.customer_id, tier));
+        let (members_pk, members_sk) = keys.unzip();
+        ProfileItem { members_pk, members_sk, ..self }
     }
 }
 
@@ -319,6 +333,12 @@ pub(crate) struct ProfileBalance<'a> {
     pub index_pk: Option<String>,
     #[serde(rename = "GSI1SK", skip_serializing_if = "Option::is_none")]
     pub index_sk: Option<String>,
+    /// The members index keys, set (again) when the tier is known: writing the same
+    /// key values writes nothing to the keys-only index.
+    #[serde(rename = "GSI2PK", skip_serializing_if = "Option::is_none")]
+    pub members_pk: Option<String>,
+    #[serde(rename = "GSI2SK", skip_serializing_if = "Option::is_none")]
+    pub members_sk: Option<String>,
 }
 
 /// `TENANT#{t}#CUST#{id}` / `TIERREVIEW`: a member of a period program above the lowest

@@ -70,6 +70,27 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A member's whole ledger, oldest first (an export reads it; the history pages).
+    pub async fn ledger_of(&self, tenant: &TenantSlug, id: &CustomerId) -> Result<Vec<LedgerEntry>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(format!("{PK} = :pk AND begins_with({SK}, :prefix)"))
+            .expression_attribute_values(":pk", value(member_partition(tenant, id))?)
+            .expression_attribute_values(":prefix", value(LEDGER_PREFIX)?)
+            .into_paginator()
+            .items()
+            .send();
+        let mut entries = Vec::new();
+        while let Some(attrs) = pages.next().await {
+            entries.push(decode::<LedgerEntryItem>(&attrs.map_err(StoreError::from_sdk)?).map(LedgerEntry::from)?);
+        }
+        Ok(entries)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

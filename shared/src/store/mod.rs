@@ -1,5 +1,5 @@
-//! The one place that talks to DynamoDB: a single table, generic keys `PK`/`SK` and one
-//! index `GSI1` (`GSI1PK`/`GSI1SK`). Every tenant item's key starts with `TENANT#{slug}`,
+//! The one place that talks to DynamoDB: a single table, generic keys `PK`/`SK`, the
+//! index `GSI1` (`GSI1PK`/`GSI1SK`) and the keys-only members index `GSI2`. Every tenant item's key starts with `TENANT#{slug}`,
 //! so no key condition can reach across tenants. See `docs/architecture.md` for the item
 //! types and access patterns.
 //!
@@ -8,7 +8,7 @@
 //!   of the others but `client` (the table, `StoreError`);
 //! - `transact` sends a `TransactWriteItems` and reads why it was cancelled;
 //! - the operations (`customers`, `codes`, `ledger`, `mutation`, `idempotency`, `otp`, `otp_quota`,
-//!   `programs`, `purchases`, `rewards`, `api_keys`, `table`, `webhooks`) use those, never each other,
+//!   `members`, `programs`, `purchases`, `rewards`, `api_keys`, `table`, `webhooks`) use those, never each other,
 //!   but for `audit`: the audit entry and request item every management change writes
 //!   in its own transaction.
 
@@ -23,6 +23,7 @@ pub(crate) mod item_key;
 pub(crate) mod items;
 mod ledger;
 mod member_data;
+mod members;
 mod mutation;
 mod otp;
 mod otp_quota;
@@ -39,15 +40,16 @@ pub use audit::{
     DoneRequest,
 };
 pub use client::{
-    Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
+    Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, GSI2, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
 };
 pub use codes::{CodeUseRecord, ConsumeError, ReinstateError};
 pub use customers::{DueMembers, IndexCursor};
 pub use figures::FiguresWrite;
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
-pub use item_key::{AuditCursor, IdempotencyScope, LedgerCursor, SmsWindow, EXPIRY_SHARDS};
+pub use item_key::{AuditCursor, IdempotencyScope, LedgerCursor, SmsWindow, EXPIRY_SHARDS, MEMBERS_SHARDS};
 pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
 pub use member_data::{DetailsError, Scrubbed};
+pub use members::{MembersCursor, MembersPage, MEMBERS_PAGE};
 pub use mutation::{
     CouponUse, CustomerWrite, EnrolError, Mutation, MutationError, OtpUse, OutcomeReference, PurchaseWrite,
     RedemptionRecord, RefundRecord, SaleRecord,

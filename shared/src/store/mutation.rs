@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::audit::{admin_items, AdminRecord, DoneRequest};
 use super::client::{Store, StoreError};
-use super::item_key::{tier_review_index, ItemKey, LedgerCursor, GSI1PK, GSI1SK};
+use super::item_key::{members_index, tier_review_index, ItemKey, LedgerCursor, GSI1PK, GSI1SK};
 use super::items::{
     attr, decode, encode, expiry_index_keys, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem,
     ProfileBalance, ProfileItem, PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem,
@@ -114,6 +114,10 @@ pub struct Mutation {
     pub outcome_ref: Option<OutcomeReference>,
     /// A management change's audit entry and request item, if it is one.
     pub admin: Option<AdminRecord>,
+    /// The tier the member holds after the change, which lists them in the members
+    /// index (set by the write loop from the program in force; `None` leaves the
+    /// index entry as it is).
+    pub members_tier: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,8 +259,11 @@ impl Store {
         match &m.customer {
             CustomerWrite::New(c) => {
                 push(
-                    encode(&ItemKey::profile(tenant, &c.id), &ProfileItem::new(tenant, c, now))
-                        .and_then(|a| put_new(table, a, false)),
+                    encode(
+                        &ItemKey::profile(tenant, &c.id),
+                        &ProfileItem::new(tenant, c, now).in_tier(tenant, m.members_tier.as_deref()),
+                    )
+                    .and_then(|a| put_new(table, a, false)),
                     Role::Profile,
                 )?;
                 let lookup = LookupItem { customer_id: c.id };
@@ -274,7 +281,10 @@ impl Store {
                 }
             }
             CustomerWrite::Update { expected_version, after } => {
-                push(balance_update(table, tenant, *expected_version, after, now), Role::Profile)?;
+                push(
+                    balance_update(table, tenant, *expected_version, after, m.members_tier.as_deref(), now),
+                    Role::Profile,
+                )?;
             }
         }
         let (version, member) = match &m.customer {
@@ -456,9 +466,11 @@ fn balance_update(
     tenant: &TenantSlug,
     expected_version: u64,
     after: &Customer,
+    members_tier: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<TransactWriteItem, StoreError> {
     let mut e = Expr::default();
+    let (members_pk, members_sk) = members_tier.map(|tier| members_index(tenant, &after.id, tier)).unzip();
     let buckets = (!after.points_expiry.is_empty()).then_some(&after.points_expiry);
     let index = expiry_index_keys(tenant, after);
     let indexed = index.is_some();
@@ -472,6 +484,8 @@ fn balance_update(
         tier: after.tier.as_ref(),
         index_pk,
         index_sk,
+        members_pk,
+        members_sk,
     })?;
     // What is absent goes: the buckets when there are none, the member's expiry index
     // entry when nothing will expire (a balance spent, a rule switched off).

@@ -1,4 +1,4 @@
-//! Creating the table: keys, the one index, on-demand billing, TTL.
+//! Creating the table: keys, the two indexes, on-demand billing, TTL.
 
 use std::time::Duration;
 
@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
 
-use super::client::{Store, StoreError, GSI1, TTL_ATTRIBUTE};
-use super::item_key::{GSI1PK, GSI1SK, PK, SK};
+use super::client::{Store, StoreError, GSI1, GSI2, TTL_ATTRIBUTE};
+use super::item_key::{GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
 
 fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder()
@@ -54,6 +54,7 @@ impl Store {
             if stream {
                 self.enable_stream_if_missing().await?;
             }
+            self.add_members_index_if_missing().await?;
             return Ok(false);
         }
         let index = GlobalSecondaryIndex::builder()
@@ -61,6 +62,15 @@ impl Store {
             .key_schema(key_element(GSI1PK, KeyType::Hash)?)
             .key_schema(key_element(GSI1SK, KeyType::Range)?)
             .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // The members index: keys only, so a profile update that leaves its keys as
+        // they were writes nothing to it.
+        let members = GlobalSecondaryIndex::builder()
+            .index_name(GSI2)
+            .key_schema(key_element(GSI2PK, KeyType::Hash)?)
+            .key_schema(key_element(GSI2SK, KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let created = self
@@ -72,9 +82,12 @@ impl Store {
             .attribute_definitions(string_attribute(SK)?)
             .attribute_definitions(string_attribute(GSI1PK)?)
             .attribute_definitions(string_attribute(GSI1SK)?)
+            .attribute_definitions(string_attribute(GSI2PK)?)
+            .attribute_definitions(string_attribute(GSI2SK)?)
             .key_schema(key_element(PK, KeyType::Hash)?)
             .key_schema(key_element(SK, KeyType::Range)?)
             .global_secondary_indexes(index)
+            .global_secondary_indexes(members)
             .set_stream_specification(if stream { Some(stream_specification()?) } else { None })
             .send()
             .await;
@@ -122,6 +135,44 @@ impl Store {
             .update_table()
             .table_name(&self.table)
             .stream_specification(stream_specification()?)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        for _ in 0..120 {
+            if self.table_status().await? == Some(TableStatus::Active) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(())
+    }
+
+    /// A table made before the members index existed gets it (members are listed in it
+    /// from their next change on).
+    async fn add_members_index_if_missing(&self) -> Result<(), StoreError> {
+        let out = self.client.describe_table().table_name(&self.table).send().await.map_err(StoreError::from_sdk)?;
+        let has = out
+            .table()
+            .map(|t| t.global_secondary_indexes())
+            .is_some_and(|indexes| indexes.iter().any(|i| i.index_name() == Some(GSI2)));
+        if has {
+            return Ok(());
+        }
+        let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+            .index_name(GSI2)
+            .key_schema(key_element(GSI2PK, KeyType::Hash)?)
+            .key_schema(key_element(GSI2SK, KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .update_table()
+            .table_name(&self.table)
+            .attribute_definitions(string_attribute(GSI2PK)?)
+            .attribute_definitions(string_attribute(GSI2SK)?)
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            )
             .send()
             .await
             .map_err(StoreError::from_sdk)?;

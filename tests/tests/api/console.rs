@@ -86,6 +86,9 @@ pub enum Admin {
     MemberCoupon,
     MemberEdit,
     MemberErase,
+    MembersExport,
+    MembersImport,
+    LedgerExport,
     Audit,
     Reports,
     Webhooks,
@@ -106,7 +109,7 @@ pub enum Admin {
 }
 
 impl Admin {
-    pub const EVERY: [Admin; 33] = [
+    pub const EVERY: [Admin; 36] = [
         Admin::Keys,
         Admin::KeyIssue,
         Admin::KeyScopes,
@@ -123,6 +126,9 @@ impl Admin {
         Admin::MemberCoupon,
         Admin::MemberEdit,
         Admin::MemberErase,
+        Admin::MembersExport,
+        Admin::MembersImport,
+        Admin::LedgerExport,
         Admin::Audit,
         Admin::Reports,
         Admin::Webhooks,
@@ -149,6 +155,8 @@ impl Admin {
             | Admin::Members
             | Admin::Member
             | Admin::MemberHistory
+            | Admin::MembersExport
+            | Admin::LedgerExport
             | Admin::Audit
             | Admin::Reports
             | Admin::Webhooks
@@ -184,6 +192,9 @@ impl Admin {
             Admin::MemberCoupon => (format!("/v1/admin/members/{id}/coupons"), with("customer_id")),
             Admin::MemberEdit => (format!("/v1/admin/members/{id}"), with("customer_id")),
             Admin::MemberErase => (format!("/v1/admin/members/{id}/erase"), with("customer_id")),
+            Admin::MembersExport => ("/v1/admin/members/export".into(), None),
+            Admin::MembersImport => ("/v1/admin/members/import".into(), None),
+            Admin::LedgerExport => ("/v1/admin/ledger/export".into(), None),
             Admin::Audit => ("/v1/admin/audit".into(), None),
             Admin::Reports => ("/v1/admin/reports/daily".into(), None),
             Admin::Webhooks | Admin::WebhookAdd => ("/v1/admin/webhooks".into(), None),
@@ -247,6 +258,28 @@ impl AdminCall {
         self
     }
 
+    /// A body [`valid_body`] gives: JSON, or an import's CSV text (a JSON string).
+    fn valid(self, body: &Value) -> Self {
+        match body {
+            Value::String(text) => self.text(text),
+            other => self.json(other),
+        }
+    }
+
+    /// The query a route needs to answer more than 400 (a ledger export's range).
+    fn needed_query(self) -> Self {
+        if self.route == Admin::LedgerExport {
+            return self.query("from", "2020-01-01").query("to", "2020-12-31");
+        }
+        self
+    }
+
+    /// A body of plain text (an import's CSV).
+    pub fn text(mut self, body: &str) -> Self {
+        self.body = Some(body.to_owned());
+        self
+    }
+
     pub fn request(&self) -> Request {
         let (path, param) = self.route.path(&self.id);
         let mut builder =
@@ -289,6 +322,9 @@ impl AdminCall {
             Admin::MemberCoupon => Box::pin(admin_member_coupon::handle(deps, req)).await,
             Admin::MemberEdit => Box::pin(admin_member_edit::handle(deps, req)).await,
             Admin::MemberErase => Box::pin(admin_member_erase::handle(deps, req)).await,
+            Admin::MembersExport => Box::pin(admin_members_export::handle(deps, req)).await,
+            Admin::MembersImport => Box::pin(admin_members_import::handle(deps, req)).await,
+            Admin::LedgerExport => Box::pin(admin_ledger_export::handle(deps, req)).await,
             Admin::Audit => Box::pin(admin_audit::handle(deps, req)).await,
             Admin::Reports => Box::pin(admin_reports::handle(deps, req)).await,
             Admin::Webhooks => Box::pin(admin_webhooks::handle(deps, req)).await,
@@ -327,6 +363,9 @@ fn valid_body(route: Admin, reward_id: &str) -> Option<Value> {
         Admin::ProgramChange => Some(json!({"name": "Not my program", "earn_rate_milli": 999_000})),
         Admin::TeamInvite => Some(json!({"email": "new@bayview-inns.example", "role": "viewer"})),
         Admin::TeamRole => Some(json!({"role": "viewer"})),
+        Admin::MembersImport => {
+            Some(Value::String("mobile,name,email,points,reference\n9876500001,Mine,,500,imp-1\n".into()))
+        }
         _ => None,
     }
 }
@@ -406,7 +445,7 @@ async fn a_management_route_takes_only_a_session_and_a_dialect_route_only_a_key(
     for route in Admin::EVERY {
         let mut call = AdminCall::new(route).on(a.id_for(route)).header("X-API-Key", &a.tenant.live);
         if let Some(body) = valid_body(route, "rwd-new") {
-            call = call.json(&body);
+            call = call.valid(&body);
         }
         let reply = call.send(&env.deps).await;
         assert_eq!(reply.status, 401, "{route:?} with an API key: {}", reply.text);
@@ -445,9 +484,10 @@ async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route(
             // `team.rs`, on cognito-local.
             continue;
         }
-        let mut call = AdminCall::new(route).on(a.id_for(route)).token(&b_owner).header("Idempotency-Key", "iso-1");
+        let mut call =
+            AdminCall::new(route).on(a.id_for(route)).token(&b_owner).header("Idempotency-Key", "iso-1").needed_query();
         if let Some(body) = valid_body(route, "rwd-b-own") {
-            call = call.json(&body);
+            call = call.valid(&body);
         }
         if route == Admin::Members {
             call = call.query("q", &a.mobile);
@@ -465,6 +505,17 @@ async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route(
                 assert!(endpoints.iter().all(|e| e["endpoint_id"] != a.endpoint_id.as_str()), "{route:?}: {text}");
             }
             Admin::Members => assert_eq!(reply.body["members"], json!([]), "{route:?}: {text}"),
+            // B's own (empty) exports, and B's own new member of the same mobile.
+            Admin::MembersExport | Admin::LedgerExport => {
+                assert_eq!(reply.status, 200, "{route:?}: {text}");
+                assert!(!text.contains(&a.customer_id), "{route:?} lists A's member: {text}");
+                assert_eq!(text.lines().count(), 1, "{route:?}: the header alone: {text}");
+            }
+            Admin::MembersImport => {
+                assert_eq!(reply.status, 200, "{route:?}: {text}");
+                assert_eq!(reply.body["ok"], 1, "{route:?}: {text}");
+                assert_ne!(reply.body["rows"][0]["customer_id"], a.customer_id.as_str(), "{route:?}: {text}");
+            }
             Admin::Audit => {
                 let entries = reply.body["entries"].as_array().unwrap();
                 assert!(entries.iter().all(|e| e["who"] != "owner@acme-hotels.example"), "{route:?}: {text}");
@@ -504,9 +555,9 @@ async fn each_role_reaches_only_its_own_over_http() {
     let a = owned(&env, "acme-hotels").await;
     let slug = a.tenant.slug();
     let status = |route: Admin, role: Role| {
-        let mut call = AdminCall::new(route).on(a.id_for(route)).as_(&env, slug, role);
+        let mut call = AdminCall::new(route).on(a.id_for(route)).as_(&env, slug, role).needed_query();
         if let Some(body) = valid_body(route, "rwd-role") {
-            call = call.json(&body);
+            call = call.valid(&body);
         }
         if route == Admin::Members {
             call = call.query("q", &a.mobile);
@@ -540,6 +591,9 @@ async fn each_role_reaches_only_its_own_over_http() {
         Admin::MemberCoupon,
         Admin::MemberEdit,
         Admin::ProgramChange,
+        Admin::MembersExport,
+        Admin::MembersImport,
+        Admin::LedgerExport,
     ];
     // Erasing a member is the owner's alone.
     assert_eq!(status(Admin::MemberErase, Role::Viewer).await, 403, "viewer erases");
@@ -565,6 +619,9 @@ async fn each_role_reaches_only_its_own_over_http() {
     }
     assert_eq!(status(Admin::MemberAdjust, Role::Manager).await, 201, "manager adjusts");
     assert_eq!(status(Admin::MemberEdit, Role::Manager).await, 200, "manager edits a member");
+    assert_eq!(status(Admin::MembersExport, Role::Manager).await, 200, "manager exports members");
+    assert_eq!(status(Admin::LedgerExport, Role::Manager).await, 200, "manager exports the ledger");
+    assert_eq!(status(Admin::MembersImport, Role::Manager).await, 200, "manager imports");
     assert_eq!(status(Admin::KeyRevoke, Role::Owner).await, 200, "owner revokes");
     assert_eq!(status(Admin::WebhookTest, Role::Owner).await, 200, "owner sends a test event");
 }
@@ -577,7 +634,7 @@ async fn an_id_no_resource_can_have_is_404_on_every_route_that_names_one() {
     for route in Admin::EVERY.into_iter().filter(|r| r.path("id").1.is_some()) {
         let mut call = AdminCall::new(route).on(&hostile).as_(&env, t.slug(), Role::Owner);
         if let Some(body) = valid_body(route, "rwd-x") {
-            call = call.json(&body);
+            call = call.valid(&body);
         }
         let reply = call.send(&env.deps).await;
         assert_eq!(reply.status, 404, "{route:?}: {}", reply.text);

@@ -648,6 +648,7 @@ async fn the_record_and_the_effect_commit_together_or_not_at_all() {
             }),
             outcome_ref: None,
             admin: None,
+            members_tier: None,
         }
     };
     let before = env.scan().await;

@@ -49,7 +49,11 @@ fn queried_partition(body: &Value) -> String {
     let condition = body["KeyConditionExpression"].as_str().unwrap_or_default();
     let names = &body["ExpressionAttributeNames"];
     let values = &body["ExpressionAttributeValues"];
-    let partition = if body["IndexName"].is_string() { "GSI1PK" } else { "PK" };
+    let partition = match body["IndexName"].as_str() {
+        Some("GSI2") => "GSI2PK",
+        Some(_) => "GSI1PK",
+        None => "PK",
+    };
     for clause in condition.split(" AND ").chain(condition.split(" and ")) {
         let Some((name, value)) = clause.split_once('=') else { continue };
         let name = name.trim().trim_start_matches('(');
@@ -85,7 +89,14 @@ fn accesses(operation: &str, body: &Value) -> Vec<Access> {
                 _ => Access { action: format!("{operation} item {item}"), partition: String::new(), index: false },
             })
             .collect(),
-        // Anything else (a scan, a batch) must be granted without a condition.
+        "BatchGetItem" => body["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flat_map(|tables| tables.values())
+            .flat_map(|t| t["Keys"].as_array().cloned().unwrap_or_default())
+            .map(|key| one("BatchGetItem", &key))
+            .collect(),
+        // Anything else (a scan, a batch write) must be granted without a condition.
         other => vec![Access { action: other.into(), partition: String::new(), index: false }],
     }
 }
@@ -480,6 +491,17 @@ async fn management_functions_touch_only_the_keys_their_policies_allow() {
         ("admin-rewards", AdminCall::new(Admin::Rewards).token(&owner)),
         ("admin-keys", AdminCall::new(Admin::Keys).token(&owner)),
         ("admin-audit", AdminCall::new(Admin::Audit).token(&owner)),
+        (
+            "admin-members-import",
+            AdminCall::new(Admin::MembersImport).token(&owner).text(&format!(
+                "mobile,name,email,points,reference\n{MOBILE},Ravi Kumar,,300,lk-1\n9876512345,Anu,anu@example.com,50,lk-2\n"
+            )),
+        ),
+        ("admin-members-export", AdminCall::new(Admin::MembersExport).token(&owner)),
+        (
+            "admin-ledger-export",
+            AdminCall::new(Admin::LedgerExport).token(&owner).query("from", "2000-01-01").query("to", "2000-12-31"),
+        ),
     ];
     let mut refusals = Vec::new();
     for (binary, call) in calls {

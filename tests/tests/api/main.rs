@@ -34,6 +34,7 @@ mod limits;
 mod manage;
 mod matrix;
 mod member_data;
+mod member_export;
 mod program_rules;
 mod public;
 mod races;

@@ -602,6 +602,10 @@ impl Reply {
         };
         let content_type =
             parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        // An export's page is CSV text (`body` is then null); every other answer is JSON.
+        if content_type == "text/csv; charset=utf-8" && parts.status.is_success() {
+            return Reply { status: parts.status.as_u16(), headers: parts.headers, text, body: Value::Null };
+        }
         assert_eq!(content_type, "application/json", "every answer is JSON (status {}, body {text})", parts.status);
         let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
         Reply { status: parts.status.as_u16(), headers: parts.headers, text, body }

@@ -132,7 +132,7 @@ fn expression_names_are_attributes_of_the_items() {
     member.points_expiry_months = Some(12);
     member.tier = Some(crate::tiers::TierState { name: "Gold".into(), ..Default::default() });
     let acme = TenantSlug::parse("acme").unwrap();
-    let profile = names(&ProfileItem::new(&acme, &member, now()));
+    let profile = names(&ProfileItem::new(&acme, &member, now()).in_tier(&acme, Some("Gold")));
     let buckets = Some(&member.points_expiry);
     let index = expiry_index_keys(&acme, &member).unwrap();
     assert!(index.0.starts_with("EXPIRY#2027-02#"), "due the month after 2027-01: {index:?}");
@@ -145,8 +145,11 @@ fn expression_names_are_attributes_of_the_items() {
         tier: member.tier.as_ref(),
         index_pk: Some(index.0),
         index_sk: Some(index.1),
+        members_pk: Some("MEMBERS#acme#00".into()),
+        members_sk: Some("Gold#x".into()),
     });
     assert!(balance.iter().all(|n| profile.contains(n)), "{balance:?}");
+    assert!(profile.contains(&"GSI2PK".to_owned()) && profile.contains(&"GSI2SK".to_owned()));
     assert!(balance.contains(&attr::POINTS_EXPIRY.to_owned()) && balance.contains(&attr::TIER.to_owned()));
     assert!(balance.contains(&GSI1PK.to_owned()) && balance.contains(&GSI1SK.to_owned()));
     member.points_expiry_months = None;
