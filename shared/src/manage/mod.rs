@@ -9,6 +9,7 @@
 //! first result and applies nothing, a different request under the same key is a 409.
 
 mod audit;
+mod campaigns;
 mod keys;
 mod member_data;
 mod members;
@@ -19,6 +20,10 @@ mod rewards;
 mod team;
 
 pub use audit::audit_log;
+pub use campaigns::{
+    campaign_code, campaign_detail, create_campaign, list_campaigns, parse_mobiles, run_campaign, CampaignDetail,
+    CampaignList, CampaignView, NewCampaign, SkippedMobile, BATCH, MAX_CAMPAIGN_BODY_BYTES, MAX_MOBILES, MAX_RUN,
+};
 pub use keys::{issue_key, list_keys, revoke_key, rotate_key, set_key_scopes, IssuedKey, KeyView, NewKeySpec};
 pub use member_data::{edit_member, erase_member, Erased, MemberDetails, MemberEdit, ERASED_NAME, MAX_NAME_CHARS};
 pub use members::{
