@@ -93,6 +93,11 @@ export const api = {
   issueCoupon: (id, body, idempotencyKey) =>
     request("POST", `/v1/admin/members/${enc(id)}/coupons`, { body, idempotencyKey }),
 
+  campaigns: () => request("GET", "/v1/admin/campaigns"),
+  createCampaign: (body, idempotencyKey) => request("POST", "/v1/admin/campaigns", { body, idempotencyKey }),
+  campaign: (id) => request("GET", `/v1/admin/campaigns/${enc(id)}`),
+  runCampaign: (id) => request("POST", `/v1/admin/campaigns/${enc(id)}/run`, { body: {} }),
+
   webhooks: () => request("GET", "/v1/admin/webhooks"),
   addWebhook: (body, idempotencyKey) => request("POST", "/v1/admin/webhooks", { body, idempotencyKey }),
   rotateWebhook: (id, idempotencyKey) =>

@@ -9,6 +9,7 @@ import * as signin from "./pages/signin.js";
 import * as overview from "./pages/overview.js";
 import * as members from "./pages/members.js";
 import * as rewards from "./pages/rewards.js";
+import * as campaigns from "./pages/campaigns.js";
 import * as keys from "./pages/keys.js";
 import * as webhooks from "./pages/webhooks.js";
 import * as team from "./pages/team.js";
@@ -19,6 +20,7 @@ const ROUTES = {
   overview: { page: overview, title: "Overview" },
   members: { page: members, title: "Members" },
   rewards: { page: rewards, title: "Rewards" },
+  campaigns: { page: campaigns, title: "Campaigns" },
   program: { page: program, title: "Program" },
   "settings/api-keys": { page: keys, title: "Settings > API Keys", owner: true },
   "settings/webhooks": { page: webhooks, title: "Settings > Webhooks", owner: true },

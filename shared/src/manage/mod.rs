@@ -9,6 +9,7 @@
 //! first result and applies nothing, a different request under the same key is a 409.
 
 mod audit;
+mod campaigns;
 mod export;
 mod import;
 mod keys;
@@ -21,6 +22,10 @@ mod rewards;
 mod team;
 
 pub use audit::audit_log;
+pub use campaigns::{
+    campaign_code, campaign_detail, create_campaign, list_campaigns, parse_mobiles, run_campaign, CampaignDetail,
+    CampaignList, CampaignView, NewCampaign, SkippedMobile, BATCH, MAX_CAMPAIGN_BODY_BYTES, MAX_MOBILES, MAX_RUN,
+};
 pub use export::{
     export_ledger, export_members, CsvPage, DateRange, LEDGER_COLUMNS, LEDGER_MEMBERS_PER_PAGE, MAX_LEDGER_DAYS,
     MEMBER_COLUMNS,

@@ -66,8 +66,14 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 /// A JSON object body of at most [`MAX_BODY_BYTES`] as `R`. Errors: 413 when too large;
 /// 400 when empty, not JSON or not an object; 400 naming the field's path otherwise.
 pub fn from_bytes<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, ApiError> {
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+    from_bytes_up_to(bytes, MAX_BODY_BYTES)
+}
+
+/// As [`from_bytes`], for the one route whose body may be larger (a campaign's list of
+/// mobiles): at most `limit` bytes.
+pub fn from_bytes_up_to<R: DeserializeOwned>(bytes: &[u8], limit: usize) -> Result<R, ApiError> {
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge(limit));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("Request body must be a JSON object"));

@@ -214,6 +214,38 @@ impl ItemKey {
     }
 }
 
+/// A tenant's campaigns: `TENANT#{t}#CAMPAIGNS` / `CAMPAIGN#{id}` (ids are time-ordered,
+/// so one Query lists them newest first).
+pub(crate) const CAMPAIGN_PREFIX: &str = "CAMPAIGN#";
+/// A campaign's audience parts (`PART#{n}`) and batch results (`BATCH#{start}`), in the
+/// campaign's own partition.
+pub(crate) const CAMPAIGN_PART_PREFIX: &str = "PART#";
+pub(crate) const CAMPAIGN_BATCH_PREFIX: &str = "BATCH#";
+
+/// A tenant's campaign list partition.
+pub(crate) fn campaigns_partition(t: &TenantSlug) -> String {
+    format!("TENANT#{t}#CAMPAIGNS")
+}
+
+/// One campaign's partition: its audience parts and batch results.
+pub(crate) fn campaign_partition(t: &TenantSlug, campaign_id: &str) -> String {
+    format!("TENANT#{t}#CAMPAIGN#{campaign_id}")
+}
+
+impl ItemKey {
+    pub fn campaign(t: &TenantSlug, campaign_id: &str) -> Self {
+        Self::new(campaigns_partition(t), format!("{CAMPAIGN_PREFIX}{campaign_id}"))
+    }
+    pub fn campaign_part(t: &TenantSlug, campaign_id: &str, part: u32) -> Self {
+        Self::new(campaign_partition(t, campaign_id), format!("{CAMPAIGN_PART_PREFIX}{part:04}"))
+    }
+    /// The results of the batch that starts at list position `start` (zero-padded, so
+    /// text order is list order).
+    pub fn campaign_batch(t: &TenantSlug, campaign_id: &str, start: u64) -> Self {
+        Self::new(campaign_partition(t, campaign_id), format!("{CAMPAIGN_BATCH_PREFIX}{start:08}"))
+    }
+}
+
 impl fmt::Display for ItemKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.pk, self.sk)

@@ -14,6 +14,7 @@
 
 mod api_keys;
 mod audit;
+mod campaigns;
 mod client;
 mod codes;
 mod customers;
@@ -39,6 +40,7 @@ pub use audit::{
     decode_audit_cursor, encode_audit_cursor, AdminRecord, AdminRequest, AdminWriteError, AuditEntry, AuditPage,
     DoneRequest,
 };
+pub use campaigns::{CampaignBatch, CampaignRecord, CodePut, PART_SIZE};
 pub use client::{
     Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, GSI2, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
 };

@@ -106,10 +106,14 @@ pub enum Admin {
     TeamInvite,
     TeamRole,
     TeamRemove,
+    Campaigns,
+    CampaignCreate,
+    Campaign,
+    CampaignRun,
 }
 
 impl Admin {
-    pub const EVERY: [Admin; 36] = [
+    pub const EVERY: [Admin; 40] = [
         Admin::Keys,
         Admin::KeyIssue,
         Admin::KeyScopes,
@@ -146,6 +150,10 @@ impl Admin {
         Admin::TeamInvite,
         Admin::TeamRole,
         Admin::TeamRemove,
+        Admin::Campaigns,
+        Admin::CampaignCreate,
+        Admin::Campaign,
+        Admin::CampaignRun,
     ];
 
     fn method(self) -> &'static str {
@@ -162,7 +170,9 @@ impl Admin {
             | Admin::Webhooks
             | Admin::WebhookDeliveries
             | Admin::Program
-            | Admin::Team => "GET",
+            | Admin::Team
+            | Admin::Campaigns
+            | Admin::Campaign => "GET",
             Admin::RewardEdit | Admin::MemberEdit | Admin::TeamRole => "PUT",
             Admin::TeamRemove => "DELETE",
             _ => "POST",
@@ -209,6 +219,9 @@ impl Admin {
             Admin::ProgramChange => ("/v1/admin/program/versions".into(), None),
             Admin::Team | Admin::TeamInvite => ("/v1/admin/team".into(), None),
             Admin::TeamRole | Admin::TeamRemove => (format!("/v1/admin/team/{id}"), with("email")),
+            Admin::Campaigns | Admin::CampaignCreate => ("/v1/admin/campaigns".into(), None),
+            Admin::Campaign => (format!("/v1/admin/campaigns/{id}"), with("campaign_id")),
+            Admin::CampaignRun => (format!("/v1/admin/campaigns/{id}/run"), with("campaign_id")),
         }
     }
 }
@@ -342,6 +355,10 @@ impl AdminCall {
             Admin::TeamInvite => Box::pin(admin_team_invite::handle(deps, req)).await,
             Admin::TeamRole => Box::pin(admin_team_role::handle(deps, req)).await,
             Admin::TeamRemove => Box::pin(admin_team_remove::handle(deps, req)).await,
+            Admin::Campaigns => Box::pin(admin_campaigns::handle(deps, req)).await,
+            Admin::CampaignCreate => Box::pin(admin_campaign_create::handle(deps, req)).await,
+            Admin::Campaign => Box::pin(admin_campaign::handle(deps, req)).await,
+            Admin::CampaignRun => Box::pin(admin_campaign_run::handle(deps, req)).await,
         };
         Reply::from_response(resp)
     }
@@ -366,6 +383,9 @@ fn valid_body(route: Admin, reward_id: &str) -> Option<Value> {
         Admin::MembersImport => {
             Some(Value::String("mobile,name,email,points,reference\n9876500001,Mine,,500,imp-1\n".into()))
         }
+        Admin::CampaignCreate => Some(json!({
+            "name": "Not my campaign", "value_minor": 10000, "expires": "2027-12-31", "mobiles": "9876500001"
+        })),
         _ => None,
     }
 }
@@ -378,6 +398,7 @@ struct Owned {
     reward_id: String,
     key_id: String,
     endpoint_id: String,
+    campaign_id: String,
 }
 
 async fn owned(env: &TestEnv, slug: &str) -> Owned {
@@ -402,6 +423,12 @@ async fn owned(env: &TestEnv, slug: &str) -> Owned {
         .send(&env.deps)
         .await;
     assert_eq!(endpoint.status, 201, "{}", endpoint.text);
+    let campaign = AdminCall::new(Admin::CampaignCreate)
+        .token(&owner)
+        .json(&json!({"name": "Welcome back", "percent": 10, "expires": "2027-12-31", "mobiles": member.mobile}))
+        .send(&env.deps)
+        .await;
+    assert_eq!(campaign.status, 201, "{}", campaign.text);
     Owned {
         tenant,
         customer_id: member.customer_id,
@@ -409,6 +436,7 @@ async fn owned(env: &TestEnv, slug: &str) -> Owned {
         reward_id: "rwd-suite".into(),
         key_id: key.body["key"]["key_id"].as_str().unwrap().to_owned(),
         endpoint_id: endpoint.body["endpoint"]["endpoint_id"].as_str().unwrap().to_owned(),
+        campaign_id: campaign.body["campaign_id"].as_str().unwrap().to_owned(),
     }
 }
 
@@ -431,6 +459,7 @@ impl Owned {
             | Admin::WebhookTest
             | Admin::WebhookDeliveries
             | Admin::WebhookReplay => &self.endpoint_id,
+            Admin::Campaign | Admin::CampaignRun => &self.campaign_id,
             // A person of A's (the pool decides whether there is one: see `team.rs`).
             Admin::TeamRole | Admin::TeamRemove => "manager@acme-hotels.example",
             _ => "",
@@ -516,6 +545,7 @@ async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route(
                 assert_eq!(reply.body["ok"], 1, "{route:?}: {text}");
                 assert_ne!(reply.body["rows"][0]["customer_id"], a.customer_id.as_str(), "{route:?}: {text}");
             }
+            Admin::Campaigns => assert_eq!(reply.body["campaigns"], json!([]), "{route:?}: {text}"),
             Admin::Audit => {
                 let entries = reply.body["entries"].as_array().unwrap();
                 assert!(entries.iter().all(|e| e["who"] != "owner@acme-hotels.example"), "{route:?}: {text}");
@@ -531,7 +561,7 @@ async fn another_tenants_owner_sees_and_changes_nothing_on_any_management_route(
                 assert_eq!(reply.body["members"], 0, "{route:?}: A's members are not B's: {text}");
             }
             // B's own new key, reward, endpoint and program version.
-            Admin::KeyIssue | Admin::RewardAdd | Admin::WebhookAdd | Admin::ProgramChange => {
+            Admin::KeyIssue | Admin::RewardAdd | Admin::WebhookAdd | Admin::ProgramChange | Admin::CampaignCreate => {
                 assert_eq!(reply.status, 201, "{route:?}: {text}")
             }
             _ => {
@@ -594,6 +624,8 @@ async fn each_role_reaches_only_its_own_over_http() {
         Admin::MembersExport,
         Admin::MembersImport,
         Admin::LedgerExport,
+        Admin::CampaignCreate,
+        Admin::CampaignRun,
     ];
     // Erasing a member is the owner's alone.
     assert_eq!(status(Admin::MemberErase, Role::Viewer).await, 403, "viewer erases");
@@ -606,6 +638,8 @@ async fn each_role_reaches_only_its_own_over_http() {
         Admin::Audit,
         Admin::Program,
         Admin::Reports,
+        Admin::Campaigns,
+        Admin::Campaign,
     ];
     for route in keys {
         assert_eq!(status(route, Role::Viewer).await, 403, "viewer {route:?}");
@@ -622,6 +656,8 @@ async fn each_role_reaches_only_its_own_over_http() {
     assert_eq!(status(Admin::MembersExport, Role::Manager).await, 200, "manager exports members");
     assert_eq!(status(Admin::LedgerExport, Role::Manager).await, 200, "manager exports the ledger");
     assert_eq!(status(Admin::MembersImport, Role::Manager).await, 200, "manager imports");
+    assert_eq!(status(Admin::CampaignCreate, Role::Manager).await, 201, "manager creates a campaign");
+    assert_eq!(status(Admin::CampaignRun, Role::Manager).await, 200, "manager runs a campaign");
     assert_eq!(status(Admin::KeyRevoke, Role::Owner).await, 200, "owner revokes");
     assert_eq!(status(Admin::WebhookTest, Role::Owner).await, 200, "owner sends a test event");
 }

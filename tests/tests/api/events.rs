@@ -82,6 +82,10 @@ async fn invoke(function: &str, deps: &Deps, req: Request) -> Response<Body> {
         "admin-team-invite" => Box::pin(admin_team_invite::handle(deps, req)).await,
         "admin-team-role" => Box::pin(admin_team_role::handle(deps, req)).await,
         "admin-team-remove" => Box::pin(admin_team_remove::handle(deps, req)).await,
+        "admin-campaigns" => Box::pin(admin_campaigns::handle(deps, req)).await,
+        "admin-campaign-create" => Box::pin(admin_campaign_create::handle(deps, req)).await,
+        "admin-campaign" => Box::pin(admin_campaign::handle(deps, req)).await,
+        "admin-campaign-run" => Box::pin(admin_campaign_run::handle(deps, req)).await,
         other => panic!("no handler for events/{other}: add it to this test"),
     }
 }
@@ -98,6 +102,7 @@ fn created(function: &str) -> bool {
         "admin-webhook-rotate",
         "admin-program-change",
         "admin-team-invite",
+        "admin-campaign-create",
     ]
     .contains(&function)
 }
@@ -203,6 +208,20 @@ async fn every_event_gets_the_status_its_name_promises() {
                         .await
                         .unwrap();
                 text = text.replace("{{SPARE_ENDPOINT_ID}}", &added.endpoint.endpoint_id);
+            }
+            if text.contains("{{SPARE_CAMPAIGN_ID}}") {
+                // A campaign of its own for each event that names one.
+                let tenant = TenantSlug::parse(&seed.tenant).unwrap();
+                let new = loyalty::manage::NewCampaign {
+                    name: "Spare".into(),
+                    value_minor: Some(10_000),
+                    percent: None,
+                    expires: chrono::NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
+                    mobiles: "9876543210\n9000000001".into(),
+                };
+                let made =
+                    loyalty::manage::create_campaign(&env.deps, &Actor::operator(tenant), &new, None).await.unwrap();
+                text = text.replace("{{SPARE_CAMPAIGN_ID}}", &made.campaign_id);
             }
             if text.contains("{{SPARE_CUSTOMER_ID}}") {
                 // A member of its own for each event that erases one.

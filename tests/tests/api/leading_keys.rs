@@ -514,3 +514,44 @@ async fn management_functions_touch_only_the_keys_their_policies_allow() {
     }
     assert_eq!(refusals, vec![], "functions touch keys their policies refuse");
 }
+
+/// The campaign routes: create, list, run (coupons, a batch's result, the cursor) and
+/// the detail, each on a cold function instance that records its requests.
+#[tokio::test]
+async fn campaign_functions_touch_only_the_keys_their_policies_allow() {
+    use super::console::{token, Admin, AdminCall};
+    use loyalty::actor::Role;
+
+    let env = TestEnv::new().await;
+    let t = env.tenant("spice-garden").await;
+    env.seed_member(&t, MOBILE, "Ravi Kumar", "500").await;
+    let owner = token(&env, t.slug(), Role::Owner);
+    let template = template();
+    let mut refusals = Vec::new();
+    let (deps, recorder) = recording(&env);
+    let created = AdminCall::new(Admin::CampaignCreate)
+        .token(&owner)
+        .header("Idempotency-Key", "lk-campaign")
+        .json(&json!({"name": "Lk", "value_minor": 100, "expires": "2027-12-31", "mobiles": format!("{MOBILE}\n9000000001")}))
+        .send(&deps)
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    refusals.extend(
+        refused(&template, "admin-campaign-create", &recorder.take()).into_iter().map(|a| ("admin-campaign-create", a)),
+    );
+    let id = created.body["campaign_id"].as_str().unwrap().to_owned();
+    let calls = [
+        ("admin-campaigns", AdminCall::new(Admin::Campaigns).token(&owner)),
+        ("admin-campaign-run", AdminCall::new(Admin::CampaignRun).on(&id).token(&owner)),
+        ("admin-campaign", AdminCall::new(Admin::Campaign).on(&id).token(&owner)),
+    ];
+    for (binary, call) in calls {
+        let (deps, recorder) = recording(&env);
+        let reply = call.send(&deps).await;
+        assert!((200..300).contains(&reply.status), "{binary}: {} {}", reply.status, reply.text);
+        let accesses = recorder.take();
+        assert!(!accesses.is_empty(), "{binary} sent no request");
+        refusals.extend(refused(&template, binary, &accesses).into_iter().map(|a| (binary, a)));
+    }
+    assert_eq!(refusals, vec![], "functions touch keys their policies refuse");
+}

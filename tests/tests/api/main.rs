@@ -12,6 +12,7 @@ mod agreement;
 mod auth;
 mod bill;
 mod bill_to_receiver;
+mod campaigns;
 mod concurrency;
 mod console;
 mod coupon;

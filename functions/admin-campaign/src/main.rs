@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    loyalty::lambda::serve(|deps, req| async move { admin_campaign::handle(deps, req).await }).await
+}
