@@ -13,7 +13,7 @@ use std::future::Future;
 
 use lambda_http::{service_fn, Body, Request, Response};
 
-use crate::deps::{Deps, SnsBuilder};
+use crate::deps::Deps;
 
 /// Starts a management route (or any function that sends no SMS): with the console's
 /// session verifier and the team's pool when configured. `LOYALTY_SMS=sns` stops it at
@@ -45,7 +45,7 @@ where
     F: Fn(&'static Deps, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    let sns: Option<SnsBuilder> = Some(crate::deps::sns_sender);
+    let sns: Option<crate::deps::SnsBuilder> = Some(crate::deps::sns_sender);
     run(Deps::from_env_without_console(sns), handler).await
 }
 

@@ -1,5 +1,5 @@
-//! Campaigns: one coupon to each member of an audience (today a list of mobiles, pasted
-//! or from a CSV file, up to [`MAX_MOBILES`]).
+//! Campaigns: one coupon to each member of an audience: a list of mobiles (pasted or
+//! from a CSV file) or every member of a tier, up to [`MAX_MOBILES`] either way.
 //!
 //! Creating one is an audited change (with its `Idempotency-Key`) that stores the
 //! campaign and its list in parts. Running it issues coupons a batch of [`BATCH`] list
@@ -12,8 +12,10 @@
 //! with the coupon id of this very position counts as issued), and a batch is recorded
 //! (cursor moved, counts added) only while the cursor is still at its start.
 //!
-//! A tier audience would be one more audience kind whose batches walk the members index
-//! page by page (the cursor being the index's) instead of the list's parts.
+//! A tier audience is the tier's members when the campaign is created: their customer
+//! ids, read from the keys-only members index (no profile read, no scan), stored in parts
+//! like a list of mobiles and run the same way. A member who reaches the tier later is
+//! not in it (a new campaign takes them).
 
 use std::time::{Duration, Instant};
 
@@ -59,8 +61,12 @@ pub struct NewCampaign {
     /// The coupons' last valid day, in the program's time zone.
     pub expires: NaiveDate,
     /// One mobile a line, or a CSV whose first column is the mobile (a header line is
-    /// skipped).
+    /// skipped). Empty when the audience is a tier.
+    #[serde(default)]
     pub mobiles: String,
+    /// Every member of this tier instead of a list (the tier's name, any case).
+    #[serde(default)]
+    pub tier: Option<String>,
 }
 
 /// A campaign as the console shows it.
@@ -71,7 +77,10 @@ pub struct CampaignView {
     pub value_minor: Option<i64>,
     pub percent: Option<u32>,
     pub expires: NaiveDate,
+    /// `mobiles` or `tier`.
     pub audience: String,
+    /// The tier of a `tier` audience.
+    pub tier: Option<String>,
     /// `ready`, `running` or `done`.
     pub status: String,
     pub total: u64,
@@ -102,6 +111,7 @@ impl From<&CampaignRecord> for CampaignView {
             percent: c.percent,
             expires: c.expires,
             audience: c.audience.clone(),
+            tier: c.tier.clone(),
             status: status.to_owned(),
             total: c.total,
             done: c.cursor,
@@ -116,8 +126,9 @@ impl From<&CampaignRecord> for CampaignView {
     }
 }
 
-/// A mobile that got no coupon, and why (`unknown`: no member has it; `already`: the
-/// member has this campaign's coupon; `failed`: the store failed).
+/// A mobile (a customer id, for a tier audience) that got no coupon, and why
+/// (`unknown`: no member has it; `already`: the member has this campaign's coupon;
+/// `failed`: the store failed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedMobile {
     pub mobile: String,
@@ -187,6 +198,30 @@ struct CampaignAsk<'a> {
     percent: Option<u32>,
     expires: NaiveDate,
     mobiles: Vec<String>,
+    tier: Option<String>,
+}
+
+/// Who a new campaign is for: a list of mobiles, or a tier (as the program spells it).
+enum Audience {
+    Mobiles(Vec<String>),
+    Tier(String),
+}
+
+async fn audience(deps: &Deps, tenant: &TenantSlug, new: &NewCampaign) -> Result<Audience, ApiError> {
+    let tier = new.tier.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    match (tier, new.mobiles.trim().is_empty()) {
+        (Some(_), false) => Err(ApiError::invalid("tier", "or mobiles: give one audience, not both")),
+        (Some(tier), true) => {
+            let program = crate::auth::program(deps, tenant).await?;
+            let found = program.tiers.iter().find(|t| t.name.eq_ignore_ascii_case(tier));
+            let named = found.ok_or_else(|| {
+                let names: Vec<&str> = program.tiers.iter().map(|t| t.name.as_str()).collect();
+                ApiError::invalid("tier", format!("must be one of the program's tiers: {}", names.join(", ")))
+            })?;
+            Ok(Audience::Tier(named.name.clone()))
+        }
+        (None, _) => Ok(Audience::Mobiles(parse_mobiles(&new.mobiles)?.iter().map(ToString::to_string).collect())),
+    }
 }
 
 /// Creates a campaign (owners, managers), audited; nothing is issued until it runs.
@@ -212,26 +247,46 @@ pub async fn create_campaign(
     if new.expires < now.date_naive() {
         return Err(ApiError::invalid("expires", "must not be in the past"));
     }
-    let mobiles: Vec<String> = parse_mobiles(&new.mobiles)?.iter().map(ToString::to_string).collect();
+    let audience = audience(deps, &actor.tenant, new).await?;
+    let (mobiles, tier) = match &audience {
+        Audience::Mobiles(m) => (m.clone(), None),
+        Audience::Tier(t) => (Vec::new(), Some(t.clone())),
+    };
     let ask = CampaignAsk {
         name: &name,
         value_minor: new.value_minor,
         percent: new.percent,
         expires: new.expires,
-        mobiles: mobiles.clone(),
+        mobiles,
+        tier,
     };
     let change = Change::new(actor, "admin-campaign", idem, &ask)?;
     if let Some(done) = change.replay(deps).await? {
         return Ok(done);
     }
+    // The list: the mobiles, or the tier's members now (customer ids).
+    let (kind, entries) = match audience {
+        Audience::Mobiles(m) => ("mobiles", m),
+        Audience::Tier(t) => {
+            let ids = deps.store.member_ids_of_tier(&actor.tenant, &t, MAX_MOBILES).await?;
+            if ids.is_empty() {
+                return Err(ApiError::invalid("tier", format!("{t} has no members")));
+            }
+            if ids.len() > MAX_MOBILES {
+                return Err(ApiError::invalid("tier", format!("{t} has more than {MAX_MOBILES} members: send lists")));
+            }
+            ("tier", ids.iter().map(ToString::to_string).collect())
+        }
+    };
     let record = CampaignRecord {
         campaign_id: uuid::Uuid::now_v7().to_string(),
         name: name.clone(),
         value_minor: new.value_minor,
         percent: new.percent,
         expires: new.expires,
-        audience: "mobiles".to_owned(),
-        total: mobiles.len() as u64,
+        audience: kind.to_owned(),
+        tier: ask.tier.clone(),
+        total: entries.len() as u64,
         cursor: 0,
         issued: 0,
         skipped_unknown: 0,
@@ -242,7 +297,7 @@ pub async fn create_campaign(
         updated_at: now,
     };
     let view = CampaignView::from(&record);
-    let parts: Vec<Vec<String>> = mobiles.chunks(PART_SIZE as usize).map(<[String]>::to_vec).collect();
+    let parts: Vec<Vec<String>> = entries.chunks(PART_SIZE as usize).map(<[String]>::to_vec).collect();
     let admin = change.record(now, "campaign.create", record.campaign_id.clone(), None, json(&view), &view)?;
     match deps.store.put_campaign(&actor.tenant, &record, &parts, &admin).await {
         Ok(()) => {
@@ -316,14 +371,23 @@ struct Issue<'a> {
 }
 
 impl Issue<'_> {
-    async fn one(&self, position: u64, mobile: &str) -> Outcome {
-        let Ok(mobile) = Mobile::parse(mobile) else { return Outcome::Unknown };
-        let member = match self.deps.store.customer_id_by_mobile(self.tenant, &mobile).await {
-            Ok(Some(id)) => id,
-            Ok(None) => return Outcome::Unknown,
-            Err(e) => {
-                tracing::warn!(error = %e, "campaign lookup failed");
-                return Outcome::Failed;
+    /// Issues the coupon of one list position: a mobile, or (a tier audience) a
+    /// customer id.
+    async fn one(&self, position: u64, entry: &str) -> Outcome {
+        let member = if self.record.audience == "tier" {
+            match CustomerId::parse(entry) {
+                Ok(id) => id,
+                Err(_) => return Outcome::Unknown,
+            }
+        } else {
+            let Ok(mobile) = Mobile::parse(entry) else { return Outcome::Unknown };
+            match self.deps.store.customer_id_by_mobile(self.tenant, &mobile).await {
+                Ok(Some(id)) => id,
+                Ok(None) => return Outcome::Unknown,
+                Err(e) => {
+                    tracing::warn!(error = %e, "campaign lookup failed");
+                    return Outcome::Failed;
+                }
             }
         };
         let r = self.record;

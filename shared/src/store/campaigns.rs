@@ -31,8 +31,12 @@ pub struct CampaignRecord {
     pub value_minor: Option<i64>,
     pub percent: Option<u32>,
     pub expires: NaiveDate,
-    /// `mobiles` (a list in parts); a tier audience would be another kind.
+    /// `mobiles` (a list of mobiles in parts) or `tier` (the customer ids of the tier's
+    /// members when it was created, in parts).
     pub audience: String,
+    /// The tier of a `tier` audience, as the program spells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
     /// How many list positions there are.
     pub total: u64,
     /// The list position the next batch starts at.

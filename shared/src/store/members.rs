@@ -106,6 +106,40 @@ impl Store {
         Ok(MembersPage { members: self.profiles(keys).await?, next })
     }
 
+    /// The customer ids of `tenant`'s members of `tier` (as the program spells it), from
+    /// the keys-only index alone (no profile read), at most `limit` + 1 of them: a caller
+    /// that gets more than `limit` knows the tier is larger.
+    pub async fn member_ids_of_tier(
+        &self,
+        tenant: &TenantSlug,
+        tier: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::CustomerId>, StoreError> {
+        let mut ids = Vec::new();
+        for shard in 0..MEMBERS_SHARDS {
+            let mut at = MembersCursor { shard, after: None };
+            loop {
+                let (keys, last) = self.members_of_shard(tenant, Some(tier), &at, 1_000).await?;
+                for key in &keys {
+                    let pk = key.get(PK).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
+                    let id = pk
+                        .rsplit_once("#CUST#")
+                        .and_then(|(_, id)| crate::domain::CustomerId::parse(id).ok())
+                        .ok_or_else(|| StoreError::Corrupt(format!("members index entry {pk:?} names no member")))?;
+                    ids.push(id);
+                }
+                if ids.len() > limit {
+                    return Ok(ids);
+                }
+                match last {
+                    Some(sk) => at.after = Some(sk),
+                    None => break,
+                }
+            }
+        }
+        Ok(ids)
+    }
+
     /// Up to `want` profile keys of one shard after the cursor's, and the last index
     /// sort key read when the shard may hold more.
     async fn members_of_shard(

@@ -189,3 +189,55 @@ fn a_members_code_is_the_same_for_every_run_and_differs_by_campaign() {
     assert_ne!(a, loyalty::manage::campaign_code("c-2", &member));
     assert!(a.as_str().starts_with("CAMP-") && a.as_str().len() == 15, "{a}");
 }
+
+#[tokio::test]
+async fn a_tier_campaign_gives_each_member_of_the_tier_one_coupon_and_no_one_else() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("tier-hotels").await;
+    // Five Silver members (10,000 points each) and three Gold ones (300,000 points).
+    seed_members(&env, &t, 5).await;
+    let mut gold = Vec::new();
+    for i in 0..3 {
+        let mobile = format!("97000{i:05}");
+        let reply = env.bill(&t, json!({ "mobile": mobile, "name": "Gold member", "amount": 3000 })).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        gold.push(reply.body["customer"]["customer_id"].as_str().unwrap_or_default().to_owned());
+    }
+    let owner = token(&env, t.slug.as_str(), Role::Owner);
+    let ask = |body: Value| {
+        let call = AdminCall::new(Admin::CampaignCreate).token(&owner).json(&body);
+        let deps = &env.deps;
+        async move { call.send(deps).await }
+    };
+    let base = json!({"name": "Gold thanks", "percent": 10, "expires": "2027-12-31"});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+
+    // One audience, a tier the program has, with members.
+    let both = ask(with(json!({"tier": "Gold", "mobiles": "9500000000"}))).await;
+    assert_eq!((both.status, both.body["error"]["field"].as_str()), (400, Some("tier")), "{}", both.text);
+    let unknown = ask(with(json!({"tier": "Diamond"}))).await;
+    assert_eq!((unknown.status, unknown.body["error"]["field"].as_str()), (400, Some("tier")), "{}", unknown.text);
+    assert!(unknown.text.contains("Silver, Gold, Platinum"), "{}", unknown.text);
+    let empty = ask(with(json!({"tier": "Platinum"}))).await;
+    assert_eq!((empty.status, empty.body["error"]["field"].as_str()), (400, Some("tier")), "{}", empty.text);
+
+    // The tier's name in any case; its members now, each once.
+    let created = ask(with(json!({"tier": "gold"}))).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!((created.body["audience"].as_str(), created.body["tier"].as_str()), (Some("tier"), Some("Gold")));
+    assert_eq!(created.body["total"], 3, "{}", created.text);
+    let id = created.body["campaign_id"].as_str().unwrap().to_owned();
+    let (_, done) = run_to_done(&env.deps, &owner, &id, 20_000).await;
+    assert_eq!((done["issued"].as_u64(), done["skipped_unknown"].as_u64()), (Some(3), Some(0)), "{done}");
+    let again = run_to_done(&env.deps, &owner, &id, 20_000).await.1;
+    assert_eq!(again["issued"], 3, "a done campaign issues nothing more: {again}");
+    let codes = campaign_codes(&env.scan().await, t.slug.as_str(), "Gold thanks");
+    let mut owners: Vec<String> = codes.values().map(|(_, member)| member.clone()).collect();
+    owners.sort();
+    gold.sort();
+    assert_eq!(owners, gold, "one coupon for each Gold member, none for Silver ones");
+}

@@ -218,6 +218,7 @@ async fn every_event_gets_the_status_its_name_promises() {
                     percent: None,
                     expires: chrono::NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
                     mobiles: "9876543210\n9000000001".into(),
+                    tier: None,
                 };
                 let made =
                     loyalty::manage::create_campaign(&env.deps, &Actor::operator(tenant), &new, None).await.unwrap();

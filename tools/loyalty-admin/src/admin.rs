@@ -56,8 +56,13 @@ fn refused(e: ApiError) -> AdminError {
 }
 
 /// The tenant's rules in force now.
+/// The program in force, read through the engine's program cache: the changes made
+/// next (demo bills) then index their members by tier as a function's would.
 async fn require_program(deps: &Deps, slug: &TenantSlug) -> Result<Program, AdminError> {
-    let versions = crate::settings::program_versions(deps, slug).await?;
+    let versions = loyalty::auth::program_versions(deps, slug).await.map_err(|e| match e {
+        loyalty::error::ApiError::Unauthorized => AdminError::NotFound(format!("no tenant {slug}")),
+        e => e.into(),
+    })?;
     Ok(versions.at(deps.now()).as_ref().clone())
 }
 
