@@ -165,11 +165,36 @@ pub async fn import_members(deps: &Deps, actor: &Actor, text: &str) -> Result<Im
     let rows = read_rows(text)?;
     let program = crate::auth::program(deps, &actor.tenant).await?;
     let program = &program;
+    // A reference repeated in the file is the later row's duplicate, whatever order the
+    // rows are written in.
+    let mut first_line = std::collections::HashMap::new();
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(|(line, reference, row)| {
+            let earlier = match &row {
+                Ok(r) => first_line.get(r.reference.as_str()).copied().or_else(|| {
+                    first_line.insert(r.reference.as_str().to_owned(), line);
+                    None
+                }),
+                Err(_) => None,
+            };
+            (line, reference, row, earlier)
+        })
+        .collect();
     let mut results: Vec<RowResult> = stream::iter(rows)
-        .map(|(line, reference, row)| async move {
-            match row {
-                Err(reason) => error_row(line, reference, reason),
-                Ok(row) => import_row(deps, actor, program, line, &row).await,
+        .map(|(line, reference, row, earlier)| async move {
+            match (row, earlier) {
+                (Err(reason), _) => error_row(line, reference, reason),
+                (Ok(_), Some(first)) => RowResult {
+                    line,
+                    reference,
+                    status: RowStatus::Duplicate,
+                    customer_id: None,
+                    enrolled: None,
+                    balance_after: None,
+                    reason: Some(format!("reference repeated in this file (line {first})")),
+                },
+                (Ok(row), None) => import_row(deps, actor, program, line, &row).await,
             }
         })
         .buffer_unordered(IMPORT_CONCURRENCY)

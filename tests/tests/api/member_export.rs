@@ -152,6 +152,7 @@ async fn an_import_is_idempotent_per_row_names_bad_rows_and_balances_are_ledger_
     let rows = first.body["rows"].as_array().unwrap();
     let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(status, ["ok", "ok", "error", "error", "error", "duplicate"], "{}", first.text);
+    assert_eq!(rows[5]["reason"], "reference repeated in this file (line 3)", "{}", first.text);
     assert_eq!(rows[0]["customer_id"], existing.customer_id.as_str());
     assert_eq!((rows[0]["enrolled"].as_bool(), rows[1]["enrolled"].as_bool()), (Some(false), Some(true)));
     assert_eq!(rows[0]["balance_after"].as_i64(), Some(existing.balance + 500));
