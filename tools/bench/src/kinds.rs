@@ -566,6 +566,15 @@ pub fn markdown(results: &[KindResult], hello: &FunctionResult, built: &[&str]) 
         p(&hello.cold_init_ms, 50.0),
         p(&hello.cold_first_ms, 50.0),
     );
+    let verdicts: Vec<(bool, bool)> = results.iter().map(|r| targets(r, hello)).map(|t| (t.1, t.3)).collect();
+    let _ = writeln!(
+        out,
+        "Targets met: init {} of {}, first response {} of {}.\n",
+        verdicts.iter().filter(|v| v.0).count(),
+        verdicts.len(),
+        verdicts.iter().filter(|v| v.1).count(),
+        verdicts.len()
+    );
     out.push_str(
         "| kind | function | event | RT init / first / warm | warm calls | RRU / WRU warm | warm answer |\n\
          |---|---|---|---|---|---|---|\n",
@@ -685,5 +694,18 @@ mod tests {
             assert!(root.join("events").join(f).join(file).is_file(), "{f}/{file}");
         }
         assert!(root.join("tests/fixtures/session-key.der").is_file());
+    }
+
+    #[test]
+    fn each_function_is_of_its_kind() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for k in kinds() {
+            let manifest = std::fs::read_to_string(root.join("functions").join(k.function).join("Cargo.toml")).unwrap();
+            match k.kind {
+                Kind::Management => assert!(manifest.contains("\"console\""), "{}", k.function),
+                Kind::Stream => assert!(manifest.contains("kind = \"stream\""), "{}", k.function),
+                Kind::Schedule => assert!(manifest.contains("kind = \"schedule\""), "{}", k.function),
+            }
+        }
     }
 }
