@@ -64,4 +64,8 @@ pub struct Args {
     /// (default: a DynamoDB Local of its own).
     #[arg(long)]
     pub job_ddb: Option<std::net::SocketAddr>,
+    /// Print the binaries a run (with these --only) measures, one a line, and exit:
+    /// what scripts/bench builds.
+    #[arg(long)]
+    pub list_functions: bool,
 }

@@ -514,7 +514,13 @@ where
     futures_util::future::join_all(loops).await.into_iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
 }
 
-async fn admin(bin_dir: &Path, ddb: SocketAddr, table: &str, args: &[&str], log: &Path) -> Result<String, Error> {
+pub(crate) async fn admin(
+    bin_dir: &Path,
+    ddb: SocketAddr,
+    table: &str,
+    args: &[&str],
+    log: &Path,
+) -> Result<String, Error> {
     let mut cmd = Command::new(bin_dir.join("loyalty-admin"));
     cmd.env_clear()
         .env("AWS_ENDPOINT_URL_DYNAMODB", format!("http://{ddb}"))
@@ -533,6 +539,12 @@ pub async fn run(args: Args) -> Result<(), Error> {
     if args.job_only {
         return job_only(&args, &started.format("%Y%m%d-%H%M%S").to_string()).await;
     }
+    if args.list_functions {
+        for name in crate::kinds::measured(&args.only) {
+            println!("{name}");
+        }
+        return Ok(());
+    }
     let clock = Instant::now();
     let root = std::fs::canonicalize(&args.root).map_err(|e| format!("--root {}: {e}", args.root.display()))?;
     let bin_dir = args.bin_dir.clone().unwrap_or_else(|| root.join("target/release"));
@@ -540,16 +552,22 @@ pub async fn run(args: Args) -> Result<(), Error> {
     let all = endpoints();
     let selected: Vec<&Endpoint> =
         all.iter().filter(|e| args.only.is_empty() || args.only.iter().any(|o| o == e.function)).collect();
-    if selected.is_empty() {
+    let kinds = crate::kinds::selected(&args.only);
+    if selected.is_empty() && kinds.is_empty() {
         return Err(format!(
             "--only names no function (have: {})",
-            all.iter().map(|e| e.function).collect::<Vec<_>>().join(", ")
+            all.iter()
+                .map(|e| e.function)
+                .chain(crate::kinds::kinds().iter().map(|k| k.function))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
         .into());
     }
     let mut missing: Vec<String> = selected
         .iter()
         .map(|e| e.function)
+        .chain(kinds.iter().map(|k| k.function))
         .chain([HELLO, "loyalty-admin"])
         .filter(|b| !bin_dir.join(b).is_file())
         .map(str::to_owned)
@@ -664,6 +682,18 @@ pub async fn run(args: Args) -> Result<(), Error> {
         functions.push(c.result);
     }
 
+    let kinds_ctx = crate::kinds::KindsCtx {
+        root: root.clone(),
+        bin_dir: bin_dir.clone(),
+        run_dir: run_dir.clone(),
+        table: table.clone(),
+        ddb: dynamo.addr,
+        raw: raw.clone(),
+        hold: Duration::from_millis(args.hold_ms),
+        tenant: seed.tenant.clone(),
+    };
+    let kind_results = crate::kinds::measure(&kinds_ctx, &kinds, args.cold, args.warm).await?;
+
     let mut throughput_results = Vec::new();
     if let Some(bill) = &bill_replay {
         for &n in &args.clients {
@@ -692,7 +722,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
     };
     let profile_note = profile_note();
     let results = Results {
-        partial: selected.len() != all.len(),
+        partial: selected.len() != all.len() || kinds.len() != crate::kinds::kinds().len(),
         args: args.clone(),
         started,
         commit,
@@ -720,8 +750,15 @@ pub async fn run(args: Args) -> Result<(), Error> {
     say(format!("expiry job: {} members", args.job_members));
     let job = crate::job::measure(dynamo.addr, args.job_members, args.job_concurrency, &run_id).await?;
     drop(dynamo);
-    let text = format!("{}\n{}", report::markdown(&results), crate::job::markdown(&job));
+    let built = crate::kinds::measured(&args.only);
+    let text = format!(
+        "{}\n{}\n{}",
+        report::markdown(&results),
+        crate::kinds::markdown(&kind_results, &results.hello, &built),
+        crate::job::markdown(&job)
+    );
     println!("\n{}", report::console(&results));
+    println!("{}", crate::kinds::console(&kind_results, &results.hello));
     if args.no_write {
         say("--no-write: BENCHMARKS.md left as it was");
     } else {

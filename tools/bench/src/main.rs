@@ -16,6 +16,7 @@ mod capacity;
 mod ddb;
 mod error;
 mod job;
+mod kinds;
 mod procs;
 mod proxy;
 mod replay;

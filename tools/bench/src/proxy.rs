@@ -68,7 +68,11 @@ impl Call {
             "PutItem" => format!("{} {}", self.op, kind_of(r.get("Item"))),
             "Query" => {
                 let values = r.get("ExpressionAttributeValues").map(|v| v.to_string()).unwrap_or_default();
-                let what = if r.get("IndexName").is_some() {
+                let what = if r.get("IndexName").is_some() && values.contains("EXPIRY#") {
+                    "GSI1 points due"
+                } else if r.get("IndexName").is_some() && values.contains("TIERREVIEW#") {
+                    "GSI1 tier reviews due"
+                } else if r.get("IndexName").is_some() {
                     "GSI1 codes"
                 } else if values.contains("TXN#") {
                     "ledger"

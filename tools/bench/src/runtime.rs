@@ -72,6 +72,8 @@ struct GroupShared {
     queue: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     pending: Mutex<HashMap<String, (Instant, oneshot::Sender<Outcome>)>>,
     function: String,
+    /// The function's timeout: each event's deadline is this after it is handed out.
+    timeout: Duration,
 }
 
 /// One function's invocation queue.
@@ -103,11 +105,17 @@ impl Drop for Endpoint {
 
 impl Group {
     pub fn new(function: &str) -> Group {
+        Group::with_timeout(function, Duration::from_secs(10))
+    }
+
+    /// A queue whose events carry the deadline of a function with this timeout.
+    pub fn with_timeout(function: &str, timeout: Duration) -> Group {
         let (tx, rx) = mpsc::channel(1024);
         let shared = Arc::new(GroupShared {
             queue: tokio::sync::Mutex::new(rx),
             pending: Mutex::new(HashMap::new()),
             function: function.to_owned(),
+            timeout,
         });
         Group { tx, shared }
     }
@@ -201,7 +209,7 @@ async fn handle(req: Request<Incoming>, shared: &GroupShared, state: &ProcessSta
             return text(StatusCode::SERVICE_UNAVAILABLE, "bench finished");
         };
         let id = uuid::Uuid::new_v4().to_string();
-        let deadline_ms = chrono::Utc::now().timestamp_millis() + 10_000;
+        let deadline_ms = chrono::Utc::now().timestamp_millis() + shared.timeout.as_millis() as i64;
         let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{}", shared.function);
         let trace = format!("Root=1-{}-{};Parent={};Sampled=0", hex(8), hex(24), hex(16));
         let dispatched = Instant::now();
