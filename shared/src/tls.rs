@@ -32,11 +32,33 @@ pub const AWS_ROOTS: [(&str, &str); 5] = [
     ("Starfield Services Root Certificate Authority - G2", include_str!("../certs/starfield-services-root-ca-g2.pem")),
 ];
 
-/// [`AWS_ROOTS`] and nothing else: the system's store is not read.
+/// [`AWS_ROOTS`] and nothing else: the system's store is not read. (A benchmark build,
+/// feature `bench-trust`, adds the benchmark's throwaway root: [`bench_root`].)
 pub fn aws_trust_store() -> TrustStore {
-    AWS_ROOTS.iter().fold(TrustStore::empty().with_native_roots(false), |store, (_, pem)| {
+    let store = AWS_ROOTS.iter().fold(TrustStore::empty().with_native_roots(false), |store, (_, pem)| {
         store.with_pem_certificate(pem.as_bytes())
-    })
+    });
+    #[cfg(feature = "bench-trust")]
+    let store = match bench_root() {
+        Some(pem) => store.with_pem_certificate(pem.into_bytes()),
+        None => store,
+    };
+    store
+}
+
+/// The environment variable a benchmark build reads its extra root from (PEM).
+#[cfg(feature = "bench-trust")]
+pub const BENCH_TRUST_ENV: &str = "LOYALTY_BENCH_TRUST_PEM";
+
+/// Only in the benchmark's build of the functions (feature `bench-trust`, never in the
+/// template's): the throwaway root of the benchmark's TLS proxy in front of DynamoDB
+/// Local, from [`BENCH_TRUST_ENV`], added to the same store as the AWS roots so that
+/// building the TLS configuration and the handshake cost what they cost in AWS.
+#[cfg(feature = "bench-trust")]
+pub fn bench_root() -> Option<String> {
+    let pem = std::env::var(BENCH_TRUST_ENV).ok().filter(|p| p.contains("BEGIN CERTIFICATE"))?;
+    tracing::warn!("benchmark build: trusting the root in {BENCH_TRUST_ENV} besides the AWS roots");
+    Some(pem)
 }
 
 /// The HTTP client of the AWS SDK's clients ([`crate::store::Store::load_aws_config`]):
@@ -219,6 +241,20 @@ mod tests {
         // The same store with the throwaway root added: the handshake and the call succeed.
         let client = http_client(aws_trust_store().with_pem_certificate(ca.into_bytes())).unwrap();
         get_item(client, "https", port).await.unwrap();
+    }
+
+    /// The benchmark's build only: the root in `LOYALTY_BENCH_TRUST_PEM` joins the AWS
+    /// roots (`cargo test -p loyalty --features bench-trust`).
+    #[cfg(feature = "bench-trust")]
+    #[tokio::test]
+    async fn a_bench_build_trusts_the_root_it_is_given() {
+        let (ca, chain, key) = throwaway_ca();
+        let port = server(Some((chain, key))).await;
+        // No other test sets it; the others' servers have roots of their own, not this one.
+        std::env::set_var(BENCH_TRUST_ENV, &ca);
+        let trusted = get_item(aws_http_client().unwrap(), "https", port).await;
+        std::env::remove_var(BENCH_TRUST_ENV);
+        trusted.unwrap();
     }
 
     #[tokio::test]

@@ -68,4 +68,21 @@ pub struct Args {
     /// what scripts/bench builds.
     #[arg(long)]
     pub list_functions: bool,
+    /// Skip the AWS-like runs (TLS to DynamoDB, in-region latency, a 256 MB CPU share).
+    #[arg(long)]
+    pub no_aws_like: bool,
+    /// AWS-like runs: milliseconds each DynamoDB call (and each new connection) waits,
+    /// like an in-region call.
+    #[arg(long, default_value_t = 3)]
+    pub aws_latency_ms: u64,
+    /// AWS-like runs: cold starts per function and variant.
+    #[arg(long, default_value_t = 5)]
+    pub aws_cold: usize,
+    /// AWS-like runs: warm invocations per function and variant.
+    #[arg(long, default_value_t = 40)]
+    pub aws_warm: usize,
+    /// AWS-like runs: the share of one CPU of the CPU-limited variant (default 256 MB's:
+    /// 256 / 1769, Lambda gives one vCPU at 1,769 MB).
+    #[arg(long)]
+    pub aws_cpu_share: Option<f64>,
 }

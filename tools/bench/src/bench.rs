@@ -617,8 +617,9 @@ pub async fn run(args: Args) -> Result<(), Error> {
         Deps::new(Store::new(raw.clone(), table.clone()), Arc::new(loyalty::deps::SystemClock)).with_sms(sms.clone()),
     );
     // Pool members: each gets at most 3 one-time codes (the per-mobile limit).
-    let pool = 64.max((args.warm + args.cold + 16) / 3 + 2);
-    let coupons = args.warm + args.cold + 16;
+    let aws_like_extra = if args.no_aws_like { 0 } else { 2 * (args.aws_warm + args.aws_cold) };
+    let pool = 64.max((args.warm + args.cold + aws_like_extra + 16) / 3 + 2);
+    let coupons = args.warm + args.cold + aws_like_extra + 16;
     say(format!("fixtures: {pool} members with points and a sale each, {coupons} coupons"));
     let short_run = started.format("%H%M%S").to_string();
     let fixtures = Fixtures::create(&deps, &seed, pool, coupons, &short_run).await?;
@@ -659,12 +660,29 @@ pub async fn run(args: Args) -> Result<(), Error> {
     hello.size_bytes = sys::file_size(&ctx.binary(HELLO));
     prime(&mut ctx, HELLO).await?;
     latency(&mut ctx, HELLO, args.cold, args.warm, None, &mut hello).await?;
+    let mut aws_like = match args.no_aws_like {
+        true => None,
+        false => Some(crate::variants::AwsLike::start(&args, ctx.ddb).await?),
+    };
+    if let Some(aws) = aws_like.as_mut() {
+        say(format!(
+            "AWS-like runs: TLS + {} ms, CPU limit: {}",
+            args.aws_latency_ms,
+            aws.cpu_note().unwrap_or_else(|e| format!("not measured ({e})"))
+        ));
+        let setup = aws_setup(&ctx);
+        aws.measure(&setup, HELLO, None).await?;
+    }
 
     let mut functions = Vec::new();
     let mut bill_replay = None;
     for mut c in counted {
         let t = Instant::now();
         time_function(&mut ctx, &mut c, &args).await?;
+        if let Some(aws) = aws_like.as_mut() {
+            let setup = aws_setup(&ctx);
+            aws.measure(&setup, &c.result.name, Some(&c.replay)).await?;
+        }
         let result = &c.result;
         say(format!(
             "{:<26} warm p50 {:.2} ms (raw {:.2} ms), cold init {:.1} ms, first response {:.1} ms, {:.1}s{}",
@@ -751,12 +769,21 @@ pub async fn run(args: Args) -> Result<(), Error> {
     let job = crate::job::measure(dynamo.addr, args.job_members, args.job_concurrency, &run_id).await?;
     drop(dynamo);
     let built = crate::kinds::measured(&args.only);
-    let text = format!(
-        "{}\n{}\n{}",
+    let mut text = format!(
+        "{}
+{}
+{}",
         report::markdown(&results),
         crate::kinds::markdown(&kind_results, &results.hello, &built),
         crate::job::markdown(&job)
     );
+    if let Some(aws) = &aws_like {
+        let section = aws.markdown(&results.functions, &results.hello);
+        println!("
+{section}");
+        text = format!("{text}
+{section}");
+    }
     println!("\n{}", report::console(&results));
     println!("{}", crate::kinds::console(&kind_results, &results.hello));
     if args.no_write {
@@ -766,6 +793,16 @@ pub async fn run(args: Args) -> Result<(), Error> {
         say(format!("wrote {}", out.display()));
     }
     Ok(())
+}
+
+/// What the AWS-like runs need of the run.
+fn aws_setup(ctx: &Ctx) -> crate::variants::Setup<'_> {
+    crate::variants::Setup {
+        bin_dir: &ctx.bin_dir,
+        run_dir: &ctx.run_dir,
+        table: &ctx.table,
+        events: ctx.events.clone(),
+    }
 }
 
 /// DynamoDB Local's directory: `--ddb-dir`, else where scripts/install.sh puts it.

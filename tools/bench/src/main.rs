@@ -13,6 +13,7 @@
 mod args;
 mod bench;
 mod capacity;
+mod cgroup;
 mod ddb;
 mod error;
 mod job;
@@ -25,6 +26,8 @@ mod results;
 mod runtime;
 mod scenarios;
 mod sys;
+mod tls;
+mod variants;
 
 use std::process::ExitCode;
 use std::time::Duration;

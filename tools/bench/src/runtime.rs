@@ -278,6 +278,20 @@ pub fn spawn_bootstrap(
     instance: usize,
     extra_env: &[(&str, &str)],
 ) -> Result<Child, Error> {
+    let cmd = bootstrap_command(binary, function, runtime, env, instance, extra_env);
+    Child::spawn(function, cmd, log, Duration::ZERO)
+}
+
+/// The command [`spawn_bootstrap`] starts (for a start with more settings, such as a CPU
+/// limit).
+pub fn bootstrap_command(
+    binary: &Path,
+    function: &str,
+    runtime: SocketAddr,
+    env: Option<&FunctionEnv>,
+    instance: usize,
+    extra_env: &[(&str, &str)],
+) -> Command {
     let mut cmd = Command::new(binary);
     cmd.env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", runtime.to_string())
@@ -298,7 +312,7 @@ pub fn spawn_bootstrap(
             .env("AWS_SECRET_ACCESS_KEY", "local");
     }
     cmd.envs(extra_env.iter().copied());
-    Child::spawn(function, cmd, log, Duration::ZERO)
+    cmd
 }
 
 /// Waits until the process polls for its first event. Fails if it exits, reports an
