@@ -113,12 +113,7 @@ fn authorise(record: KeyRecord, scope: Scope, channels: &[Channel]) -> Result<Ca
 /// text names (else 401), and the program is kept only then. A refused key is answered
 /// as soon as its own read is: the program read is dropped unawaited, so neither the
 /// answer nor its time depends on whether the named tenant exists.
-async fn key_and_program(
-    deps: &Deps,
-    req: &Request,
-    slug: Option<&str>,
-    program: bool,
-) -> Result<KeyRecord, ApiError> {
+async fn key_and_program(deps: &Deps, req: &Request, slug: Option<&str>, program: bool) -> Result<KeyRecord, ApiError> {
     let header = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).ok_or(ApiError::Unauthorized)?;
     let presented = PresentedKey::parse(header).ok_or(ApiError::Unauthorized)?;
     if slug.is_some_and(|slug| slug != presented.tenant.as_str()) {
