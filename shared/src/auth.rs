@@ -1,6 +1,7 @@
 //! Who is calling: the `X-API-Key` header (any case) resolved to a tenant, a mode, a
-//! channel and scopes. Order of checks: key shape and checksum (401, no read), key
-//! (401), tenant slug (401), scope (403), channel (403). Every kind of bad key answers
+//! channel and scopes. Order of checks: key shape and checksum (401, no read), the
+//! tenant the key's text names against the Partner path's slug (401, no read), key and
+//! its tenant (401), scope (403), channel (403). Every kind of bad key answers
 //! the same 401, so a caller learns nothing about other tenants' keys.
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use crate::deps::Deps;
 use crate::domain::TenantSlug;
 use crate::error::ApiError;
 use crate::http::path_param;
-use crate::keys::{Channel, KeyMode, KeyRecord, KeyStatus, PresentedKey, Scope};
+use crate::keys::{Channel, KeyHash, KeyMode, KeyRecord, KeyStatus, PresentedKey, Scope};
 use crate::program::{Program, ProgramVersions};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -32,10 +33,9 @@ impl Caller {
 }
 
 /// Partner dialect: the key, then the `{tenant}` path segment, then the scope, then the
-/// key's channel (one of `channels`). For a route that reads the program (`program`),
-/// a cold function reads the key and the slug's program at once: the slug names the
-/// tenant, so neither read waits for the other. The program is kept only once the key
-/// has proved the slug is its tenant's.
+/// key's channel (one of `channels`). A key whose text names another tenant than the
+/// path is refused before any read. For a route that reads the program (`program`), a
+/// cold function reads the key and the program at once (see [`key_and_program`]).
 pub async fn partner(
     deps: &Deps,
     req: &Request,
@@ -44,36 +44,26 @@ pub async fn partner(
     program: bool,
 ) -> Result<Caller, ApiError> {
     let slug = path_param(req, "tenant").unwrap_or_default();
-    let prefetch = match TenantSlug::parse(slug) {
-        Ok(tenant) if program && key_unknown(deps, req) && deps.programs.get(&slug.to_owned()).is_none() => {
-            Some(tenant)
-        }
-        _ => None,
-    };
-    let (record, versions) = match prefetch {
-        Some(tenant) => {
-            // Boxed: the store's futures are large, and every Partner handler awaits this.
-            let (record, versions) =
-                Box::pin(async { tokio::join!(key_record(deps, req), deps.store.get_program_versions(&tenant)) }).await;
-            (record, versions.ok().flatten())
-        }
-        None => (key_record(deps, req).await, None),
-    };
-    let record = record?;
+    let record = key_and_program(deps, req, Some(slug), program).await?;
     if slug != record.tenant.as_str() {
         return Err(ApiError::Unauthorized);
-    }
-    if let Some(versions) = versions {
-        deps.programs.insert(slug.to_owned(), Arc::new(versions));
     }
     let caller = authorise(record, scope, channels)?;
     note_use(deps, &caller).await;
     Ok(caller)
 }
 
-/// Public dialect: the key alone names the tenant.
-pub async fn public(deps: &Deps, req: &Request, scope: Scope, channels: &[Channel]) -> Result<Caller, ApiError> {
-    let record = key_record(deps, req).await?;
+/// Public dialect: the key alone names the tenant. For a route that reads the program,
+/// a cold function reads the key and the program of the tenant the key's text names at
+/// once (see [`key_and_program`]).
+pub async fn public(
+    deps: &Deps,
+    req: &Request,
+    scope: Scope,
+    channels: &[Channel],
+    program: bool,
+) -> Result<Caller, ApiError> {
+    let record = key_and_program(deps, req, None, program).await?;
     let caller = authorise(record, scope, channels)?;
     note_use(deps, &caller).await;
     Ok(caller)
@@ -113,29 +103,64 @@ fn authorise(record: KeyRecord, scope: Scope, channels: &[Channel]) -> Result<Ca
     Ok(Caller { tenant: record.tenant, key_id: record.key_id, mode: record.mode })
 }
 
-/// Whether the presented key is well formed but not in memory (its record needs a read).
-fn key_unknown(deps: &Deps, req: &Request) -> bool {
-    let header = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
-    header.and_then(PresentedKey::parse).is_some_and(|key| deps.keys.get(&key.hash()).is_none())
-}
-
 /// The key's record: from memory while fresh (a known key, or a remembered unknown one),
-/// else one strongly consistent read. A key whose shape or checksum is wrong never
-/// reaches the store.
-async fn key_record(deps: &Deps, req: &Request) -> Result<KeyRecord, ApiError> {
+/// else one strongly consistent read. A key whose shape or checksum is wrong, or whose
+/// text names another tenant than `slug` (a Partner path's), never reaches the store.
+///
+/// With `program`, when neither the key nor the program of the tenant its text names is
+/// in memory, both are read at once: the text names the tenant, so neither read waits
+/// for the other. The text is never trusted: the record's own tenant must be the one the
+/// text names (else 401), and the program is kept only then. A refused key is answered
+/// as soon as its own read is: the program read is dropped unawaited, so neither the
+/// answer nor its time depends on whether the named tenant exists.
+async fn key_and_program(deps: &Deps, req: &Request, slug: Option<&str>, program: bool) -> Result<KeyRecord, ApiError> {
     let header = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).ok_or(ApiError::Unauthorized)?;
     let presented = PresentedKey::parse(header).ok_or(ApiError::Unauthorized)?;
-    let hash = presented.hash();
-    let record = match deps.keys.get(&hash) {
-        Some(record) => record,
-        None => {
-            let record = deps.store.get_key(&hash).await?;
-            deps.keys.insert(hash, record.clone());
-            record
-        }
+    if slug.is_some_and(|slug| slug != presented.tenant.as_str()) {
+        return Err(ApiError::Unauthorized);
     }
-    .ok_or(ApiError::Unauthorized)?;
-    if record.status != KeyStatus::Active || record.mode != presented.mode {
+    let hash = presented.hash();
+    if let Some(record) = deps.keys.get(&hash) {
+        return checked(record, &presented);
+    }
+    let tenant = presented.tenant.as_str().to_owned();
+    if !program || deps.programs.get(&tenant).is_some() {
+        return checked(read_key(deps, hash).await?, &presented);
+    }
+    // Boxed: the store's futures are large, and every handler awaits this.
+    let mut key = Box::pin(read_key(deps, hash));
+    let mut versions = Box::pin(deps.store.get_program_versions(&presented.tenant));
+    let mut read = None;
+    let record = loop {
+        tokio::select! {
+            biased;
+            record = &mut key => break record,
+            got = &mut versions, if read.is_none() => read = Some(got),
+        }
+    };
+    let record = checked(record?, &presented)?;
+    let read = match read {
+        Some(read) => read,
+        None => versions.await,
+    };
+    // A failed read is not kept: the handler's own program read tries again.
+    if let Ok(Some(versions)) = read {
+        deps.programs.insert(tenant, Arc::new(versions));
+    }
+    Ok(record)
+}
+
+/// One strongly consistent read of a key's record, remembered (an unknown key too).
+async fn read_key(deps: &Deps, hash: KeyHash) -> Result<Option<KeyRecord>, ApiError> {
+    let record = deps.store.get_key(&hash).await?;
+    deps.keys.insert(hash, record.clone());
+    Ok(record)
+}
+
+/// A usable key: known, active, of the presented mode, and of the tenant its text names.
+fn checked(record: Option<KeyRecord>, presented: &PresentedKey<'_>) -> Result<KeyRecord, ApiError> {
+    let record = record.ok_or(ApiError::Unauthorized)?;
+    if record.status != KeyStatus::Active || record.mode != presented.mode || record.tenant != presented.tenant {
         return Err(ApiError::Unauthorized);
     }
     Ok(record)

@@ -39,7 +39,7 @@ pub struct Route {
     pub dialect: Dialect,
     pub scope: Scope,
     pub channels: &'static [Channel],
-    /// Reads the tenant's program (a cold Partner request reads it with the key).
+    /// Reads the tenant's program (a cold request reads it with the key).
     pub program: bool,
 }
 
@@ -68,7 +68,7 @@ impl Route {
     async fn authenticate(&self, deps: &Deps, req: &Request) -> Result<Caller, ApiError> {
         match self.dialect {
             Dialect::Partner => auth::partner(deps, req, self.scope, self.channels, self.program).await,
-            Dialect::Public => auth::public(deps, req, self.scope, self.channels).await,
+            Dialect::Public => auth::public(deps, req, self.scope, self.channels, self.program).await,
             // No API key opens a management route (those are [`Manage`]).
             Dialect::Admin => Err(ApiError::Unauthorized),
         }

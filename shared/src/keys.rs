@@ -1,9 +1,12 @@
-//! API keys, shaped like GitHub's tokens: `mg_live_` / `mg_test_`, then 30 random base62
-//! characters (about 178 bits), then 6 base62 characters of the CRC32 of everything
-//! before them. The checksum is no secret (anyone can compute it): it lets a function
-//! refuse a mistyped or made-up key from its text alone, without a table read, so a flood
-//! of forged keys costs no read capacity. Only the SHA-256 of a key is stored; a separate
-//! key id names it in listings and logs.
+//! API keys, shaped like GitHub's tokens: `mg_live_` / `mg_test_`, the tenant's slug and
+//! `_`, then 30 random base62 characters (about 178 bits), then 6 base62 characters of
+//! the CRC32 of everything before them. The checksum is no secret (anyone can compute
+//! it): it lets a function refuse a mistyped or made-up key from its text alone, without
+//! a table read, so a flood of forged keys costs no read capacity. The slug lets a
+//! function start reading the tenant's program while the key is read; it is never
+//! trusted: the stored record's tenant authorises, and a key whose slug is not its
+//! record's tenant is refused. Only the SHA-256 of a key is stored; a separate key id
+//! names it in listings and logs.
 
 use std::fmt;
 
@@ -19,8 +22,12 @@ const RANDOM_LEN: usize = 30;
 const CHECKSUM_LEN: usize = 6;
 const LIVE_PREFIX: &str = "mg_live_";
 const TEST_PREFIX: &str = "mg_test_";
-/// The length of every key: prefix, random part, checksum.
-pub const KEY_LEN: usize = LIVE_PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN;
+/// The random part and the checksum: the fixed tail of every key.
+const TAIL_LEN: usize = RANDOM_LEN + CHECKSUM_LEN;
+/// The longest slug (`TenantSlug`).
+const MAX_SLUG_LEN: usize = 63;
+/// The length of the longest key: prefix, slug, `_`, random part, checksum.
+pub const MAX_KEY_LEN: usize = LIVE_PREFIX.len() + MAX_SLUG_LEN + 1 + TAIL_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
@@ -152,10 +159,13 @@ impl KeyRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeyHash(pub String);
 
-/// A presented key that has the right shape. Holding one proves nothing about validity.
+/// A presented key that has the right shape. Holding one proves nothing about validity,
+/// and its `tenant` is only the one the text claims: the key's record decides.
 pub struct PresentedKey<'a> {
     text: &'a str,
     pub mode: KeyMode,
+    /// The tenant the key's text names (checked against its record, never trusted).
+    pub tenant: TenantSlug,
 }
 
 impl<'a> PresentedKey<'a> {
@@ -170,11 +180,17 @@ impl<'a> PresentedKey<'a> {
         } else {
             return None;
         };
-        if text.len() != KEY_LEN || !text[LIVE_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if text.len() > MAX_KEY_LEN {
             return None;
         }
-        let (body, sum) = text.split_at(KEY_LEN - CHECKSUM_LEN);
-        (checksum(body).as_bytes() == sum.as_bytes()).then_some(Self { text, mode })
+        // A slug has no `_`, so the last one ends it.
+        let (slug, tail) = text[LIVE_PREFIX.len()..].rsplit_once('_')?;
+        if tail.len() != TAIL_LEN || !tail.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let tenant = TenantSlug::parse(slug).ok()?;
+        let (body, sum) = text.split_at(text.len() - CHECKSUM_LEN);
+        (checksum(body).as_bytes() == sum.as_bytes()).then_some(Self { text, mode, tenant })
     }
 
     pub fn hash(&self) -> KeyHash {
@@ -184,7 +200,7 @@ impl<'a> PresentedKey<'a> {
 
 impl fmt::Debug for PresentedKey<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PresentedKey({:?}, <redacted>)", self.mode)
+        write!(f, "PresentedKey({:?}, {}, <redacted>)", self.mode, self.tenant)
     }
 }
 
@@ -199,8 +215,9 @@ pub struct NewKey {
     pub hash: KeyHash,
 }
 
-pub fn generate_key(mode: KeyMode) -> NewKey {
-    let body = format!("mg_{}_{}", mode.as_str(), random_base62(RANDOM_LEN));
+/// A new key of `tenant`'s, which its text names.
+pub fn generate_key(mode: KeyMode, tenant: &TenantSlug) -> NewKey {
+    let body = format!("mg_{}_{}_{}", mode.as_str(), tenant.as_str(), random_base62(RANDOM_LEN));
     let plain = format!("{body}{}", checksum(&body));
     let hash = hash_key(&plain);
     NewKey { plain, key_id: format!("key_{}", random_base62(16)), hash }
@@ -228,22 +245,31 @@ fn random_base62(len: usize) -> String {
 mod tests {
     use super::*;
 
+    fn shop() -> TenantSlug {
+        TenantSlug::parse("spice-garden").unwrap()
+    }
+
     #[test]
     fn generated_keys_have_the_documented_shape() {
-        let key = generate_key(KeyMode::Live);
-        assert!(key.plain.starts_with("mg_live_"));
-        assert_eq!(key.plain.len(), KEY_LEN);
-        assert_eq!(KEY_LEN, 44);
+        let key = generate_key(KeyMode::Live, &shop());
+        assert!(key.plain.starts_with("mg_live_spice-garden_"));
+        assert_eq!(key.plain.len(), "mg_live_spice-garden_".len() + 36);
         let presented = PresentedKey::parse(&key.plain).expect("well formed");
         assert_eq!(presented.mode, KeyMode::Live);
+        assert_eq!(presented.tenant, shop());
         assert_eq!(presented.hash(), key.hash);
         assert_eq!(key.hash.0.len(), 64);
-        assert!(generate_key(KeyMode::Test).plain.starts_with("mg_test_"));
+        assert!(generate_key(KeyMode::Test, &shop()).plain.starts_with("mg_test_spice-garden_"));
+        // The longest slug makes the longest key.
+        let longest = TenantSlug::parse(&"a".repeat(63)).unwrap();
+        let key = generate_key(KeyMode::Test, &longest).plain;
+        assert_eq!(key.len(), MAX_KEY_LEN);
+        assert!(PresentedKey::parse(&key).is_some());
     }
 
     #[test]
     fn two_keys_differ() {
-        assert_ne!(generate_key(KeyMode::Live).plain, generate_key(KeyMode::Live).plain);
+        assert_ne!(generate_key(KeyMode::Live, &shop()).plain, generate_key(KeyMode::Live, &shop()).plain);
     }
 
     #[test]
@@ -256,6 +282,10 @@ mod tests {
             "mg_live_0123456789012345678901234567890123456",
             "mg_live_0123456789012345678901!",
             "Bearer x",
+            // No slug, an invalid slug, no `_` before the tail.
+            "mg_live_0123456789012345678901234567890123456",
+            "mg_live_Spice_012345678901234567890123456789012345",
+            "mg_live_spice-garden012345678901234567890123456789012345",
         ] {
             assert!(PresentedKey::parse(bad).is_none(), "{bad}");
         }
@@ -263,9 +293,12 @@ mod tests {
 
     #[test]
     fn a_key_with_a_wrong_checksum_is_refused() {
-        let key = generate_key(KeyMode::Live).plain;
-        // Every change of one character, in the random part or the checksum.
-        for at in LIVE_PREFIX.len()..KEY_LEN {
+        let key = generate_key(KeyMode::Live, &shop()).plain;
+        // Every change of one character, in the slug, the random part or the checksum.
+        for at in LIVE_PREFIX.len()..key.len() {
+            if key.as_bytes()[at] == b'_' || key.as_bytes()[at] == b'-' {
+                continue;
+            }
             let mut forged = key.clone().into_bytes();
             forged[at] = if forged[at] == b'a' { b'b' } else { b'a' };
             let forged = String::from_utf8(forged).unwrap();
@@ -273,13 +306,16 @@ mod tests {
         }
         // The right shape with a made-up checksum: at most one in 2^32 passes.
         let refused = (0..1000)
-            .filter(|_| PresentedKey::parse(&format!("mg_live_{}", random_base62(RANDOM_LEN + CHECKSUM_LEN))).is_none())
+            .filter(|_| PresentedKey::parse(&format!("mg_live_spice-garden_{}", random_base62(TAIL_LEN))).is_none())
             .count();
         assert!(refused >= 999, "{refused}");
         // A live key's random part and checksum under the test prefix.
         assert!(PresentedKey::parse(&key.replacen("mg_live_", "mg_test_", 1)).is_none());
-        // Keys of the old shape (32 random characters, no checksum).
+        // Another tenant's slug before a real key's tail: the checksum covers the slug.
+        assert!(PresentedKey::parse(&key.replacen("spice-garden", "other-shop", 1)).is_none());
+        // Keys of older shapes (32 random characters, no checksum; no slug).
         assert!(PresentedKey::parse(&format!("mg_live_{}", random_base62(32))).is_none());
+        assert!(PresentedKey::parse(&format!("mg_live_{}", random_base62(TAIL_LEN))).is_none());
     }
 
     #[test]
@@ -304,9 +340,9 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_key() {
-        let key = generate_key(KeyMode::Live);
+        let key = generate_key(KeyMode::Live, &shop());
         let presented = PresentedKey::parse(&key.plain).unwrap();
-        assert!(!format!("{presented:?}").contains(&key.plain[8..]));
+        assert!(!format!("{presented:?}").contains(&key.plain[key.plain.len() - TAIL_LEN..]));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 struct GetBalance;
 
 impl Read for GetBalance {
-    const ROUTE: Route = Route::public("public-balance", Scope::ReadCustomers);
+    const ROUTE: Route = Route::public("public-balance", Scope::ReadCustomers).reading_program();
     type Input = Email;
     type Output = (Arc<Program>, Customer, Option<Expiring>);
 

@@ -19,7 +19,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 struct Earn;
 
 impl SaleDialect for Earn {
-    const ROUTE: Route = Route::public("public-earn", Scope::WriteTransactions);
+    const ROUTE: Route = Route::public("public-earn", Scope::WriteTransactions).reading_program();
     type Request = EarnRequest;
 
     fn render(result: &SaleResult, sandbox: bool) -> Response<Body> {

@@ -23,7 +23,8 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 struct Redeem;
 
 impl Write for Redeem {
-    const ROUTE: Route = Route::public("public-redeem", Scope::WriteTransactions).only(&[Channel::App]);
+    const ROUTE: Route =
+        Route::public("public-redeem", Scope::WriteTransactions).reading_program().only(&[Channel::App]);
     type Input = RewardFor;
     type Output = Redemption;
 

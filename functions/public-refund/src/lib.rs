@@ -19,7 +19,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 struct PostRefund;
 
 impl Write for PostRefund {
-    const ROUTE: Route = Route::public("public-refund", Scope::WriteTransactions);
+    const ROUTE: Route = Route::public("public-refund", Scope::WriteTransactions).reading_program();
     type Input = RefundOf;
     type Output = Refund;
 

@@ -84,7 +84,7 @@ fn scopes_of(scopes: &[Scope]) -> Result<Vec<Scope>, ApiError> {
 }
 
 fn new_record(actor: &Actor, spec: &NewKeySpec, now: DateTime<Utc>) -> (String, KeyRecord) {
-    let new = generate_key(spec.mode);
+    let new = generate_key(spec.mode, &actor.tenant);
     let record = KeyRecord {
         key_id: new.key_id,
         hash: new.hash,

@@ -224,10 +224,20 @@ pub async fn adjust_points(
         return Ok(done);
     }
     let (id, reason, change_) = (adj.customer_id, &reason, &change_);
-    // The rules in force now: whether points expire.
-    let rules = &crate::auth::program(deps, &actor.tenant).await?;
+    // The rules in force now (whether points expire) and the member, read at once: the
+    // session names the tenant, so neither waits for the other. The first attempt uses
+    // that read; a retry reads the member again.
+    let (rules, first) =
+        tokio::join!(crate::auth::program(deps, &actor.tenant), deps.store.get_customer(&actor.tenant, &id));
+    let rules = &rules?;
+    let first = &std::sync::Mutex::new(Some(first));
     let attempt = move || async move {
-        let before = deps.store.get_customer(&actor.tenant, &id).await?.ok_or(ApiError::NotFound("Customer"))?;
+        let read = first.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let before = match read {
+            Some(read) => read?,
+            None => deps.store.get_customer(&actor.tenant, &id).await?,
+        }
+        .ok_or(ApiError::NotFound("Customer"))?;
         let now = deps.now();
         // What was due expires first; points added count as earned this month, points
         // taken leave the oldest months first.

@@ -6,12 +6,13 @@
 use std::time::Duration;
 
 use loyalty::deps::CacheLifetimes;
-use loyalty::keys::{generate_key, Channel, KeyMode, Scope};
+use loyalty::domain::TenantSlug;
+use loyalty::keys::{generate_key, Channel, KeyMode, KeyRecord, Scope};
 use rand::Rng;
 use serde_json::json;
 
 use super::matrix::Recorder;
-use super::support::{date, Call, Route, Tenant, TestEnv};
+use super::support::{date, Call, Reply, Route, Tenant, TestEnv};
 
 /// A request to `route` that would succeed with a good key on `slug`.
 pub(crate) fn valid_call(route: Route, slug: &str) -> Call {
@@ -82,8 +83,8 @@ async fn every_bad_key_gets_the_same_401_on_every_route() {
         ("bearer prefix", a.slug(), Some(format!("Bearer {}", a.live))),
         ("unknown prefix", a.slug(), Some(format!("mg_prod_{live_secret}"))),
         ("bad characters", a.slug(), Some(format!("mg_live_{}!", &live_secret[1..]))),
-        ("unknown live key", a.slug(), Some(generate_key(KeyMode::Live).plain)),
-        ("unknown test key", a.slug(), Some(generate_key(KeyMode::Test).plain)),
+        ("unknown live key", a.slug(), Some(generate_key(KeyMode::Live, &a.slug).plain)),
+        ("unknown test key", a.slug(), Some(generate_key(KeyMode::Test, &a.slug).plain)),
         ("live secret as test key", a.slug(), Some(format!("mg_test_{live_secret}"))),
         ("revoked key", a.slug(), Some(revoked.plain.clone())),
         ("B's key on A", a.slug(), Some(b.live.clone())),
@@ -179,7 +180,7 @@ async fn the_key_is_checked_before_the_scope_and_both_before_the_input() {
     let env = TestEnv::new().await;
     let (a, b) = two_tenants(&env).await;
     let write_only = env.issue_key(&a.slug, KeyMode::Live, vec![Scope::WriteTransactions]).await;
-    let unknown = generate_key(KeyMode::Live).plain;
+    let unknown = generate_key(KeyMode::Live, &a.slug).plain;
 
     for route in Route::ALL {
         // 401 beats 400: no key, an unknown key, another tenant's key.
@@ -294,7 +295,7 @@ async fn forged_keys_cost_no_store_read() {
         let prefix = if i % 2 == 0 { "mg_live_" } else { "mg_test_" };
         forged.push(match i % 4 {
             // The shape of a key, made up.
-            0 | 1 => format!("{prefix}{}", random(36)),
+            0 | 1 => format!("{prefix}forge-shop_{}", random(36)),
             // A real key with one character changed.
             2 => {
                 let at = 8 + i % 36;
@@ -318,7 +319,7 @@ async fn forged_keys_cost_no_store_read() {
     // An unknown key with a good checksum: one strongly consistent read, then none (a
     // cold Partner route that reads the program reads the slug's program beside it, in
     // the same round trip, and keeps it only for a key of that tenant).
-    let unknown = generate_key(KeyMode::Live).plain;
+    let unknown = generate_key(KeyMode::Live, &t.slug).plain;
     for _ in 0..3 {
         valid_call(Route::Customer, t.slug()).key(&unknown).send(&deps).await.assert_unauthorized();
     }
@@ -369,4 +370,58 @@ async fn a_stage_with_an_edge_refuses_requests_that_did_not_come_through_it() {
     through.assert_ok(&json!({ "found": false }));
     // A stage without an edge secret (locally) checks nothing.
     lookup().send(&env.deps).await.assert_ok(&json!({ "found": false }));
+}
+
+/// A key's text names its tenant, so a cold function reads the program beside the key;
+/// the text is never trusted. A stored key whose record is another tenant's than its text
+/// names is refused on both dialects. An unknown key naming a made-up tenant gets the
+/// same 401 as one naming a real tenant, and costs the same: the key and the named
+/// program read at once, then nothing while the key is remembered. A key naming another
+/// tenant than a Partner path is refused before any read.
+#[tokio::test]
+async fn the_tenant_a_key_names_is_checked_against_its_record() {
+    let env = TestEnv::new().await;
+    let (a, b) = two_tenants(&env).await;
+    let issued = env.issue_key(&a.slug, KeyMode::Live, Scope::ALL.to_vec()).await;
+    // A record of A's under the hash of a key whose text names B.
+    let lying = generate_key(KeyMode::Live, &b.slug);
+    let record = KeyRecord { hash: lying.hash.clone(), key_id: lying.key_id.clone(), ..issued.record.clone() };
+    env.store.put_key(&record).await.expect("put the key");
+    for slug in [a.slug(), b.slug()] {
+        valid_call(Route::Customer, slug).key(&lying.plain).send(&env.fresh_deps()).await.assert_unauthorized();
+    }
+    let balance = |key: &str| Call::public(Route::Balance).key(key).query("email", EMAIL);
+    let unauthorized = |reply: Reply| reply.assert_public_error(401, "unauthorized", "Missing or invalid API key");
+    unauthorized(balance(&lying.plain).send(&env.fresh_deps()).await);
+    // The issued key itself works.
+    assert_eq!(balance(&issued.plain).send(&env.fresh_deps()).await.status, 404, "no such member, but authorised");
+
+    // Unknown keys naming a made-up tenant and a real one: the same answer, the same reads.
+    let made_up = TenantSlug::parse("no-such-shop").expect("a slug");
+    let mut answers = Vec::new();
+    for tenant in [&made_up, &a.slug] {
+        let recorder = Recorder::default();
+        let deps = recorder.deps(&env);
+        let unknown = generate_key(KeyMode::Live, tenant).plain;
+        for _ in 0..3 {
+            let reply = balance(&unknown).send(&deps).await;
+            answers.push((reply.status, reply.text.clone()));
+            unauthorized(reply);
+        }
+        let sent = recorder.take();
+        let (keys, programs): (Vec<_>, Vec<_>) = sent.iter().partition(|s| s.contains(r#""ConsistentRead":true"#));
+        assert_eq!(keys.len(), 1, "{tenant}: {sent:?}");
+        // The program read starts beside the key's; a refused key does not wait for it.
+        assert!(programs.len() <= 1 && programs.iter().all(|p| p.contains("PROGRAM")), "{tenant}: {sent:?}");
+        // Not kept: the next request of the tenant's own key reads its program again.
+        assert!(deps.programs.get(&tenant.as_str().to_owned()).is_none(), "{tenant}");
+    }
+    answers.dedup();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+
+    // B's key on A's path: refused from its text.
+    let recorder = Recorder::default();
+    let deps = recorder.deps(&env);
+    valid_call(Route::Bill, a.slug()).key(&b.live).send(&deps).await.assert_unauthorized();
+    assert!(recorder.take().is_empty());
 }

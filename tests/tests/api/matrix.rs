@@ -125,8 +125,8 @@ async fn every_route_answers_every_kind_of_key_as_documented() {
     let bad_keys: Vec<(&str, Option<String>)> = vec![
         ("no key", None),
         ("malformed key", Some(malformed)),
-        ("unknown live key", Some(generate_key(KeyMode::Live).plain)),
-        ("unknown test key", Some(generate_key(KeyMode::Test).plain)),
+        ("unknown live key", Some(generate_key(KeyMode::Live, &w.a.slug).plain)),
+        ("unknown test key", Some(generate_key(KeyMode::Test, &w.a.slug).plain)),
         ("revoked key", Some(w.revoked.clone())),
     ];
     let mut bodies_401: BTreeMap<bool, BTreeSet<String>> = BTreeMap::new();
@@ -572,7 +572,7 @@ async fn keys_reach_neither_the_logs_nor_the_table() {
 
     let env = TestEnv::new().await;
     let w = world(&env).await;
-    let unknown = generate_key(KeyMode::Live).plain;
+    let unknown = generate_key(KeyMode::Live, &w.a.slug).plain;
     let keys: Vec<(&str, &String)> = vec![
         ("A live", &w.a.live),
         ("A sandbox", &w.a.test),

@@ -565,8 +565,8 @@ async fn bad_keys_get_the_public_401_on_every_public_route() {
         ("no key", None),
         ("empty key", Some(String::new())),
         ("bearer", Some(format!("Bearer {}", t.live))),
-        ("unknown live key", Some(generate_key(KeyMode::Live).plain)),
-        ("unknown test key", Some(generate_key(KeyMode::Test).plain)),
+        ("unknown live key", Some(generate_key(KeyMode::Live, &t.slug).plain)),
+        ("unknown test key", Some(generate_key(KeyMode::Test, &t.slug).plain)),
         ("live secret as a test key", Some(format!("mg_test_{secret}"))),
         ("revoked key", Some(revoked.plain.clone())),
     ];
