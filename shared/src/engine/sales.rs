@@ -160,7 +160,12 @@ pub async fn record_sale(
                 otp_for(deps, caller, sale, reads).await
             })
             .await?;
-        let txn_id = uuid::Uuid::new_v4();
+        // A sale with a reference has the id its reference derives: its purchase item is
+        // its reference, which a second sale on the reference finds taken.
+        let txn_id = sale
+            .reference
+            .as_ref()
+            .map_or_else(uuid::Uuid::new_v4, |r| crate::store::sale_id(&caller.tenant, &r.as_str().into()));
         let (after, mut result, late, tier) = bill.apply(program, &clock, sale, &settled, txn_id, now);
         result.outcome.coupon = coupon.as_ref().map(|c| UsedCoupon::new(c, now));
         if !writes {
@@ -293,8 +298,8 @@ impl Bill {
 
     /// The bill's write: the member, an `expire` entry for what was due, a redemption
     /// entry if points were spent, the earning entry, an `expire` entry for what the bill
-    /// earned in a month already past, the reference and the purchase a refund works
-    /// from.
+    /// earned in a month already past, and the purchase a refund works from, which with
+    /// a reference is also the reference's record (one item).
     fn mutation(
         &self,
         sale: &Sale,

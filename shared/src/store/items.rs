@@ -215,6 +215,18 @@ mod json_text {
     }
 }
 
+/// An optional value kept as one JSON string attribute, absent when `None`.
+mod opt_json_text {
+    use serde::{Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => super::json_text::serialize(v, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 // ---- members ----
 
 /// `TENANT#{t}#CUST#{id}` / `PROFILE`.
@@ -591,7 +603,9 @@ impl StoredItem for RedemptionReferenceItem {
     const KIND: &'static str = "redemption reference";
 }
 
-/// `TENANT#{t}#SALE#{txnId}` / `SALE`.
+/// `TENANT#{t}#SALE#{txnId}` / `SALE`. A sale with a reference (its id is
+/// [`sale_id`](super::sale_id) of it) also keeps its `outcome` here, which makes the
+/// item decode as a [`SaleReferenceItem`] too: it is the sale's reference.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct PurchaseItem {
     #[serde(with = "text")]
@@ -613,6 +627,15 @@ pub(crate) struct PurchaseItem {
     pub version: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon: Option<crate::model::UsedCoupon>,
+    /// The sale's answer, kept for a retry of its reference (written, never read as a
+    /// purchase: a refund does not need it).
+    #[serde(
+        default,
+        skip_deserializing,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_json_text::serialize"
+    )]
+    pub outcome: Option<SaleOutcome>,
 }
 
 impl StoredItem for PurchaseItem {
@@ -635,6 +658,7 @@ impl From<&Purchase> for PurchaseItem {
             redeem_restored: p.redeem_restored,
             version: p.version,
             coupon: p.coupon.clone(),
+            outcome: None,
         }
     }
 }

@@ -235,8 +235,16 @@ impl Store {
                 scrubbed.entries += 1;
             }
         }
-        for reference in references {
-            let key = ItemKey::sale_reference(tenant, &crate::domain::Reference::from(reference));
+        // A sale's answer is kept in its purchase item (the id its reference derives), or
+        // in a reference item of its own for a sale recorded before that.
+        let keys = references.into_iter().flat_map(|reference| {
+            let reference = crate::domain::Reference::from(reference);
+            [
+                ItemKey::purchase(tenant, &super::sale_id(tenant, &reference)),
+                ItemKey::sale_reference(tenant, &reference),
+            ]
+        });
+        for key in keys {
             let out = self
                 .client
                 .get_item()

@@ -58,6 +58,7 @@ pub use mutation::{
 };
 pub use otp::{OtpIssue, OtpRecord, SmsQuota};
 pub use programs::TenantEntry;
+pub use purchases::sale_id;
 pub use transact::Completion;
 pub use webhooks::AttemptOutcome;
 

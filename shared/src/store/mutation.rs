@@ -298,7 +298,15 @@ impl Store {
             let key = ItemKey::ledger_entry(tenant, &entry.customer_id, LedgerCursor { version, place });
             push(encode(&key, &LedgerEntryItem::from(entry)).and_then(|a| put_new(table, a, false)), Role::Entry)?;
         }
-        if let Some(sale) = &m.sale {
+        // A sale's reference is its purchase item (the id derives from the reference), so
+        // one put records both; a reference without a new purchase keeps its own item.
+        let merged = match (&m.sale, &m.purchase) {
+            (Some(sale), Some(PurchaseWrite::New(p))) if p.txn_id == super::sale_id(tenant, &sale.reference) => {
+                Some(sale)
+            }
+            _ => None,
+        };
+        if let (Some(sale), None) = (&m.sale, merged) {
             let key = ItemKey::sale_reference(tenant, &sale.reference);
             push(encode(&key, &sale_item(sale)).and_then(|a| put_new(table, a, true)), Role::Sale)?;
         }
@@ -309,7 +317,9 @@ impl Store {
         match &m.purchase {
             Some(PurchaseWrite::New(p)) => {
                 let key = ItemKey::purchase(tenant, &p.txn_id);
-                push(encode(&key, &PurchaseItem::from(p)).and_then(|a| put_new(table, a, false)), Role::Purchase)?
+                let item = PurchaseItem { outcome: merged.map(|sale| sale.outcome.clone()), ..PurchaseItem::from(p) };
+                let role = if merged.is_some() { Role::Sale } else { Role::Purchase };
+                push(encode(&key, &item).and_then(|a| put_new(table, a, merged.is_some())), role)?
             }
             Some(PurchaseWrite::Refund { expected_version, after }) => {
                 push(refund_update(table, tenant, *expected_version, after), Role::Purchase)?;
@@ -408,18 +418,14 @@ impl Store {
         Err(MutationError::Store(StoreError::Unavailable(format!("transaction cancelled: {reasons:?}"))))
     }
 
-    /// A recorded sale by reference, if any.
+    /// A recorded sale by reference, if any: its purchase item (under the id the
+    /// reference derives), or a reference item of its own (a sale recorded before
+    /// purchases held their reference), both read at once.
     pub async fn get_sale(&self, tenant: &TenantSlug, reference: &Reference) -> Result<Option<SaleRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(ItemKey::sale_reference(tenant, reference).attrs()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.item().map(|attrs| decode::<SaleReferenceItem>(attrs).map(SaleRecord::from)).transpose()
+        let merged = ItemKey::purchase(tenant, &super::sale_id(tenant, reference));
+        let own = ItemKey::sale_reference(tenant, reference);
+        let (merged, own) = tokio::try_join!(self.get_consistent(&merged), self.get_consistent(&own))?;
+        merged.or(own).map(|attrs| decode::<SaleReferenceItem>(&attrs).map(SaleRecord::from)).transpose()
     }
 }
 

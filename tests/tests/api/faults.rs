@@ -36,7 +36,7 @@ use loyalty_admin::{self as admin, CouponSpec};
 use serde_json::{json, Value};
 
 use super::auth::valid_call;
-use super::support::{attr_n, attr_str, date, start_time, Call, Item, Reply, Route};
+use super::support::{attr_n, attr_str, date, is_sale_reference, start_time, Call, Item, Reply, Route};
 
 /// The fault client's timeouts: short, so the test is quick; the order is the
 /// production one (connect < attempt < operation).
@@ -468,7 +468,7 @@ async fn retry_unavailable(world: &World, deps: &Deps, bills: &mut [RunBill]) {
     let items = world.scan().await;
     let recorded: BTreeMap<&str, Value> = items
         .iter()
-        .filter(|i| attr_str(i, "SK") == "REF")
+        .filter(|i| is_sale_reference(i))
         .map(|i| (attr_str(i, "reference"), serde_json::from_str(attr_str(i, "outcome")).expect("an outcome")))
         .collect();
     for bill in bills.iter_mut().filter(|b| b.replies.iter().all(|r| r.status != 200)) {
@@ -514,7 +514,7 @@ async fn check_consistent(world: &World, bills: &[RunBill], what: &str) {
     assert_eq!(attr_n(profile, "version"), ledger.len() as i64, "{what}: one version per entry");
     for bill in bills {
         let entries: Vec<&&Item> = ledger.iter().filter(|e| attr_str(e, "reference") == bill.reference).collect();
-        let committed = items.iter().any(|i| attr_str(i, "SK") == "REF" && attr_str(i, "reference") == bill.reference);
+        let committed = items.iter().any(|i| is_sale_reference(i) && attr_str(i, "reference") == bill.reference);
         assert_eq!(
             entries.len(),
             usize::from(committed),

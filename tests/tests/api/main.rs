@@ -13,6 +13,7 @@ mod auth;
 mod bill;
 mod bill_to_receiver;
 mod campaigns;
+mod capacity;
 mod concurrency;
 mod console;
 mod coupon;

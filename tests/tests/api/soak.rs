@@ -27,7 +27,9 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use super::support::{attr_n, attr_str, start_time, Call, Item, Reply, Route, Tenant, TestEnv, TickingClock};
+use super::support::{
+    attr_n, attr_str, is_sale_reference, start_time, Call, Item, Reply, Route, Tenant, TestEnv, TickingClock,
+};
 
 const DEFAULT_OPS: usize = 400;
 const BATCH: usize = 12;
@@ -426,7 +428,7 @@ fn check_ledgers(items: &[Item], expected: &HashMap<String, i64>, seed: u64) {
 fn check_sales(items: &[Item], seed: u64) {
     let earn_entries: Vec<&Item> =
         items.iter().filter(|i| attr_str(i, "SK").starts_with("TXN#") && attr_str(i, "type") == "earn").collect();
-    for reference in items.iter().filter(|i| attr_str(i, "SK") == "REF") {
+    for reference in items.iter().filter(|i| is_sale_reference(i)) {
         let name = attr_str(reference, "reference");
         let outcome: Value = serde_json::from_str(attr_str(reference, "outcome")).expect("an outcome");
         let with_ref: Vec<&&Item> = earn_entries.iter().filter(|e| attr_str(e, "reference") == name).collect();

@@ -55,7 +55,7 @@ impl Call {
     }
 
     /// The operation and what it named: `GetItem mobile lookup`,
-    /// `TransactWriteItems(profile, ledger entry, reference, purchase)`.
+    /// `TransactWriteItems(profile, ledger entry, purchase)`.
     pub fn what(&self) -> String {
         let r = &self.request;
         let kind_of = |v: Option<&serde_json::Value>| {

@@ -158,7 +158,7 @@ pub fn endpoints() -> Vec<Endpoint> {
                     "by external_ref",
                     200,
                     3,
-                    "GetItem ref → [GetItem purchase ‖ GetItem profile] → TransactWriteItems",
+                    "[GetItem purchase (the reference's) ‖ GetItem ref (a sale from before)] → [GetItem purchase ‖ GetItem profile] → TransactWriteItems",
                     false,
                 ),
                 sc(
@@ -258,7 +258,7 @@ pub fn endpoints() -> Vec<Endpoint> {
                     "by reference",
                     200,
                     3,
-                    "GetItem ref → [GetItem purchase ‖ GetItem profile] → TransactWriteItems",
+                    "[GetItem purchase (the reference's) ‖ GetItem ref (a sale from before)] → [GetItem purchase ‖ GetItem profile] → TransactWriteItems",
                     false,
                 ),
                 sc("idem", "with Idempotency-Key", 200, 4, "+ PutItem claim (3 + 1)", true),

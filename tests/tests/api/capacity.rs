@@ -1,0 +1,136 @@
+//! What the common bill writes, held to the figure docs/scale.md prices: a bill by
+//! mobile with a reference, no `Idempotency-Key`, no points spent, is one
+//! `TransactWriteItems` of three items (profile, ledger entry, and the purchase that is
+//! also the reference), each under 1 KB, and nothing in GSI1: 2 WRU an item, **6 WRU**.
+//!
+//! DynamoDB Local's own `ConsumedCapacity` does not follow the service's rules for
+//! transactions, so the units are computed from the items as written, by the documented
+//! rules (attribute names plus values; 2 WRU per KB of each item in a transaction).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use loyalty::store::Store;
+use loyalty::Deps;
+use serde_json::json;
+
+use super::support::{Call, TestEnv};
+
+type Key = HashMap<String, AttributeValue>;
+
+/// The keys of every item each `TransactWriteItems` on the client wrote, call by call.
+#[derive(Debug, Clone, Default)]
+struct Transactions(Arc<Mutex<Vec<Vec<Key>>>>);
+
+impl Transactions {
+    fn take(&self) -> Vec<Vec<Key>> {
+        self.0.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default()
+    }
+}
+
+impl Intercept for Transactions {
+    fn name(&self) -> &'static str {
+        "Transactions"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(input) = context.input().downcast_ref::<TransactWriteItemsInput>() else {
+            return Ok(());
+        };
+        let keys = input
+            .transact_items()
+            .iter()
+            .filter_map(|item| {
+                let key = |attrs: &Key| -> Key {
+                    ["PK", "SK"].iter().filter_map(|k| Some(((*k).to_owned(), attrs.get(*k)?.clone()))).collect()
+                };
+                if let Some(put) = item.put() {
+                    return Some(key(put.item()));
+                }
+                if let Some(update) = item.update() {
+                    return Some(key(update.key()));
+                }
+                item.delete().map(|d| key(d.key()))
+            })
+            .collect();
+        if let Ok(mut log) = self.0.lock() {
+            log.push(keys);
+        }
+        Ok(())
+    }
+}
+
+/// An attribute value's size by DynamoDB's rules.
+fn value_size(v: &AttributeValue) -> usize {
+    match v {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => {
+            let digits = n.trim_start_matches('-').replace('.', "").trim_start_matches('0').len().max(1);
+            digits.div_ceil(2) + 1
+        }
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+        AttributeValue::M(m) => 3 + m.iter().map(|(k, v)| 1 + k.len() + value_size(v)).sum::<usize>(),
+        AttributeValue::Ss(s) => s.iter().map(String::len).sum(),
+        AttributeValue::Ns(n) => n.len() * 21,
+        _ => 400_000,
+    }
+}
+
+fn item_size(item: &Key) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+#[tokio::test]
+async fn the_common_bill_writes_three_items_under_a_kilobyte_each() {
+    let env = TestEnv::new().await;
+    let t = env.tenant("capacity-cafe").await;
+    env.seed_member(&t, "9876543210", "Ravi Kumar", "500").await;
+    let transactions = Transactions::default();
+    let config = env.client.config().to_builder().interceptor(transactions.clone()).build();
+    let deps = Deps::new(Store::new(Client::from_conf(config), env.table.clone()), env.clock.clone());
+
+    // A long reference and description: the items stay under 1 KB with room.
+    let reference = "POS-00042-STORE-BANGALORE-INDIRANAGAR-2026-11-30-000123";
+    let body = json!({
+        "mobile": "9876543210",
+        "amount": 1234.56,
+        "external_ref": reference,
+        "description": "Dinner for four, table 12, with desserts and drinks",
+    });
+    let reply = Call::bill(t.slug()).key(&t.live).json(&body).send(&deps).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+
+    let written = transactions.take();
+    assert_eq!(written.len(), 1, "one transaction: {written:?}");
+    let keys = &written[0];
+    assert_eq!(keys.len(), 3, "profile, ledger entry, purchase (also the reference): {keys:?}");
+    let mut wru = 0;
+    for key in keys {
+        let out = env.client.get_item().table_name(&env.table).set_key(Some(key.clone())).send().await.unwrap();
+        let item = out.item().cloned().unwrap_or_default();
+        let size = item_size(&item);
+        eprintln!("{:?} {:?}: {size} bytes", key.get("PK"), key.get("SK"));
+        assert!(size > 0 && size < 1024, "{key:?} is {size} bytes");
+        assert!(!item.contains_key("GSI1PK"), "the common bill writes nothing to GSI1: {key:?}");
+        wru += 2 * size.div_ceil(1024);
+    }
+    assert_eq!(wru, 6, "the common bill's write units (docs/scale.md)");
+
+    // A retry of the reference is answered from the same item and writes nothing.
+    let again = Call::bill(t.slug()).key(&t.live).json(&body).send(&deps).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.str("transaction_id"), reply.str("transaction_id"));
+}
