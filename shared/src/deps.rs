@@ -445,6 +445,21 @@ mod tests {
     }
 
     #[test]
+    fn entries_expire_at_a_given_instant_and_the_map_stays_bounded() {
+        let cache = TtlCache::new(Duration::from_secs(5));
+        let t0 = Instant::now();
+        cache.insert_at(0u32, (), t0);
+        assert_eq!(cache.get_at(&0, t0 + Duration::from_millis(4_999)), Some(()));
+        assert_eq!(cache.get_at(&0, t0 + Duration::from_secs(5)), None);
+        for k in 1..=CACHE_MAX_ENTRIES as u32 + 10 {
+            cache.insert_at(k, (), t0 + Duration::from_millis(u64::from(k)));
+        }
+        assert!(cache.len() <= CACHE_MAX_ENTRIES);
+        let last = CACHE_MAX_ENTRIES as u32 + 10;
+        assert_eq!(cache.get_at(&last, t0 + Duration::from_millis(u64::from(last) + 1)), Some(()));
+    }
+
+    #[test]
     fn cache_lifetimes_default_to_five_seconds_for_keys() {
         let default = CacheLifetimes::parse(None, Some(" ")).unwrap();
         assert_eq!(default.keys, Duration::from_secs(5));
