@@ -30,7 +30,7 @@ pub const KEY_USE_WRITE_INTERVAL: Duration = Duration::from_secs(3_600);
 const MAX_CACHE_SECONDS: u64 = 3_600;
 /// Enough for every tenant's program, and the keys of thousands of tenants, in one warm
 /// function (a few MiB at most).
-const CACHE_MAX_ENTRIES: usize = 16_384;
+pub const CACHE_MAX_ENTRIES: usize = 16_384;
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
@@ -77,15 +77,26 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+        self.get_at(key, Instant::now())
     }
 
     pub fn insert(&self, key: K, value: V) {
+        self.insert_at(key, value, Instant::now());
+    }
+
+    /// [`TtlCache::get`] as seen at `now` (a simulation of time drives the cache with
+    /// this; the functions use `get`).
+    pub fn get_at(&self, key: &K, now: Instant) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).filter(|(at, _)| now.saturating_duration_since(*at) < self.ttl).map(|(_, v)| v.clone())
+    }
+
+    /// [`TtlCache::insert`] at `now`.
+    pub fn insert_at(&self, key: K, value: V, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= CACHE_MAX_ENTRIES {
             let ttl = self.ttl;
-            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            entries.retain(|_, (at, _)| now.saturating_duration_since(*at) < ttl);
             if entries.len() >= CACHE_MAX_ENTRIES {
                 let mut ages: Vec<Instant> = entries.values().map(|(at, _)| *at).collect();
                 ages.sort_unstable();
@@ -93,7 +104,16 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
                 entries.retain(|_, (at, _)| *at > cutoff);
             }
         }
-        entries.insert(key, (Instant::now(), value));
+        entries.insert(key, (now, value));
+    }
+
+    /// How many entries the map holds (expired ones included until an insert drops them).
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn remove(&self, key: &K) {
@@ -422,6 +442,21 @@ mod tests {
         assert_eq!(cache.get(&"a"), Some(1));
         std::thread::sleep(Duration::from_millis(30));
         assert_eq!(cache.get(&"a"), None);
+    }
+
+    #[test]
+    fn entries_expire_at_a_given_instant_and_the_map_stays_bounded() {
+        let cache = TtlCache::new(Duration::from_secs(5));
+        let t0 = Instant::now();
+        cache.insert_at(0u32, (), t0);
+        assert_eq!(cache.get_at(&0, t0 + Duration::from_millis(4_999)), Some(()));
+        assert_eq!(cache.get_at(&0, t0 + Duration::from_secs(5)), None);
+        for k in 1..=CACHE_MAX_ENTRIES as u32 + 10 {
+            cache.insert_at(k, (), t0 + Duration::from_millis(u64::from(k)));
+        }
+        assert!(cache.len() <= CACHE_MAX_ENTRIES);
+        let last = CACHE_MAX_ENTRIES as u32 + 10;
+        assert_eq!(cache.get_at(&last, t0 + Duration::from_millis(u64::from(last) + 1)), Some(()));
     }
 
     #[test]

@@ -85,4 +85,33 @@ pub struct Args {
     /// 256 / 1769, Lambda gives one vCPU at 1,769 MB).
     #[arg(long)]
     pub aws_cpu_share: Option<f64>,
+    /// Cache simulation: tenants (Zipf-ranked), each with one key.
+    #[arg(long, default_value_t = 10_000)]
+    pub scale_tenants: u32,
+    /// Cache simulation: warm processes of the function.
+    #[arg(long, default_value_t = 50)]
+    pub scale_processes: usize,
+    /// Cache simulation: requests per second to the function.
+    #[arg(long, default_value_t = 2_000.0)]
+    pub scale_rate: f64,
+    /// Cache simulation: Zipf exponents, the first one leads the report (no value: none).
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "1.0,0.8,1.2")]
+    pub scale_s: Vec<f64>,
+    /// Cache simulation: simulated seconds counted (after an hour of warm-up; an hour
+    /// counts every key's "last used" write once, where the hour's writes bunch).
+    #[arg(long, default_value_t = 3_600.0)]
+    pub scale_seconds: f64,
+    /// Only the cache simulation (no binaries, no DynamoDB) and print it.
+    #[arg(long)]
+    pub scale_only: bool,
+    /// Load curves: offered rates per second, in order; a curve stops after its first
+    /// saturated rate (`--curve-rates` with no value: no curves).
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "25,50,100,200,400,800,1600")]
+    pub curve_rates: Vec<f64>,
+    /// Load curves: seconds of requests at each rate.
+    #[arg(long, default_value_t = 5.0)]
+    pub curve_seconds: f64,
+    /// Load curves: warm processes of each function.
+    #[arg(long, default_value_t = 4)]
+    pub curve_processes: usize,
 }

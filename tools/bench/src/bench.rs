@@ -545,6 +545,11 @@ pub async fn run(args: Args) -> Result<(), Error> {
         }
         return Ok(());
     }
+    if args.scale_only {
+        let scale = crate::zipf::run(&args, &[]).await?;
+        println!("\n{}\n{}", crate::zipf::console(&scale), crate::zipf::markdown(&scale));
+        return Ok(());
+    }
     let clock = Instant::now();
     let root = std::fs::canonicalize(&args.root).map_err(|e| format!("--root {}: {e}", args.root.display()))?;
     let bin_dir = args.bin_dir.clone().unwrap_or_else(|| root.join("target/release"));
@@ -589,6 +594,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
     let run_dir = root.join(".local/bench").join(&run_id);
     std::fs::create_dir_all(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
     let (commit, dirty) = sys::git_commit(&root);
+    let facts = crate::facts::gather(&root, &ddb_dir(&args));
     let load_start = sys::loadavg();
     let jiffies_start = sys::cpu_jiffies();
     say(format!(
@@ -676,6 +682,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
 
     let mut functions = Vec::new();
     let mut bill_replay = None;
+    let mut customer_replay = None;
     for mut c in counted {
         let t = Instant::now();
         time_function(&mut ctx, &mut c, &args).await?;
@@ -694,8 +701,10 @@ pub async fn run(args: Args) -> Result<(), Error> {
             t.elapsed().as_secs_f64(),
             if result.errors.is_empty() { String::new() } else { format!("  [{} error(s)]", result.errors.len()) }
         ));
-        if result.name == "pos-bill" {
-            bill_replay = Some(c.replay);
+        match result.name.as_str() {
+            "pos-bill" => bill_replay = Some(c.replay),
+            "pos-customer" => customer_replay = Some(c.replay),
+            _ => {}
         }
         functions.push(c.result);
     }
@@ -727,6 +736,9 @@ pub async fn run(args: Args) -> Result<(), Error> {
             throughput_results.push(r);
         }
     }
+
+    let curves = load_curves(&mut ctx, &args, [bill_replay.as_ref(), customer_replay.as_ref()], &out, &run_dir).await?;
+    let scale = crate::zipf::run(&args, &functions).await?;
 
     let jiffies_end = sys::cpu_jiffies();
     let busy_share = {
@@ -763,6 +775,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
         signature_errors: ctx.signature_errors,
         proxied_calls: ctx.proxied_calls,
         bench_seconds: clock.elapsed().as_secs_f64(),
+        facts,
     };
     drop(ctx);
     say(format!("expiry job: {} members", args.job_members));
@@ -770,21 +783,19 @@ pub async fn run(args: Args) -> Result<(), Error> {
     drop(dynamo);
     let built = crate::kinds::measured(&args.only);
     let mut text = format!(
-        "{}
-{}
-{}",
+        "{}\n{}{}{}\n{}",
         report::markdown(&results),
+        crate::zipf::markdown(&scale),
+        crate::curves::markdown(&curves),
         crate::kinds::markdown(&kind_results, &results.hello, &built),
         crate::job::markdown(&job)
     );
     if let Some(aws) = &aws_like {
         let section = aws.markdown(&results.functions, &results.hello);
-        println!("
-{section}");
-        text = format!("{text}
-{section}");
+        println!("\n{section}");
+        text = format!("{text}\n{section}");
     }
-    println!("\n{}", report::console(&results));
+    println!("\n{}{}{}", report::console(&results), crate::zipf::console(&scale), crate::curves::console(&curves));
     println!("{}", crate::kinds::console(&kind_results, &results.hello));
     if args.no_write {
         say("--no-write: BENCHMARKS.md left as it was");
@@ -847,4 +858,66 @@ fn profile_note() -> String {
     } else {
         format!("the workspace release profile overridden by {} (not the real profile)", overrides.join(", "))
     }
+}
+
+/// The load curves of the bill and the lookup, each beside its raw calls, and their
+/// chart: `docs/bench/curves.svg` beside the report, or in the run's directory with
+/// `--no-write`.
+async fn load_curves(
+    ctx: &mut Ctx,
+    args: &Args,
+    replays: [Option<&Replay>; 2],
+    out: &Path,
+    run_dir: &Path,
+) -> Result<crate::curves::CurvesResult, Error> {
+    let mut curves = Vec::new();
+    if !args.curve_rates.is_empty() {
+        if args.curve_rates.iter().any(|r| !r.is_finite() || *r <= 0.0) || args.curve_seconds <= 0.0 {
+            return Err("--curve-rates and --curve-seconds must be positive".into());
+        }
+        for (function, replay) in ["pos-bill", "pos-customer"].into_iter().zip(replays) {
+            let Some(replay) = replay else { continue };
+            say(format!("load curve: {function}, {} processes, open loop", args.curve_processes));
+            let env = ctx.env(ctx.ddb);
+            let setup = crate::curves::FunctionSetup {
+                binary: ctx.binary(function),
+                function,
+                env: env.borrow(),
+                run_dir,
+                events: ctx.events.clone(),
+                ddb_pid: ctx.ddb_pid,
+            };
+            curves.push(
+                crate::curves::function_curve(&setup, args.curve_processes, &args.curve_rates, args.curve_seconds)
+                    .await?,
+            );
+            say(format!("load curve: raw calls of {function}"));
+            let name = format!("raw calls of {function}");
+            curves.push(
+                crate::curves::raw_curve(&name, replay, &ctx.raw, ctx.ddb_pid, &args.curve_rates, args.curve_seconds)
+                    .await,
+            );
+        }
+    }
+    if !curves.is_empty() {
+        let waited = crate::curves::settle(ctx.ddb_pid, Duration::from_secs(60)).await;
+        say(format!("DynamoDB Local settled {:.1} s after the curves", waited.as_secs_f64()));
+    }
+    let mut svg = None;
+    if !curves.is_empty() {
+        let chart = crate::svg::chart("Latency against offered rate (open loop), DynamoDB Local", &curves);
+        let (file, link) = if args.no_write {
+            let file = run_dir.join("curves.svg");
+            let link = file.display().to_string();
+            (file, link)
+        } else {
+            let dir = out.parent().unwrap_or(Path::new(".")).join("docs/bench");
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            (dir.join("curves.svg"), "docs/bench/curves.svg".to_owned())
+        };
+        std::fs::write(&file, chart).map_err(|e| format!("{}: {e}", file.display()))?;
+        say(format!("wrote {}", file.display()));
+        svg = Some(link);
+    }
+    Ok(crate::curves::CurvesResult { curves, seconds: args.curve_seconds, processes: args.curve_processes, svg })
 }

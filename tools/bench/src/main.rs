@@ -8,14 +8,19 @@
 //!   issued directly by the bench;
 //! - cold start against a hello-world `lambda_http` function built in the same run;
 //! - peak memory, bootstrap size, cost per million requests, bills per second;
-//! - the expiry job's calls, capacity and time per member due (`--job-only` alone).
+//! - the expiry job's calls, capacity and time per member due (`--job-only` alone);
+//! - cache hit rates at scale (the engine's caches under a Zipf mix of tenants, simulated
+//!   time) and open-loop load curves of the bill and the lookup beside their raw calls.
 
 mod args;
 mod bench;
 mod capacity;
 mod cgroup;
+mod curves;
 mod ddb;
 mod error;
+mod facts;
+mod hist;
 mod job;
 mod kinds;
 mod procs;
@@ -25,9 +30,11 @@ mod report;
 mod results;
 mod runtime;
 mod scenarios;
+mod svg;
 mod sys;
 mod tls;
 mod variants;
+mod zipf;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -196,6 +196,8 @@ pub struct Results {
     pub proxied_calls: u64,
     pub bench_seconds: f64,
     pub partial: bool,
+    /// Untracked files, DynamoDB Local's version, the architecture.
+    pub facts: crate::facts::Facts,
 }
 
 /// A duration in milliseconds, as every figure of the report is given.
