@@ -140,9 +140,6 @@ impl ItemKey {
     pub fn code(t: &TenantSlug, c: &Code) -> Self {
         Self::new(format!("TENANT#{t}#CODE#{c}"), "CODE")
     }
-    pub fn sale_reference(t: &TenantSlug, r: &Reference) -> Self {
-        Self::new(format!("TENANT#{t}#REF#{r}"), "REF")
-    }
     /// A refund's own reference (`refund_ref` / `refundReference`).
     pub fn refund_reference(t: &TenantSlug, r: &Reference) -> Self {
         Self::new(format!("TENANT#{t}#REFUNDREF#{r}"), "REFUNDREF")
@@ -513,7 +510,6 @@ mod tests {
             ItemKey::reward(&t, "r1"),
             ItemKey::profile(&t, &id),
             ItemKey::code(&t, &Code::parse("COUP-1").unwrap()),
-            ItemKey::sale_reference(&t, &Reference::from("bill-1")),
             ItemKey::refund_reference(&t, &Reference::from("return-1")),
             ItemKey::redemption_reference(&t, &Reference::from("order-1")),
             ItemKey::otp(&t, &Mobile::parse("9876543210").unwrap()),
@@ -542,7 +538,6 @@ mod tests {
             ItemKey::program(&t),
             ItemKey::reward(&t, "r1"),
             ItemKey::purchase(&t, &uuid::Uuid::nil()),
-            ItemKey::sale_reference(&t, &Reference::from("bill-1")),
             ItemKey::otp(&t, &Mobile::parse("9876543210").unwrap()),
             ItemKey::sms_count(&t, &SmsWindow::Day(chrono::NaiveDate::MIN)),
             ItemKey::audit_entry(&t, &AuditCursor { at_ms: 1, id: uuid::Uuid::nil() }),

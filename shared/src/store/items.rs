@@ -550,7 +550,8 @@ impl From<LedgerEntryItem> for LedgerEntry {
     }
 }
 
-/// `TENANT#{t}#REF#{reference}` / `REF`: the sale a reference names and its outcome.
+/// A sale's purchase item read for what its reference answers: the member, the amount
+/// and the stored outcome.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct SaleReferenceItem {
     pub reference: Reference,

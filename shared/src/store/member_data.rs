@@ -235,14 +235,10 @@ impl Store {
                 scrubbed.entries += 1;
             }
         }
-        // A sale's answer is kept in its purchase item (the id its reference derives), or
-        // in a reference item of its own for a sale recorded before that.
-        let keys = references.into_iter().flat_map(|reference| {
+        // A sale's answer is kept in its purchase item (the id its reference derives).
+        let keys = references.into_iter().map(|reference| {
             let reference = crate::domain::Reference::from(reference);
-            [
-                ItemKey::purchase(tenant, &super::sale_id(tenant, &reference)),
-                ItemKey::sale_reference(tenant, &reference),
-            ]
+            ItemKey::purchase(tenant, &super::sale_id(tenant, &reference))
         });
         for key in keys {
             let out = self

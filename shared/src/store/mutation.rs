@@ -165,16 +165,6 @@ enum Role {
     Review,
 }
 
-fn sale_item(sale: &SaleRecord) -> SaleReferenceItem {
-    SaleReferenceItem {
-        reference: sale.reference.clone(),
-        customer_id: sale.customer_id,
-        amount_minor: sale.amount_minor,
-        outcome: sale.outcome.clone(),
-        created_at: sale.outcome.created_at,
-    }
-}
-
 impl From<SaleReferenceItem> for SaleRecord {
     fn from(item: SaleReferenceItem) -> Self {
         SaleRecord {
@@ -299,17 +289,18 @@ impl Store {
             push(encode(&key, &LedgerEntryItem::from(entry)).and_then(|a| put_new(table, a, false)), Role::Entry)?;
         }
         // A sale's reference is its purchase item (the id derives from the reference), so
-        // one put records both; a reference without a new purchase keeps its own item.
+        // one put records both and its `attribute_not_exists` makes the reference pay once.
         let merged = match (&m.sale, &m.purchase) {
             (Some(sale), Some(PurchaseWrite::New(p))) if p.txn_id == super::sale_id(tenant, &sale.reference) => {
                 Some(sale)
             }
-            _ => None,
+            (None, _) => None,
+            (Some(_), _) => {
+                return Err(MutationError::Store(StoreError::Corrupt(
+                    "a sale's reference without its purchase under the id it derives".into(),
+                )))
+            }
         };
-        if let (Some(sale), None) = (&m.sale, merged) {
-            let key = ItemKey::sale_reference(tenant, &sale.reference);
-            push(encode(&key, &sale_item(sale)).and_then(|a| put_new(table, a, true)), Role::Sale)?;
-        }
         for code in &m.new_codes {
             let key = ItemKey::code(tenant, &code.code);
             push(encode(&key, &CodeItem::new(tenant, code)).and_then(|a| put_new(table, a, false)), Role::Code)?;
@@ -418,14 +409,12 @@ impl Store {
         Err(MutationError::Store(StoreError::Unavailable(format!("transaction cancelled: {reasons:?}"))))
     }
 
-    /// A recorded sale by reference, if any: its purchase item (under the id the
-    /// reference derives), or a reference item of its own (a sale recorded before
-    /// purchases held their reference), both read at once.
+    /// A recorded sale by reference, if any: its purchase item, under the id the
+    /// reference derives.
     pub async fn get_sale(&self, tenant: &TenantSlug, reference: &Reference) -> Result<Option<SaleRecord>, StoreError> {
-        let merged = ItemKey::purchase(tenant, &super::sale_id(tenant, reference));
-        let own = ItemKey::sale_reference(tenant, reference);
-        let (merged, own) = tokio::try_join!(self.get_consistent(&merged), self.get_consistent(&own))?;
-        merged.or(own).map(|attrs| decode::<SaleReferenceItem>(&attrs).map(SaleRecord::from)).transpose()
+        let key = ItemKey::purchase(tenant, &super::sale_id(tenant, reference));
+        let item = self.get_consistent(&key).await?;
+        item.map(|attrs| decode::<SaleReferenceItem>(&attrs).map(SaleRecord::from)).transpose()
     }
 }
 

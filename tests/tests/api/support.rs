@@ -835,17 +835,13 @@ impl Drop for Outbox {
 
 // Added for the idempotency, races, soak, faults and matrix suites.
 
-/// A string attribute of an item; empty when it is absent or not a string.
 /// A recorded sale reference: the purchase of a sale with a reference (it keeps the
-/// outcome a retry is answered with), or a reference item of a sale recorded before.
+/// outcome a retry is answered with).
 pub fn is_sale_reference(item: &Item) -> bool {
-    match attr_str(item, "SK") {
-        "REF" => true,
-        "SALE" => item.contains_key("outcome"),
-        _ => false,
-    }
+    attr_str(item, "SK") == "SALE" && item.contains_key("outcome")
 }
 
+/// A string attribute of an item; empty when it is absent or not a string.
 pub fn attr_str<'a>(item: &'a Item, name: &str) -> &'a str {
     match item.get(name) {
         Some(AttributeValue::S(v)) => v,

@@ -134,8 +134,6 @@ pub fn item_kind(pk: &str, sk: &str) -> &'static str {
         }
     } else if pk.contains("#CODE#") {
         "code"
-    } else if pk.contains("#REF#") {
-        "reference"
     } else if pk.contains("#SALE#") {
         "purchase"
     } else if pk.contains("#IDEMP#") {
