@@ -48,9 +48,7 @@ pub async fn partner(
     if slug != record.tenant.as_str() {
         return Err(ApiError::Unauthorized);
     }
-    let caller = authorise(record, scope, channels)?;
-    note_use(deps, &caller).await;
-    Ok(caller)
+    authorise(record, scope, channels)
 }
 
 /// Public dialect: the key alone names the tenant. For a route that reads the program,
@@ -64,25 +62,24 @@ pub async fn public(
     program: bool,
 ) -> Result<Caller, ApiError> {
     let record = key_and_program(deps, req, None, program).await?;
-    let caller = authorise(record, scope, channels)?;
-    note_use(deps, &caller).await;
-    Ok(caller)
+    authorise(record, scope, channels)
 }
 
 /// Writes the key's "last used" day when this process has not written it within the
 /// interval ([`Deps::with_key_use_notes`]). Never fails the request: a failed note is
-/// logged and tried again after the interval.
-pub async fn note_use(deps: &Deps, caller: &Caller) {
+/// logged and tried again after the interval. The endpoint runs it beside the request's
+/// work, so it adds no round trip of its own.
+pub async fn note_use(deps: &Deps, key_id: String) {
     let Some(uses) = &deps.key_uses else {
         return;
     };
-    if uses.get(&caller.key_id).is_some() {
+    if uses.get(&key_id).is_some() {
         return;
     }
     // Marked before the write: concurrent requests of this process write once.
-    uses.insert(caller.key_id.clone(), ());
-    if let Err(err) = deps.store.touch_key(&caller.key_id, deps.now().date_naive()).await {
-        tracing::warn!(key_id = %caller.key_id, error = %err, "could not note the key's use");
+    uses.insert(key_id.clone(), ());
+    if let Err(err) = deps.store.touch_key(&key_id, deps.now().date_naive()).await {
+        tracing::warn!(key_id = %key_id, error = %err, "could not note the key's use");
     }
 }
 

@@ -158,10 +158,15 @@ pub async fn read<R: Read>(deps: &Deps, req: Request) -> Response<Body> {
 async fn run_read<R: Read>(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     through_edge(deps, req)?;
     let caller = R::ROUTE.authenticate(deps, req).await?;
-    let input = R::parse(req)?;
-    let cx = Context { deps, caller };
-    let output = R::run(&cx, input).await?;
-    Ok(R::render(&output, cx.sandbox()))
+    // The key's "last used" note goes beside the work, never before it.
+    let note = auth::note_use(deps, caller.key_id.clone());
+    let answer = async {
+        let input = R::parse(req)?;
+        let cx = Context { deps, caller };
+        let output = R::run(&cx, input).await?;
+        Ok(R::render(&output, cx.sandbox()))
+    };
+    tokio::join!(answer, note).0
 }
 
 /// Answers a write route.
@@ -172,6 +177,12 @@ pub async fn write<W: Write>(deps: &Deps, req: Request) -> Response<Body> {
 async fn run_write<W: Write>(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     through_edge(deps, req)?;
     let caller = W::ROUTE.authenticate(deps, req).await?;
+    // The key's "last used" note goes beside the work, never before it.
+    let note = auth::note_use(deps, caller.key_id.clone());
+    tokio::join!(write_authenticated::<W>(deps, req, caller), note).0
+}
+
+async fn write_authenticated<W: Write>(deps: &Deps, req: &Request, caller: Caller) -> Result<Response<Body>, ApiError> {
     let input = W::parse(req)?;
     W::check(&input, deps.now())?;
     let claim = match W::claims(&input) {

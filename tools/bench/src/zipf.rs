@@ -72,7 +72,8 @@ impl Outcome {
     }
     /// Round trips beyond the warm path's, per request on average.
     pub fn extra_rt(&self) -> f64 {
-        Self::share(self.requests - self.auth_warm, self.requests) + Self::share(self.use_writes, self.requests)
+        // A "last used" write goes beside the request's own calls: no round trip of its own.
+        Self::share(self.requests - self.auth_warm, self.requests)
     }
 }
 
@@ -158,8 +159,8 @@ pub fn simulate(model: &Model) -> Result<Outcome, Error> {
 
 /// The round trips of a function's common path when warm. A Partner route that reads
 /// the program makes one more on a miss of the key, the program or both (the key and
-/// the program are read at once), and one more when it writes the key's "last used"
-/// day (docs/architecture.md).
+/// the program are read at once); the key's "last used" write goes beside the request's
+/// own calls and adds none (docs/architecture.md).
 #[derive(Clone, Debug)]
 pub struct Path {
     pub function: String,
@@ -250,8 +251,8 @@ pub fn markdown(r: &ScaleResult) -> String {
     if !r.paths.is_empty() {
         out.push_str(
             "Mean round trips per request from that mix: the warm path's round trips, one more on a miss of the key, \
-             the program or both (a Partner route reads both at once when neither is in memory) and one more for a \
-             \"last used\" write. The first request of a new process, every cache empty, is shown for comparison.\n\n",
+             the program or both (a Partner route reads both at once when neither is in memory); a \
+             \"last used\" write goes beside the request's own calls and adds none. The first request of a new process, every cache empty, is shown for comparison.\n\n",
         );
         let mut header =
             String::from("| function, path | warm RT | new process's first request RT | round trips from |");
