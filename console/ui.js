@@ -79,6 +79,14 @@ export function clearErrors(form) {
   if (summary) summary.remove();
 }
 
+/** Puts the error summary first in the form, after the form's own heading if it has one
+ * (so the summary's h3 never comes before the h2 it belongs under). */
+function placeSummary(form, summary) {
+  const heading = form.querySelector(":scope > h2, :scope > h3");
+  if (heading) heading.after(summary);
+  else form.prepend(summary);
+}
+
 /**
  * Shows an error: beside its field when `field` names one in the form, else in the
  * form's general error area. Focus moves to the field (or the summary).
@@ -100,13 +108,13 @@ export function showError(form, error) {
       control.setAttribute("aria-describedby", [...describedBy].join(" "));
       const link = h("a", { href: "#", onclick: (e) => { e.preventDefault(); control.focus(); } }, error.message);
       summary.append(h("p", {}, link));
-      form.prepend(summary);
+      placeSummary(form, summary);
       control.focus();
       return;
     }
   }
   summary.append(h("p", {}, error.message));
-  form.prepend(summary);
+  placeSummary(form, summary);
   summary.focus();
 }
 

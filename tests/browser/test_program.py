@@ -37,6 +37,9 @@ def test_a_manager_raises_the_earn_rate_and_adds_a_tier(page, run, api):
     page.get_by_role("dialog").get_by_role("button", name="Save new rules").click()
     expect(form.get_by_role("alert")).to_contain_text("is not valid")
     expect(last.get_by_label("From lifetime points")).to_have_attribute("aria-invalid", "true")
+    # The summary's heading comes after the form's own, never before it.
+    levels = form.locator("h2, h3").evaluate_all("hs => hs.map(h => h.tagName)")
+    assert levels[:2] == ["H2", "H3"], levels
 
     last.get_by_label("From lifetime points").fill("5000000")
     form.get_by_role("button", name="Review change").click()
