@@ -373,6 +373,7 @@ mod tests {
     fn mean_round_trips_weigh_the_paths() {
         let p = Path { function: "f".into(), label: "x".into(), warm_rt: 3.0, cold_rt: 4.0, source: "t" };
         let o = Outcome { requests: 4, auth_warm: 3, use_writes: 1, warm: 2, ..Outcome::default() };
-        assert!((p.mean_rt(&o) - 3.5).abs() < 1e-9);
+        // One miss in four adds a quarter; the "last used" write goes beside, adding none.
+        assert!((p.mean_rt(&o) - 3.25).abs() < 1e-9);
     }
 }
