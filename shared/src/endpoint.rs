@@ -160,12 +160,12 @@ async fn run_read<R: Read>(deps: &Deps, req: &Request) -> Result<Response<Body>,
     let caller = R::ROUTE.authenticate(deps, req).await?;
     // The key's "last used" note goes beside the work, never before it.
     let note = auth::note_use(deps, caller.key_id.clone());
-    let answer = async {
+    let answer = Box::pin(async {
         let input = R::parse(req)?;
         let cx = Context { deps, caller };
         let output = R::run(&cx, input).await?;
         Ok(R::render(&output, cx.sandbox()))
-    };
+    });
     tokio::join!(answer, note).0
 }
 
@@ -179,7 +179,9 @@ async fn run_write<W: Write>(deps: &Deps, req: &Request) -> Result<Response<Body
     let caller = W::ROUTE.authenticate(deps, req).await?;
     // The key's "last used" note goes beside the work, never before it.
     let note = auth::note_use(deps, caller.key_id.clone());
-    tokio::join!(write_authenticated::<W>(deps, req, caller), note).0
+    // Boxed: the write's future is large, and joined with the note it would sit whole on
+    // the stack of whatever awaits the route.
+    tokio::join!(Box::pin(write_authenticated::<W>(deps, req, caller)), note).0
 }
 
 async fn write_authenticated<W: Write>(deps: &Deps, req: &Request, caller: Caller) -> Result<Response<Body>, ApiError> {
