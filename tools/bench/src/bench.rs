@@ -186,18 +186,10 @@ async fn count(ctx: &mut Ctx, ep: &Endpoint, result: &mut FunctionResult) -> Res
     }
     let mut cold = path_result(&ctx.raw, ok, format!("cold: {}", ok.label), &outcome, cold_calls.clone()).await;
     cold.worst = false;
-    // A Partner path names the tenant, so its key and program are read at once; a Public
-    // key is the only name of its tenant, so the program waits for it.
-    let partner = ep.route.contains("/api/{tenant}/");
-    cold.doc_rt = ok.doc_rt + 1 + u32::from(ep.reads_program && !partner);
-    cold.doc = format!(
-        "+ {}",
-        match (ep.reads_program, partner) {
-            (false, _) => "GetItem key",
-            (true, true) => "[GetItem key ‖ Query program]",
-            (true, false) => "GetItem key → Query program",
-        }
-    );
+    // A Partner path names the tenant and a Public key's text does, so the key and the
+    // program are read at once: one round trip over the warm path.
+    cold.doc_rt = ok.doc_rt + 1;
+    cold.doc = format!("+ {}", if ep.reads_program { "[GetItem key ‖ Query program]" } else { "GetItem key" });
     result.cold_first = Some(cold);
 
     let mut warm_ok = Vec::new();

@@ -310,7 +310,7 @@ pub async fn run(args: &crate::args::Args, functions: &[crate::results::Function
         });
         let (warm_rt, cold_rt, source) = match counted {
             Some((w, c)) => (w, c, "counted in this run"),
-            None => (f64::from(ok.doc_rt), f64::from(ok.doc_rt + 2), "docs/architecture.md"),
+            None => (f64::from(ok.doc_rt), f64::from(ok.doc_rt + 1), "docs/architecture.md"),
         };
         paths.push(Path { function: ep.function.to_owned(), label: ok.label.to_owned(), warm_rt, cold_rt, source });
     }
