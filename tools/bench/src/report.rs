@@ -77,9 +77,17 @@ fn billed_ms(f: &FunctionResult) -> f64 {
     p(&f.warm_ms, 50.0).ceil().max(1.0)
 }
 
+/// An SMS to an Indian mobile through Amazon SNS, in dollars: an assumed list price
+/// (transactional; it varies by destination and changes: see AWS's worldwide SMS pricing).
+pub const SMS_USD: f64 = 0.0028;
+/// The common bill's cost target, all in, in dollars per million.
+pub const TARGET_BILL_PER_MILLION: f64 = 5.10;
+
 pub struct Cost {
     pub api: f64,
     pub requests: f64,
+    /// The SMS a request sends (`pos-otp`: one).
+    pub sms: f64,
     pub compute: f64,
     pub dynamodb: f64,
     pub logs: f64,
@@ -87,7 +95,7 @@ pub struct Cost {
 
 impl Cost {
     pub fn total(&self) -> f64 {
-        self.api + self.requests + self.compute + self.dynamodb + self.logs
+        self.api + self.requests + self.compute + self.dynamodb + self.logs + self.sms
     }
 }
 
@@ -100,6 +108,7 @@ pub fn cost(f: &FunctionResult) -> Cost {
         compute: LAMBDA_MEMORY_GB * billed_ms(f) / 1000.0 * LAMBDA_ARM64_PER_GB_SECOND * 1e6,
         dynamodb: u.rru * DYNAMODB_PER_MILLION_RRU + u.wru * DYNAMODB_PER_MILLION_WRU,
         logs: f.log_bytes_per_request.unwrap_or(0.0) * 1e6 / 1e9 * CLOUDWATCH_LOGS_PER_GB,
+        sms: if f.name == "pos-otp" { SMS_USD * 1e6 } else { 0.0 },
     }
 }
 
@@ -373,6 +382,24 @@ pub fn markdown(r: &Results) -> String {
         v.memory.iter().map(|x| x.1).fold(0.0, f64::max),
         yes(mm == mmn)
     );
+    if let Some(bill) = r.functions.iter().find(|f| f.name == "pos-bill") {
+        let c = cost(bill);
+        let _ = writeln!(
+            out,
+            "| the common bill ≤ ${TARGET_BILL_PER_MILLION:.2} per million all in | ${:.2} (DynamoDB ${:.2} of it) | {} |",
+            c.total(),
+            c.dynamodb,
+            if c.total() <= TARGET_BILL_PER_MILLION {
+                "met".to_string()
+            } else {
+                format!(
+                    "**not met**: {} WRU a bill; docs/scale.md, *Below $5.10 a million*, has the 5 WRU design that \
+                     would meet it",
+                    units(bill.paths.first().map(|p| p.units.wru).unwrap_or_default())
+                )
+            }
+        );
+    }
     let mismatches: Vec<(&FunctionResult, &PathResult)> = r
         .functions
         .iter()
@@ -603,15 +630,16 @@ pub fn markdown(r: &Results) -> String {
          CloudWatch Logs ingestion ${CLOUDWATCH_LOGS_PER_GB:.2} per GB (first tier) of what the function logged per warm \
          request here at `RUST_LOG=info`. Storage, data transfer and free tiers are left out. The duration is DynamoDB Local's on this machine: on \
          AWS the calls take a few milliseconds each and a 256 MB function has about a seventh of a vCPU, so read \
-         the Lambda column as an order of magnitude.\n"
+         the Lambda column as an order of magnitude. `pos-otp` sends one SMS a request, at an assumed ${SMS_USD} a message \
+         to an Indian mobile (Amazon SNS, transactional; see AWS's worldwide SMS pricing for the destination).\n"
     );
-    out.push_str("| function | route | RRU | WRU | billed ms | log bytes | API Gateway $ | Lambda requests $ | Lambda GB-s $ | DynamoDB $ | logs $ | total $ per million |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| function | route | RRU | WRU | billed ms | log bytes | API Gateway $ | Lambda requests $ | Lambda GB-s $ | DynamoDB $ | logs $ | SMS $ | total $ per million |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for f in &r.functions {
         let c = cost(f);
         let u = f.paths.first().map(|p| p.units).unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | **{:.2}** |",
+            "| {} | `{}` | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | **{:.2}** |",
             f.name,
             f.route,
             units(u.rru),
@@ -623,6 +651,7 @@ pub fn markdown(r: &Results) -> String {
             c.compute,
             c.dynamodb,
             c.logs,
+            c.sms,
             c.total()
         );
     }
