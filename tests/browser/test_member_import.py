@@ -7,9 +7,8 @@ import random
 
 from playwright.sync_api import expect
 
+from conftest import SHOTS
 from test_console import nav, sign_in
-
-SHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "console")
 
 
 def test_an_owner_imports_opening_balances_and_exports_members(page, run, api, tmp_path):

@@ -601,14 +601,21 @@ impl Events {
                 remember = None;
             }
             ("pos-refund", "ok" | "idem") => {
-                set_body(&mut ev, json!({"external_ref": member.seed_ref, "amount": 1}));
+                // A refund names itself: its own reference, or an Idempotency-Key.
                 if scenario == "idem" {
+                    set_body(&mut ev, json!({"external_ref": member.seed_ref, "amount": 1}));
                     set_header(&mut ev, "idempotency-key", &idem_key);
+                } else {
+                    let body =
+                        json!({"external_ref": member.seed_ref, "amount": 1, "refund_ref": self.reference("R", n)});
+                    set_body(&mut ev, body);
                 }
                 remember = None;
             }
             ("pos-refund", "by-txn") => {
-                set_body(&mut ev, json!({"transaction_id": member.seed_txn, "amount": 1}));
+                let body =
+                    json!({"transaction_id": member.seed_txn, "amount": 1, "refund_ref": self.reference("RT", n)});
+                set_body(&mut ev, body);
                 remember = None;
             }
             ("public-earn", "ok" | "idem") => {
@@ -647,9 +654,13 @@ impl Events {
                 remember = None;
             }
             ("public-refund", "ok" | "idem") => {
-                set_body(&mut ev, json!({"reference": member.seed_ref, "amount": 1}));
                 if scenario == "idem" {
+                    set_body(&mut ev, json!({"reference": member.seed_ref, "amount": 1}));
                     set_header(&mut ev, "idempotency-key", &idem_key);
+                } else {
+                    let body =
+                        json!({"reference": member.seed_ref, "amount": 1, "refundReference": self.reference("PR", n)});
+                    set_body(&mut ev, body);
                 }
                 remember = None;
             }
