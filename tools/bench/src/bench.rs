@@ -771,7 +771,14 @@ pub async fn run(args: Args) -> Result<(), Error> {
     };
     drop(ctx);
     say(format!("expiry job: {} members", args.job_members));
-    let job = crate::job::measure(dynamo.addr, args.job_members, args.job_concurrency, &run_id).await?;
+    // A failed job measurement is reported, not fatal: the rest of the run stands.
+    let job = match crate::job::measure(dynamo.addr, args.job_members, args.job_concurrency, &run_id).await {
+        Ok(job) => crate::job::markdown(&job),
+        Err(e) => {
+            say(format!("expiry job: not measured: {e}"));
+            format!("## The expiry job\n\nNot measured in this run: {e}.\n\n")
+        }
+    };
     drop(dynamo);
     let built = crate::kinds::measured(&args.only);
     let mut text = format!(
@@ -780,7 +787,7 @@ pub async fn run(args: Args) -> Result<(), Error> {
         crate::zipf::markdown(&scale),
         crate::curves::markdown(&curves),
         crate::kinds::markdown(&kind_results, &results.hello, &built),
-        crate::job::markdown(&job)
+        job
     );
     if let Some(aws) = &aws_like {
         let section = aws.markdown(&results.functions, &results.hello);

@@ -248,18 +248,7 @@ pub async fn function_curve(
                 return Err(child.died("exited under the load curve"));
             }
         }
-        crate::bench::say(format!(
-            "  {} {rate:.0}/s: p50 {:.2} ms, p99 {:.2} ms, {:.0} answered/s, {} errors{}",
-            s.function,
-            p.p50_ms,
-            p.p99_ms,
-            p.achieved,
-            p.errors,
-            if p.saturated { ", saturated" } else { "" }
-        ));
-        let stop = p.saturated;
-        points.push(p);
-        if stop {
+        if keep(s.function, rate, p, &mut points) {
             break;
         }
     }
@@ -280,21 +269,26 @@ pub async fn raw_curve(
         let count = (rate * seconds).ceil().max(1.0) as usize;
         let mut p = open_loop(rate, count, ddb_cpu(ddb_pid), |_| async { replay.run_once(client).await.is_ok() }).await;
         p.saturated = saturated(&p, points.first().map(|f| f.p99_ms));
-        crate::bench::say(format!(
-            "  {name} {rate:.0}/s: p50 {:.2} ms, p99 {:.2} ms, {:.0} answered/s, {} errors{}",
-            p.p50_ms,
-            p.p99_ms,
-            p.achieved,
-            p.errors,
-            if p.saturated { ", saturated" } else { "" }
-        ));
-        let stop = p.saturated;
-        points.push(p);
-        if stop {
+        if keep(name, rate, p, &mut points) {
             break;
         }
     }
     Curve { name: name.to_owned(), raw: true, points }
+}
+
+/// Says how a step went and keeps it; true when it saturated (the curve stops there).
+fn keep(name: &str, rate: f64, p: Point, points: &mut Vec<Point>) -> bool {
+    crate::bench::say(format!(
+        "  {name} {rate:.0}/s: p50 {:.2} ms, p99 {:.2} ms, {:.0} answered/s, {} errors{}",
+        p.p50_ms,
+        p.p99_ms,
+        p.achieved,
+        p.errors,
+        if p.saturated { ", saturated" } else { "" }
+    ));
+    let stop = p.saturated;
+    points.push(p);
+    stop
 }
 
 /// Waits (at most `limit`) until DynamoDB Local's process uses under a fifth of a core

@@ -63,9 +63,15 @@ impl DynamoLocal {
 /// An SDK client for `addr` with the store's timeouts and retries
 /// (`loyalty::store::{CONNECT,ATTEMPT,OPERATION}_TIMEOUT`, standard retries, 3 attempts).
 pub async fn client(addr: SocketAddr) -> Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    client_with(aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(format!("http://{addr}")))
+        .await
+}
+
+/// A client from `loader` (its endpoint and HTTP client chosen by the caller) with the
+/// store's timeouts and retries and throwaway local credentials.
+pub async fn client_with(loader: aws_config::ConfigLoader) -> Client {
+    let config = loader
         .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(format!("http://{addr}"))
         .credentials_provider(Credentials::new("local", "local", None, None, "loyalty-bench"))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()

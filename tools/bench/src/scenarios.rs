@@ -354,8 +354,19 @@ pub(crate) async fn seed_member(deps: &Deps, caller: &Caller, i: usize, run: &st
         otp: None,
         sold_at: None,
     };
-    let result =
-        engine::record_sale(deps, caller, &program, &sale, None).await.map_err(|e| parse_err("seed bill", e))?;
+    // A seed bill whose outcome was lost (DynamoDB Local under load) is sent again: its
+    // reference makes the retry answer the first result or apply it once.
+    let mut attempt = 0;
+    let result = loop {
+        match engine::record_sale(deps, caller, &program, &sale, None).await {
+            Ok(result) => break result,
+            Err(_) if attempt < 4 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            }
+            Err(e) => return Err(parse_err("seed bill", e)),
+        }
+    };
     Ok(Member {
         mobile,
         email,

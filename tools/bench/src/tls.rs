@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use bytes::Bytes;
@@ -192,26 +191,10 @@ pub async fn raw_client(proxy: SocketAddr, ca: &ThrowawayCa) -> Result<Client, E
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)
         .build_https();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(format!("https://{proxy}"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "loyalty-bench"))
-        .http_client(http)
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(loyalty::store::CONNECT_TIMEOUT)
-                .operation_attempt_timeout(loyalty::store::ATTEMPT_TIMEOUT)
-                .operation_timeout(loyalty::store::OPERATION_TIMEOUT)
-                .build(),
-        )
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(3)
-                .with_initial_backoff(Duration::from_millis(25)),
-        )
-        .load()
-        .await;
-    Ok(Client::new(&config))
+        .http_client(http);
+    Ok(crate::ddb::client_with(loader).await)
 }
 
 #[cfg(test)]
