@@ -770,16 +770,23 @@ pub async fn run(args: Args) -> Result<(), Error> {
         facts,
     };
     drop(ctx);
+    // The job on a DynamoDB Local of its own: the one the run loaded (the load curves
+    // above all) can take seconds to answer again.
+    drop(dynamo);
     say(format!("expiry job: {} members", args.job_members));
     // A failed job measurement is reported, not fatal: the rest of the run stands.
-    let job = match crate::job::measure(dynamo.addr, args.job_members, args.job_concurrency, &run_id).await {
+    let measured = async {
+        let port = sys::free_port()?;
+        let own = DynamoLocal::start(&ddb_dir(&args), port, &results.run_dir.join("dynamodb-local-job.log")).await?;
+        crate::job::measure(own.addr, args.job_members, args.job_concurrency, &run_id).await
+    };
+    let job = match measured.await {
         Ok(job) => crate::job::markdown(&job),
         Err(e) => {
             say(format!("expiry job: not measured: {e}"));
             format!("## The expiry job\n\nNot measured in this run: {e}.\n\n")
         }
     };
-    drop(dynamo);
     let built = crate::kinds::measured(&args.only);
     let mut text = format!(
         "{}\n{}{}{}\n{}",

@@ -339,22 +339,20 @@ async fn forward(
     resp
 }
 
-/// Round trips: calls that overlap in time (arrival to answer passed on) are one round
-/// trip, the function ran them concurrently; otherwise each call is its own.
+/// Round trips by depth: a call's depth is 1 + the largest depth among the calls
+/// answered (passed on to the function) before it was sent, so a call waits only for
+/// what it could depend on; the calls of one depth are one round trip. A call sent
+/// beside others (a "last used" note beside the request's reads) adds none, however
+/// long it runs. `calls` are in order of sending.
 pub fn round_trip_groups(calls: &[Call]) -> Vec<Vec<usize>> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_end: Option<Instant> = None;
-    for (i, call) in calls.iter().enumerate() {
-        match (groups.last_mut(), group_end) {
-            (Some(group), Some(end)) if call.start < end => {
-                group.push(i);
-                group_end = Some(end.max(call.end));
-            }
-            _ => {
-                groups.push(vec![i]);
-                group_end = Some(call.end);
-            }
-        }
+    let mut depths: Vec<usize> = Vec::with_capacity(calls.len());
+    for call in calls {
+        let before = calls.iter().zip(&depths).filter(|(c, _)| c.end <= call.start).map(|(_, d)| *d).max();
+        depths.push(before.unwrap_or(0) + 1);
+    }
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); depths.iter().copied().max().unwrap_or(0)];
+    for (i, depth) in depths.iter().enumerate() {
+        groups[depth - 1].push(i);
     }
     groups
 }

@@ -429,7 +429,7 @@ pub fn markdown(r: &Results) -> String {
     out.push_str(
         "Counted at a proxy between each function process and DynamoDB Local (every request's `X-Amz-Target`), on \
          one process per function: its init, its first (cold) request, then each path once, warm. A round trip is a \
-         set of calls that overlapped in time (the function ran them concurrently). RRU/WRU are computed from the \
+         call's depth: 1 + the largest depth among the calls answered before it was sent (the calls of one depth are one round trip; a call sent beside others adds none, however long it runs). RRU/WRU are computed from the \
          items' sizes by DynamoDB's rules (see *Method*); \"Local-reported\" is the `ConsumedCapacity` DynamoDB Local \
          returned when the proxy asked for it, shown for comparison only (it is wrong for transactions). \
          ⚠ marks a count that differs from docs/architecture.md. The documented count of a cold request is the \
