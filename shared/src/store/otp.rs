@@ -89,28 +89,13 @@ impl Store {
             items.push(update(&self.table, &ItemKey::sms_count(tenant, &quota.window), set, condition, e, false)?);
         }
         let token = write_token();
-        let item = OtpItem {
-            code_hash: r.code_hash.clone(),
-            issued_at_ms: r.issued_at_ms,
-            expires_at_ms: r.expires_at_ms,
-            attempts_left: r.attempts_left,
-            used: r.used,
-            window_start_ms: r.window_start_ms,
-            window_count: r.window_count,
-            expires_at_epoch: r.window_start_ms / 1000 + 86_400,
-            send_token: Some(token.clone()),
-            attempt_tokens: Vec::new(),
-        };
+        let item = otp_item(r, &token);
         let mut e = Expr::default();
-        let previous = match previous_issued_at_ms {
-            None => "attribute_not_exists(PK)".to_owned(),
-            Some(prev) => format!("{} = {}", e.name(attr::ISSUED_AT_MS), e.value(value(prev)?)),
-        };
-        let own = format!("{} = {}", e.name(attr::SEND_TOKEN), e.value(value(&token)?));
+        let condition = replaces(&mut e, previous_issued_at_ms, &token)?;
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(encode(&ItemKey::otp(tenant, mobile), &item)?))
-            .condition_expression(format!("{previous} OR {own}"))
+            .condition_expression(condition)
             .set_expression_attribute_names(Some(e.names))
             .set_expression_attribute_values(Some(e.values))
             .build()
@@ -152,32 +137,15 @@ impl Store {
         previous_issued_at_ms: Option<i64>,
     ) -> Result<bool, StoreError> {
         let token = write_token();
-        let item = OtpItem {
-            code_hash: r.code_hash.clone(),
-            issued_at_ms: r.issued_at_ms,
-            expires_at_ms: r.expires_at_ms,
-            attempts_left: r.attempts_left,
-            used: r.used,
-            window_start_ms: r.window_start_ms,
-            window_count: r.window_count,
-            // Kept a day after its window for the rate limit, then removed by TTL.
-            expires_at_epoch: r.window_start_ms / 1000 + 86_400,
-            send_token: Some(token.clone()),
-            attempt_tokens: Vec::new(),
-        };
+        let item = otp_item(r, &token);
+        let mut e = Expr::default();
+        let condition = replaces(&mut e, previous_issued_at_ms, &token)?;
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(encode(&ItemKey::otp(tenant, mobile), &item)?));
-        let mut e = Expr::default();
-        let previous = match previous_issued_at_ms {
-            None => "attribute_not_exists(PK)".to_owned(),
-            Some(prev) => format!("{} = {}", e.name(attr::ISSUED_AT_MS), e.value(value(prev)?)),
-        };
-        let own = format!("{} = {}", e.name(attr::SEND_TOKEN), e.value(value(&token)?));
-        let put = put
-            .condition_expression(format!("{previous} OR {own}"))
+            .set_item(Some(encode(&ItemKey::otp(tenant, mobile), &item)?))
+            .condition_expression(condition)
             .set_expression_attribute_names(Some(e.names))
             .set_expression_attribute_values(Some(e.values));
         condition_held(put.send().await)
@@ -239,4 +207,33 @@ impl Store {
             _ => Err(StoreError::Unavailable(DisplayErrorContext(&err).to_string())),
         }
     }
+}
+
+/// The stored code of `r`, written by the write that holds `token`.
+fn otp_item(r: &OtpRecord, token: &str) -> OtpItem {
+    OtpItem {
+        code_hash: r.code_hash.clone(),
+        issued_at_ms: r.issued_at_ms,
+        expires_at_ms: r.expires_at_ms,
+        attempts_left: r.attempts_left,
+        used: r.used,
+        window_start_ms: r.window_start_ms,
+        window_count: r.window_count,
+        // Kept a day after its window for the rate limit, then removed by TTL.
+        expires_at_epoch: r.window_start_ms / 1000 + 86_400,
+        send_token: Some(token.to_owned()),
+        attempt_tokens: Vec::new(),
+    }
+}
+
+/// A new code's condition: the previous code is still the one read
+/// (`previous_issued_at_ms`; none: no code yet), or the item is this write's own (its
+/// retry after a lost answer).
+fn replaces(e: &mut Expr, previous_issued_at_ms: Option<i64>, token: &str) -> Result<String, StoreError> {
+    let previous = match previous_issued_at_ms {
+        None => "attribute_not_exists(PK)".to_owned(),
+        Some(prev) => format!("{} = {}", e.name(attr::ISSUED_AT_MS), e.value(value(prev)?)),
+    };
+    let own = format!("{} = {}", e.name(attr::SEND_TOKEN), e.value(value(token)?));
+    Ok(format!("{previous} OR {own}"))
 }

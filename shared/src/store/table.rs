@@ -138,13 +138,7 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        for _ in 0..120 {
-            if self.table_status().await? == Some(TableStatus::Active) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        Ok(())
+        self.wait_until_active().await
     }
 
     /// A table made before the members index existed gets it (members are listed in it
@@ -176,6 +170,11 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
+        self.wait_until_active().await
+    }
+
+    /// Waits (at most 30 s) for a table change to finish.
+    async fn wait_until_active(&self) -> Result<(), StoreError> {
         for _ in 0..120 {
             if self.table_status().await? == Some(TableStatus::Active) {
                 break;
