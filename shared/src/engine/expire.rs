@@ -1,5 +1,5 @@
 //! The expiry job: writes the `expire` entries of members who make no change, found
-//! through the expiry index (GSI1 `EXPIRY#{due month}#{shard}`), never a scan.
+//! through the expiry index (`GSI3`, keys only: `EXPIRY#{due month}#{shard}`), never a scan.
 //!
 //! Each member found goes through the same settle as every balance change
 //! ([`super::expiry::settle`] inside [`commit`]): read, take away what is due, write

@@ -14,6 +14,8 @@ use crate::error::ApiError;
 pub const GSI1: &str = "GSI1";
 /// Name of the members index (keys only): a tenant's members by shard and tier.
 pub const GSI2: &str = "GSI2";
+/// Name of the expiry index (keys only): members by the month their oldest points fall due.
+pub const GSI3: &str = "GSI3";
 /// The table's TTL attribute (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expires_at_epoch";
 

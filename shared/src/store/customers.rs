@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::client::{Store, StoreError, GSI1};
+use super::client::{Store, StoreError, GSI1, GSI3};
 use super::item_key::{
     expiry_index_partition, member_of_partition, member_partition, tenant_members_prefix, tier_review_partition,
-    unexpired_codes, Attrs, ItemKey, GSI1PK, GSI1SK,
+    unexpired_codes, Attrs, ItemKey, GSI1PK, GSI1SK, GSI3PK, GSI3SK,
 };
 use super::items::{attr, decode, value, CodeItem, LookupItem, ProfileItem};
 use crate::domain::{CustomerId, Email, Mobile, TenantSlug};
@@ -113,7 +113,7 @@ impl Store {
         limit: i32,
         after: Option<IndexCursor>,
     ) -> Result<DueMembers, StoreError> {
-        self.index_members(expiry_index_partition(due, shard), tenant, limit, after).await
+        self.index_members((GSI3, GSI3PK, GSI3SK), expiry_index_partition(due, shard), tenant, limit, after).await
     }
 
     /// A page of the members whose tier review falls in `due` (one shard of the review
@@ -126,34 +126,38 @@ impl Store {
         limit: i32,
         after: Option<IndexCursor>,
     ) -> Result<DueMembers, StoreError> {
-        self.index_members(tier_review_partition(due, shard), tenant, limit, after).await
+        self.index_members((GSI1, GSI1PK, GSI1SK), tier_review_partition(due, shard), tenant, limit, after).await
     }
 
+    /// One page of an index partition whose sort keys are member partitions; `index` is
+    /// the index's name and its partition and sort key attributes.
     async fn index_members(
         &self,
+        index: (&str, &str, &str),
         partition: String,
         tenant: Option<&TenantSlug>,
         limit: i32,
         after: Option<IndexCursor>,
     ) -> Result<DueMembers, StoreError> {
-        let mut condition = format!("{GSI1PK} = :pk");
+        let (name, pk, sk) = index;
+        let mut condition = format!("{pk} = :pk");
         let mut query = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(GSI1)
+            .index_name(name)
             .expression_attribute_values(":pk", value(partition)?)
-            .projection_expression(GSI1SK)
+            .projection_expression(sk)
             .limit(limit.max(1))
             .set_exclusive_start_key(after.map(|c| c.0));
         if let Some(t) = tenant {
-            condition.push_str(&format!(" AND begins_with({GSI1SK}, :tenant)"));
+            condition.push_str(&format!(" AND begins_with({sk}, :tenant)"));
             query = query.expression_attribute_values(":tenant", value(tenant_members_prefix(t))?);
         }
         let out = query.key_condition_expression(condition).send().await.map_err(StoreError::from_sdk)?;
         let mut members = Vec::new();
         for item in out.items() {
-            let key = item.get(GSI1SK).and_then(|v| v.as_s().ok()).map_or("", String::as_str);
+            let key = item.get(sk).and_then(|v| v.as_s().ok()).map_or("", String::as_str);
             let member = member_of_partition(key)
                 .ok_or_else(|| StoreError::Corrupt(format!("index entry {key:?} names no member")))?;
             members.push(member);

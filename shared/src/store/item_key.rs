@@ -1,5 +1,5 @@
 //! Every DynamoDB key of the table is built here and nowhere else: the partition and
-//! sort keys of each item type, the `GSI1` keys, and the ledger's sort-key cursor. Each
+//! sort keys of each item type, the index keys, and the ledger's sort-key cursor. Each
 //! builder takes typed values, so a tenant item's key starts with `TENANT#{slug}` by
 //! construction and no key condition can reach across tenants.
 
@@ -21,6 +21,9 @@ pub(crate) const GSI1SK: &str = "GSI1SK";
 /// The members index (`GSI2`, keys only): every member of a tenant, by shard and tier.
 pub(crate) const GSI2PK: &str = "GSI2PK";
 pub(crate) const GSI2SK: &str = "GSI2SK";
+/// The expiry index (`GSI3`, keys only): members by the month their oldest points fall due.
+pub(crate) const GSI3PK: &str = "GSI3PK";
+pub(crate) const GSI3SK: &str = "GSI3SK";
 
 /// The sort-key prefixes a query reads a range of.
 pub(crate) const REWARD_PREFIX: &str = "REWARD#";
@@ -41,15 +44,14 @@ pub(crate) const FIGURES_DAY_PREFIX: &str = "DAY#";
 pub(crate) const FIGURES_CHECKPOINT_PK: &str = "FIGURES#CHECKPOINT";
 /// The partition listing every tenant.
 pub(crate) const TENANTS_PK: &str = "TENANTS";
-/// `GSI1PK` prefix of the expiry index: members by the month their oldest points fall
-/// due. No other `GSI1PK` starts with it (the others start with `TENANT#`).
+/// `GSI3PK` prefix of the expiry index (`GSI3`, keys only): members by the month their
+/// oldest points fall due.
 pub(crate) const EXPIRY_INDEX_PREFIX: &str = "EXPIRY#";
 /// How many index partitions one due month is spread over, so that the members whose
 /// points fall due in one month do not all write one index partition.
 pub const EXPIRY_SHARDS: u32 = 16;
 /// `GSI1PK` prefix of the tier review index: members of a period program by the month
-/// of their next review, one small review item each (the profile's `GSI1` is the expiry
-/// index's). Sharded as the expiry index is.
+/// of their next review, one small review item each. Sharded as the expiry index is.
 pub(crate) const TIER_REVIEW_INDEX_PREFIX: &str = "TIERREVIEW#";
 
 /// How many partitions a tenant's members index is spread over (by customer id), so a
@@ -319,7 +321,7 @@ pub(crate) fn member_of_members_sk(sk: &str) -> Option<CustomerId> {
     CustomerId::parse(sk.rsplit_once('#')?.1).ok()
 }
 
-/// The `GSI1SK` prefix of one tenant's members in the expiry index.
+/// The sort key prefix of one tenant's members in the expiry and review indexes.
 pub(crate) fn tenant_members_prefix(t: &TenantSlug) -> String {
     format!("TENANT#{t}#CUST#")
 }

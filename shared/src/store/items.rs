@@ -254,11 +254,16 @@ pub(crate) struct ProfileItem {
     /// The tier held and the window's earnings, in a period program; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<crate::tiers::TierState>,
-    /// The expiry index (GSI1): the month the oldest points fall due, when some will.
-    #[serde(rename = "GSI1PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    /// The expiry index (GSI3, keys only): the month the oldest points fall due, when
+    /// some will.
+    #[serde(rename = "GSI3PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub index_pk: Option<String>,
-    #[serde(rename = "GSI1SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GSI3SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub index_sk: Option<String>,
+    /// The expiry index keys a profile written before the expiry index had its own
+    /// (GSI1, projection ALL): read only, so the next balance change takes them away.
+    #[serde(rename = "GSI1PK", default, skip_serializing)]
+    pub legacy_index_pk: Option<String>,
     /// The members index (GSI2): the tenant's shard and the tier held, when known.
     #[serde(rename = "GSI2PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub members_pk: Option<String>,
@@ -270,7 +275,7 @@ impl StoredItem for ProfileItem {
     const KIND: &'static str = "profile";
 }
 
-/// A member's expiry index keys (`GSI1PK`, `GSI1SK`): where the month their oldest
+/// A member's expiry index keys (`GSI3PK`, `GSI3SK`): where the month their oldest
 /// points fall due puts them; `None` when none will.
 pub(crate) fn expiry_index_keys(t: &TenantSlug, c: &Customer) -> Option<(String, String)> {
     crate::expiry::due_month(c).map(|due| expiry_index(t, &c.id, due))
@@ -294,6 +299,7 @@ impl ProfileItem {
             tier: c.tier.clone(),
             index_pk: index.as_ref().map(|(pk, _)| pk.clone()),
             index_sk: index.map(|(_, sk)| sk),
+            legacy_index_pk: None,
             members_pk: None,
             members_sk: None,
         }
@@ -322,6 +328,7 @@ impl From<ProfileItem> for Customer {
             points_expiry: p.points_expiry,
             points_expiry_months: None,
             tier_review_read: p.tier.as_ref().and_then(|t| t.review),
+            legacy_expiry_index: p.legacy_index_pk.is_some(),
             tier: p.tier,
         }
     }
@@ -340,10 +347,11 @@ pub(crate) struct ProfileBalance<'a> {
     pub points_expiry: Option<&'a Buckets>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<&'a crate::tiers::TierState>,
-    /// The expiry index keys, set when some points will expire and removed otherwise.
-    #[serde(rename = "GSI1PK", skip_serializing_if = "Option::is_none")]
+    /// The expiry index keys (GSI3, keys only), set when some points will expire and
+    /// removed otherwise: writing the same values writes nothing to the index.
+    #[serde(rename = "GSI3PK", skip_serializing_if = "Option::is_none")]
     pub index_pk: Option<String>,
-    #[serde(rename = "GSI1SK", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "GSI3SK", skip_serializing_if = "Option::is_none")]
     pub index_sk: Option<String>,
     /// The members index keys, set (again) when the tier is known: writing the same
     /// key values writes nothing to the keys-only index.

@@ -1,5 +1,5 @@
 //! The one place that talks to DynamoDB: a single table, generic keys `PK`/`SK`, the
-//! index `GSI1` (`GSI1PK`/`GSI1SK`) and the keys-only members index `GSI2`. Every tenant item's key starts with `TENANT#{slug}`,
+//! index `GSI1` (`GSI1PK`/`GSI1SK`) the keys-only members index `GSI2` and the keys-only expiry index `GSI3`. Every tenant item's key starts with `TENANT#{slug}`,
 //! so no key condition can reach across tenants. See `docs/architecture.md` for the item
 //! types and access patterns.
 //!
@@ -42,7 +42,7 @@ pub use audit::{
 };
 pub use campaigns::{CampaignBatch, CampaignRecord, CodePut, PART_SIZE};
 pub use client::{
-    Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, GSI2, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
+    Store, StoreError, WriteWatch, ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, GSI1, GSI2, GSI3, OPERATION_TIMEOUT, TTL_ATTRIBUTE,
 };
 pub use codes::{CodeUseRecord, ConsumeError, ReinstateError};
 pub use customers::{DueMembers, IndexCursor};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::audit::{admin_items, AdminRecord, DoneRequest};
 use super::client::{Store, StoreError};
-use super::item_key::{members_index, tier_review_index, ItemKey, LedgerCursor, GSI1PK, GSI1SK};
+use super::item_key::{members_index, tier_review_index, ItemKey, LedgerCursor, GSI1PK, GSI1SK, GSI3PK, GSI3SK};
 use super::items::{
     attr, decode, encode, expiry_index_keys, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem,
     ProfileBalance, ProfileItem, PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem,
@@ -483,7 +483,8 @@ fn balance_update(
         members_sk,
     })?;
     // What is absent goes: the buckets when there are none, the member's expiry index
-    // entry when nothing will expire (a balance spent, a rule switched off).
+    // entry when nothing will expire (a balance spent, a rule switched off). The expiry
+    // index is keys only: a change that keeps the due month writes nothing to it.
     let mut remove = Vec::new();
     if buckets.is_none() {
         remove.push(e.name(attr::POINTS_EXPIRY));
@@ -492,6 +493,13 @@ fn balance_update(
         remove.push(e.name(attr::TIER));
     }
     if !indexed {
+        remove.push(e.name(GSI3PK));
+        remove.push(e.name(GSI3SK));
+    }
+    // A profile still in GSI1 from before the expiry index had its own leaves it (only
+    // then: an update that names GSI1's keys of a profile outside it costs nothing, but
+    // says nothing either).
+    if after.legacy_expiry_index {
         remove.push(e.name(GSI1PK));
         remove.push(e.name(GSI1SK));
     }

@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
 
-use super::client::{Store, StoreError, GSI1, GSI2, TTL_ATTRIBUTE};
-use super::item_key::{GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
+use super::client::{Store, StoreError, GSI1, GSI2, GSI3, TTL_ATTRIBUTE};
+use super::item_key::{GSI1PK, GSI1SK, GSI2PK, GSI2SK, GSI3PK, GSI3SK, PK, SK};
 
 fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder()
@@ -54,7 +54,8 @@ impl Store {
             if stream {
                 self.enable_stream_if_missing().await?;
             }
-            self.add_members_index_if_missing().await?;
+            self.add_keys_index_if_missing(GSI2, GSI2PK, GSI2SK).await?;
+            self.add_keys_index_if_missing(GSI3, GSI3PK, GSI3SK).await?;
             return Ok(false);
         }
         let index = GlobalSecondaryIndex::builder()
@@ -73,6 +74,15 @@ impl Store {
             .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // The expiry index: keys only too, so a balance change that keeps the member's
+        // due month writes nothing to it.
+        let expiry = GlobalSecondaryIndex::builder()
+            .index_name(GSI3)
+            .key_schema(key_element(GSI3PK, KeyType::Hash)?)
+            .key_schema(key_element(GSI3SK, KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let created = self
             .client
             .create_table()
@@ -84,10 +94,13 @@ impl Store {
             .attribute_definitions(string_attribute(GSI1SK)?)
             .attribute_definitions(string_attribute(GSI2PK)?)
             .attribute_definitions(string_attribute(GSI2SK)?)
+            .attribute_definitions(string_attribute(GSI3PK)?)
+            .attribute_definitions(string_attribute(GSI3SK)?)
             .key_schema(key_element(PK, KeyType::Hash)?)
             .key_schema(key_element(SK, KeyType::Range)?)
             .global_secondary_indexes(index)
             .global_secondary_indexes(members)
+            .global_secondary_indexes(expiry)
             .set_stream_specification(if stream { Some(stream_specification()?) } else { None })
             .send()
             .await;
@@ -141,29 +154,30 @@ impl Store {
         self.wait_until_active().await
     }
 
-    /// A table made before the members index existed gets it (members are listed in it
-    /// from their next change on).
-    async fn add_members_index_if_missing(&self) -> Result<(), StoreError> {
+    /// A table made before a keys-only index existed (the members index `GSI2`, the
+    /// expiry index `GSI3`) gets it; items are listed in it from their next change on.
+    /// One index at a time, as DynamoDB requires.
+    async fn add_keys_index_if_missing(&self, name: &str, pk: &str, sk: &str) -> Result<(), StoreError> {
         let out = self.client.describe_table().table_name(&self.table).send().await.map_err(StoreError::from_sdk)?;
         let has = out
             .table()
             .map(|t| t.global_secondary_indexes())
-            .is_some_and(|indexes| indexes.iter().any(|i| i.index_name() == Some(GSI2)));
+            .is_some_and(|indexes| indexes.iter().any(|i| i.index_name() == Some(name)));
         if has {
             return Ok(());
         }
         let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
-            .index_name(GSI2)
-            .key_schema(key_element(GSI2PK, KeyType::Hash)?)
-            .key_schema(key_element(GSI2SK, KeyType::Range)?)
+            .index_name(name)
+            .key_schema(key_element(pk, KeyType::Hash)?)
+            .key_schema(key_element(sk, KeyType::Range)?)
             .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         self.client
             .update_table()
             .table_name(&self.table)
-            .attribute_definitions(string_attribute(GSI2PK)?)
-            .attribute_definitions(string_attribute(GSI2SK)?)
+            .attribute_definitions(string_attribute(pk)?)
+            .attribute_definitions(string_attribute(sk)?)
             .global_secondary_index_updates(
                 aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder().create(create).build(),
             )

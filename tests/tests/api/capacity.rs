@@ -129,6 +129,37 @@ async fn the_common_bill_writes_three_items_under_a_kilobyte_each() {
     }
     assert_eq!(wru, 6, "the common bill's write units (docs/scale.md)");
 
+    // In a program whose points expire the bill is the same: the profile's expiry keys
+    // are the keys-only GSI3's, unchanged by a bill that keeps the due month, and the
+    // profile stays out of GSI1.
+    let expiring = loyalty::program::Program { points_expiry_months: Some(12), ..loyalty_admin::admin::demo_program() };
+    let e = env.tenant_with("capacity-expiring", &expiring).await;
+    env.seed_member(&e, "9876543211", "Asha Rao", "500").await;
+    let profile_key = |item: &Key| item.get("SK").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk == "PROFILE");
+    let expiry_keys = |item: &Key| (item.get("GSI3PK").cloned(), item.get("GSI3SK").cloned());
+    let before = env.scan().await.into_iter().find(|i| {
+        profile_key(i)
+            && i.get("PK").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with("TENANT#capacity-expiring#"))
+    });
+    let before = before.expect("the expiring member's profile");
+    assert!(expiry_keys(&before).0.is_some(), "points that expire: in the expiry index");
+    let expiring_bill = json!({ "mobile": "9876543211", "amount": 10, "external_ref": "POS-EXPIRING-1" });
+    let billed = Call::bill(e.slug()).key(&e.live).json(&expiring_bill).send(&deps).await;
+    assert_eq!(billed.status, 200, "{}", billed.text);
+    let written = transactions.take();
+    assert_eq!(written.len(), 1, "one transaction: {written:?}");
+    let mut wru = 0;
+    for key in &written[0] {
+        let out = env.client.get_item().table_name(&env.table).set_key(Some(key.clone())).send().await.unwrap();
+        let item = out.item().cloned().unwrap_or_default();
+        assert!(!item.contains_key("GSI1PK"), "nothing in GSI1: {key:?}");
+        if profile_key(&item) {
+            assert_eq!(expiry_keys(&item), expiry_keys(&before), "the same due month: the same GSI3 keys");
+        }
+        wru += 2 * item_size(&item).div_ceil(1024);
+    }
+    assert_eq!(wru, 6, "a bill in an expiring program (docs/scale.md)");
+
     // A retry of the reference is answered from the same item and writes nothing.
     let again = Call::bill(t.slug()).key(&t.live).json(&body).send(&deps).await;
     assert_eq!(again.status, 200, "{}", again.text);

@@ -26,7 +26,7 @@ fn mobile(tenant: usize, n: usize) -> String {
     format!("98{tenant:02}{n:06}")
 }
 
-/// Every profile: customer id -> (balance, bucket months oldest first, GSI1PK, GSI1SK).
+/// Every profile: customer id -> (balance, bucket months oldest first, GSI3PK, GSI3SK).
 type Profiles = BTreeMap<String, (i64, Vec<String>, Option<String>, Option<String>)>;
 
 async fn profiles(env: &TestEnv) -> Profiles {
@@ -46,8 +46,8 @@ async fn profiles(env: &TestEnv) -> Profiles {
                 (
                     attr_n(p, "points_balance"),
                     months,
-                    s(p, "GSI1PK").map(str::to_owned),
-                    s(p, "GSI1SK").map(str::to_owned),
+                    s(p, "GSI3PK").map(str::to_owned),
+                    s(p, "GSI3SK").map(str::to_owned),
                 ),
             )
         })
@@ -259,4 +259,52 @@ async fn changes_racing_the_job_expire_each_members_points_once() {
         assert_eq!(expire_entries(&env.ledger(id).await), vec![-1_000], "{id}: expired once, by the job or the bill");
         assert_eq!(all[id].0, 100, "{id}: April's points only");
     }
+}
+
+/// The expiry index is keys only (GSI3): a balance change that keeps the member's due
+/// month leaves its keys as they were (so nothing is written to the index), and the
+/// profile is never in GSI1, whose projection is every attribute. A profile written
+/// while the expiry keys were GSI1's leaves GSI1 at its next change.
+#[tokio::test]
+async fn a_balance_change_that_keeps_the_due_month_leaves_the_expiry_index_as_it_was() {
+    let env = TestEnv::new().await;
+    let a = env.tenant_with("spice-garden", &two_months()).await;
+    env.clock.set(instant("2026-01-10T12:00:00+05:30"));
+    let member = env.seed_member(&a, &mobile(1, 0), "A", "10").await;
+    let first = profiles(&env).await[&member.customer_id].clone();
+    let (pk, sk) = (first.2.clone().expect("indexed"), first.3.clone().expect("indexed"));
+    assert!(pk.starts_with("EXPIRY#2026-04#"), "{pk}");
+
+    // Later in January: more points in the same month, the same due month.
+    env.clock.set(instant("2026-01-20T12:00:00+05:30"));
+    let reply = env.bill(&a, json!({ "mobile": mobile(1, 0), "amount": 5 })).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let profile = |items: Vec<Item>| {
+        items.into_iter().find(|i| s(i, "SK") == Some("PROFILE") && s(i, "customer_id") == Some(&member.customer_id))
+    };
+    let after = profile(env.scan().await).expect("the profile");
+    assert!(attr_n(&after, "points_balance") > 1_000);
+    assert_eq!((s(&after, "GSI3PK"), s(&after, "GSI3SK")), (Some(pk.as_str()), Some(sk.as_str())));
+    assert!(!after.contains_key("GSI1PK") && !after.contains_key("GSI1SK"), "the profile is out of GSI1");
+
+    // A profile still carrying the expiry keys in GSI1 (written before GSI3) leaves GSI1.
+    let key = std::collections::HashMap::from([
+        ("PK".to_owned(), after["PK"].clone()),
+        ("SK".to_owned(), after["SK"].clone()),
+    ]);
+    env.client
+        .update_item()
+        .table_name(&env.table)
+        .set_key(Some(key))
+        .update_expression("SET GSI1PK = :pk, GSI1SK = :sk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
+        .expression_attribute_values(":sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.clone()))
+        .send()
+        .await
+        .unwrap();
+    let reply = env.bill(&a, json!({ "mobile": mobile(1, 0), "amount": 1 })).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let moved = profile(env.scan().await).expect("the profile");
+    assert!(!moved.contains_key("GSI1PK") && !moved.contains_key("GSI1SK"), "the old GSI1 entry went");
+    assert_eq!(s(&moved, "GSI3PK"), Some(pk.as_str()));
 }

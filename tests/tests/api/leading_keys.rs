@@ -44,13 +44,14 @@ fn s(value: &Value) -> String {
 }
 
 /// The partition key a `Query` reads: the value its key condition binds to `PK` (or to
-/// `GSI1PK` on the index), through the request's attribute names and values.
+/// the index's partition key), through the request's attribute names and values.
 fn queried_partition(body: &Value) -> String {
     let condition = body["KeyConditionExpression"].as_str().unwrap_or_default();
     let names = &body["ExpressionAttributeNames"];
     let values = &body["ExpressionAttributeValues"];
     let partition = match body["IndexName"].as_str() {
         Some("GSI2") => "GSI2PK",
+        Some("GSI3") => "GSI3PK",
         Some(_) => "GSI1PK",
         None => "PK",
     };
@@ -443,9 +444,9 @@ fn the_recorder_reads_transactions_item_by_item() {
     ];
     assert_eq!(got, want.map(|(a, p)| (a.to_owned(), p.to_owned())));
     let query = json!({
-        "IndexName": "GSI1",
+        "IndexName": "GSI3",
         "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :sk)",
-        "ExpressionAttributeNames": { "#pk": "GSI1PK", "#sk": "GSI1SK" },
+        "ExpressionAttributeNames": { "#pk": "GSI3PK", "#sk": "GSI3SK" },
         "ExpressionAttributeValues": { ":pk": { "S": "EXPIRY#2026-01-01#00" }, ":sk": { "S": "T" } }
     });
     let q = &accesses("Query", &query)[0];

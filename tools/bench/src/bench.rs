@@ -115,11 +115,13 @@ async fn path_result(raw: &Client, s: &Scenario, label: String, outcome: &Outcom
     let mut units = Units::default();
     let mut reported: Option<f64> = None;
     let mut written = Vec::new();
+    let mut keys_only = capacity::KeysOnly::default();
     for c in &calls {
         if c.error_type().is_none() {
             written.extend(capacity::written(c, &after));
         }
         units += capacity::units(c, &after);
+        units.wru += keys_only.step(c);
         if let Some(r) = c.reported_units() {
             *reported.get_or_insert(0.0) += r;
         }

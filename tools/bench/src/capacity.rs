@@ -18,7 +18,12 @@
 //!   `GSI1SK`, or whose update expression sets or removes them (the index entry is
 //!   added or deleted), also writes the index, 1 WRU per KB of the item, at the
 //!   standard rate (index propagation happens after a transaction commits); nothing
-//!   when the write failed.
+//!   when the write failed;
+//! - GSI2 and GSI3 (keys only, [`KeysOnly`]): an entry is written only when a write
+//!   sets the index keys of an item outside the index (1 WRU), removes them (1 WRU) or
+//!   changes them (a delete and a put, 2 WRU), never when it changes other attributes
+//!   or writes the keys with the values they had. What the keys were is what the calls
+//!   before showed (the item read, or written); an item not seen counts as outside.
 
 use std::collections::HashMap;
 
@@ -250,5 +255,259 @@ pub fn units(call: &Call, after: &HashMap<String, ItemInfo>) -> Units {
         }
         "TransactGetItems" | "BatchGetItem" | "Scan" | "BatchWriteItem" => Units::default(),
         _ => Units::default(),
+    }
+}
+
+/// The keys-only indexes: name, partition and sort key attributes.
+pub const KEYS_ONLY: [(&str, &str, &str); 2] = [("GSI2", "GSI2PK", "GSI2SK"), ("GSI3", "GSI3PK", "GSI3SK")];
+
+/// An item's keys in each keys-only index (`None`: not in it), as [`KEYS_ONLY`] lists them.
+type IndexKeys = [Option<(String, String)>; KEYS_ONLY.len()];
+
+/// The keys-only indexes' writes of a sequence of calls: what each item's index keys
+/// were, as the calls so far read or wrote them, so that a write is charged only when
+/// it moves an index entry.
+#[derive(Debug, Default)]
+pub struct KeysOnly {
+    known: HashMap<String, IndexKeys>,
+}
+
+impl KeysOnly {
+    /// The WRU `call` writes to the keys-only indexes (nothing when it failed), after
+    /// learning what it read.
+    pub fn step(&mut self, call: &Call) -> f64 {
+        let r = &call.request;
+        let ok = call.status < 400;
+        match call.op.as_str() {
+            "GetItem" => {
+                if let Some(item) = call.response.get("Item").filter(|_| r.get("ProjectionExpression").is_none()) {
+                    self.learn(item);
+                }
+                0.0
+            }
+            "Query" | "Scan" if r.get("ProjectionExpression").is_none() && r.get("IndexName").is_none() => {
+                for item in call.response.get("Items").and_then(Value::as_array).into_iter().flatten() {
+                    self.learn(item);
+                }
+                0.0
+            }
+            "BatchGetItem" => {
+                let tables = call.response.get("Responses").and_then(Value::as_object);
+                for item in tables.into_iter().flat_map(|t| t.values()).filter_map(Value::as_array).flatten() {
+                    self.learn(item);
+                }
+                0.0
+            }
+            "PutItem" | "UpdateItem" | "DeleteItem" if ok => self.write(&call.op, r),
+            "TransactWriteItems" if ok => {
+                let items = r.get("TransactItems").and_then(Value::as_array).cloned().unwrap_or_default();
+                items
+                    .iter()
+                    .filter_map(|ti| ti.as_object()?.iter().next())
+                    .map(|(action, v)| self.write(action, v))
+                    .sum()
+            }
+            _ => 0.0,
+        }
+    }
+
+    fn learn(&mut self, item: &Value) {
+        if let Some(id) = key_id(item) {
+            self.known.insert(id, index_keys(item));
+        }
+    }
+
+    /// One write's index entries: 1 WRU for an entry put or deleted, 2 for one moved.
+    fn write(&mut self, action: &str, op: &Value) -> f64 {
+        let (id, after) = match action {
+            "Put" | "PutItem" => {
+                let Some(item) = op.get("Item") else { return 0.0 };
+                (key_id(item), index_keys(item))
+            }
+            "Update" | "UpdateItem" => {
+                let Some(key) = op.get("Key") else { return 0.0 };
+                let id = key_id(key);
+                let before = id.as_ref().and_then(|k| self.known.get(k)).cloned().unwrap_or_default();
+                (id, updated_keys_of(op, before))
+            }
+            "Delete" | "DeleteItem" => (op.get("Key").and_then(key_id), IndexKeys::default()),
+            _ => return 0.0,
+        };
+        let Some(id) = id else { return 0.0 };
+        let before = self.known.insert(id, after.clone()).unwrap_or_default();
+        before
+            .iter()
+            .zip(&after)
+            .map(|(b, a)| match (b, a) {
+                (b, a) if b == a => 0.0,
+                (Some(_), Some(_)) => 2.0,
+                _ => 1.0,
+            })
+            .sum()
+    }
+}
+
+/// An item's keys in each keys-only index (both keys present, as strings).
+fn index_keys(item: &Value) -> IndexKeys {
+    let s = |name: &str| item.get(name).and_then(|v| v.get("S")).and_then(Value::as_str).map(str::to_owned);
+    KEYS_ONLY.map(|(_, pk, sk)| s(pk).zip(s(sk)))
+}
+
+/// The index keys after an update expression, from the keys `before`: a key it sets to a
+/// value takes that value (any other expression counts as a new value), a key it
+/// removes goes, the others stay.
+fn updated_keys_of(op: &Value, before: IndexKeys) -> IndexKeys {
+    let expression = op.get("UpdateExpression").and_then(Value::as_str).unwrap_or("");
+    let names = op.get("ExpressionAttributeNames");
+    let values = op.get("ExpressionAttributeValues");
+    let name = |n: &str| names.and_then(|m| m.get(n)).and_then(Value::as_str).unwrap_or(n).to_owned();
+    let mut changes: HashMap<String, Option<String>> = HashMap::new();
+    for (keyword, body) in clauses(expression) {
+        for part in top_level(&body) {
+            match keyword.as_str() {
+                "SET" => {
+                    let Some((lhs, rhs)) = part.split_once('=') else { continue };
+                    let rhs = rhs.trim();
+                    let set = values
+                        .and_then(|m| m.get(rhs))
+                        .and_then(|v| v.get("S"))
+                        .and_then(Value::as_str)
+                        .map_or_else(|| format!("<{rhs}>"), str::to_owned);
+                    changes.insert(name(lhs.trim()), Some(set));
+                }
+                "REMOVE" => {
+                    changes.insert(name(part.trim()), None);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut after = before;
+    for (slot, (_, pk, sk)) in after.iter_mut().zip(KEYS_ONLY) {
+        if !changes.contains_key(pk) && !changes.contains_key(sk) {
+            continue;
+        }
+        let old = slot.take().unzip();
+        let pick = |attr: &str, old: Option<String>| changes.get(attr).cloned().unwrap_or(old);
+        *slot = pick(pk, old.0).zip(pick(sk, old.1));
+    }
+    after
+}
+
+/// An update expression's clauses: (`SET`/`REMOVE`/`ADD`/`DELETE`, its text).
+fn clauses(expression: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for word in expression.split_whitespace() {
+        let upper = word.to_ascii_uppercase();
+        if ["SET", "REMOVE", "ADD", "DELETE"].contains(&upper.as_str()) {
+            out.push((upper, String::new()));
+        } else if let Some((_, body)) = out.last_mut() {
+            body.push_str(word);
+            body.push(' ');
+        }
+    }
+    out
+}
+
+/// A clause's comma-separated parts (commas inside parentheses are a function's).
+fn top_level(body: &str) -> Vec<String> {
+    let (mut parts, mut current, mut depth) = (Vec::new(), String::new(), 0usize);
+    for c in body.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    parts.push(current);
+    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn call(op: &str, request: Value, response: Value) -> Call {
+        let now = Instant::now();
+        Call { op: op.into(), request, response, status: 200, start: now, answered: now, end: now }
+    }
+
+    fn profile(due: Option<&str>) -> Value {
+        let mut item =
+            json!({ "PK": { "S": "TENANT#a#CUST#1" }, "SK": { "S": "PROFILE" }, "points_balance": { "N": "5" } });
+        if let Some(due) = due {
+            item["GSI3PK"] = json!({ "S": format!("EXPIRY#{due}#03") });
+            item["GSI3SK"] = json!({ "S": "TENANT#a#CUST#1" });
+        }
+        item
+    }
+
+    /// The balance update the engine writes: the index keys set when indexed (to the
+    /// values they may already have), removed otherwise.
+    fn balance(due: Option<&str>) -> Call {
+        let key = json!({ "PK": { "S": "TENANT#a#CUST#1" }, "SK": { "S": "PROFILE" } });
+        let (expression, values) = match due {
+            Some(due) => (
+                "SET #points_balance = :v0, #GSI3PK = :v1, #GSI3SK = :v2",
+                json!({ ":v0": { "N": "9" }, ":v1": { "S": format!("EXPIRY#{due}#03") }, ":v2": { "S": "TENANT#a#CUST#1" } }),
+            ),
+            None => ("SET #points_balance = :v0 REMOVE #GSI3PK, #GSI3SK", json!({ ":v0": { "N": "9" } })),
+        };
+        let update = json!({
+            "Key": key,
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": { "#points_balance": "points_balance", "#GSI3PK": "GSI3PK", "#GSI3SK": "GSI3SK" },
+            "ExpressionAttributeValues": values,
+        });
+        call("TransactWriteItems", json!({ "TransactItems": [{ "Update": update }] }), json!({}))
+    }
+
+    fn read(item: Value) -> Call {
+        call("GetItem", json!({ "Key": {} }), json!({ "Item": item }))
+    }
+
+    #[test]
+    fn a_keys_only_index_is_written_only_when_its_keys_are_set_moved_or_removed() {
+        let cases = [
+            (Some("2027-04"), Some("2027-04"), 0.0, "a balance change that keeps the due month"),
+            (None, None, 0.0, "a program without expiry: the keys removed were not there"),
+            (None, Some("2027-04"), 1.0, "points that will expire: the entry is put"),
+            (Some("2027-04"), None, 1.0, "nothing left to expire: the entry is deleted"),
+            (Some("2027-04"), Some("2027-05"), 2.0, "the due month moves: a delete and a put"),
+        ];
+        for (before, after, wru, what) in cases {
+            let mut meter = KeysOnly::default();
+            assert_eq!(meter.step(&read(profile(before))), 0.0);
+            assert_eq!(meter.step(&balance(after)), wru, "{what}");
+            assert_eq!(meter.step(&balance(after)), 0.0, "{what}, written again the same");
+        }
+        // A failed write moves nothing; a put of a new item in the index is one entry.
+        let mut meter = KeysOnly::default();
+        let mut failed = balance(Some("2027-04"));
+        failed.status = 400;
+        assert_eq!(meter.step(&failed), 0.0);
+        assert_eq!(meter.step(&call("PutItem", json!({ "Item": profile(Some("2027-04")) }), json!({}))), 1.0);
+        let delete = json!({ "Key": { "PK": { "S": "TENANT#a#CUST#1" }, "SK": { "S": "PROFILE" } } });
+        assert_eq!(meter.step(&call("DeleteItem", delete, json!({}))), 1.0);
+    }
+
+    #[test]
+    fn gsi1_keeps_its_rule_and_a_keys_only_key_is_not_gsi1s() {
+        let after = HashMap::from([(
+            "TENANT#a#CUST#1|PROFILE".to_owned(),
+            info_of(&HashMap::from([("GSI3PK".to_owned(), AttributeValue::S("EXPIRY#2027-04#03".into()))])),
+        )]);
+        let u = units(&balance(Some("2027-04")), &after);
+        assert_eq!(u.wru, 2.0, "a profile with expiry keys is out of GSI1: the transaction's 2 WRU only");
+        assert!(!after.values().any(|i| i.in_gsi));
     }
 }

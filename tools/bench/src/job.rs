@@ -107,9 +107,11 @@ fn cost(run: ExpiryRun, seconds: f64, calls: &[Call]) -> RunCost {
     let mut reported = 0.0;
     // Items written by update are member profiles, under 1 KB: the rules' default.
     let after = HashMap::new();
+    let mut keys_only = capacity::KeysOnly::default();
     for call in calls {
         *by_op.entry(call.op.clone()).or_insert(0) += 1;
         units += capacity::units(call, &after);
+        units.wru += keys_only.step(call);
         reported += call.reported_units().unwrap_or(0.0);
     }
     RunCost { run, seconds, calls: by_op, round_trips: round_trip_groups(calls).len(), units, reported_units: reported }
@@ -126,8 +128,8 @@ pub fn markdown(f: &JobFigures) -> String {
          (enrolled by a real bill in January, points kept one month), expired by one run of \
          `expire_due` as of 1 March at concurrency {} (seeding took {:.0} s). Capacity units by \
          DynamoDB's documented rules (the rules of *DynamoDB round trips and capacity per \
-         request*; GSI1 writes included: the settled member's index entry is deleted or \
-         moved), not DynamoDB Local's own figures, which the last column shows.\n",
+         request*; index writes included: the settled member's expiry index entry (GSI3, \
+         keys only) is deleted or moved), not DynamoDB Local's own figures, which the last column shows.\n",
         f.members, f.concurrency, f.seed_seconds
     );
     let _ = writeln!(

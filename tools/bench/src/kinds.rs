@@ -168,8 +168,10 @@ impl KindResult {
     fn units(calls: &[Call]) -> Units {
         let after = HashMap::new();
         let mut u = Units::default();
+        let mut keys_only = capacity::KeysOnly::default();
         for c in calls {
             u += capacity::units(c, &after);
+            u.wru += keys_only.step(c);
         }
         u
     }

@@ -69,7 +69,7 @@ impl Call {
             "Query" => {
                 let values = r.get("ExpressionAttributeValues").map(|v| v.to_string()).unwrap_or_default();
                 let what = if r.get("IndexName").is_some() && values.contains("EXPIRY#") {
-                    "GSI1 points due"
+                    "GSI3 points due"
                 } else if r.get("IndexName").is_some() && values.contains("TIERREVIEW#") {
                     "GSI1 tier reviews due"
                 } else if r.get("IndexName").is_some() {

@@ -13,7 +13,8 @@
 //!   a copy is the item as it is after the function's write, with any attribute the
 //!   update removes put back (a used code gets its GSI1 keys again), so that the raw
 //!   update has the same work to do;
-//! - a `GSI1PK` is suffixed too, so copies never show up in a member's coupon list;
+//! - a `GSI1PK` (and an expiry `GSI3PK`) is suffixed too, so copies never show up in a
+//!   member's coupon list or the expiry index;
 //! - expression names and values no longer used are dropped; each transaction gets its
 //!   own `ClientRequestToken`.
 
@@ -242,7 +243,7 @@ fn parse(call: &Call) -> Result<Op, Error> {
 
 fn moved(item: &Item, suffix: &str) -> Item {
     let mut out = item.clone();
-    for name in ["PK", "GSI1PK"] {
+    for name in ["PK", "GSI1PK", "GSI3PK"] {
         if let Some(AttributeValue::S(s)) = out.get(name) {
             let new = if name == "PK" { format!("{s}{suffix}") } else { format!("{s}#RAW") };
             out.insert(name.into(), AttributeValue::S(new));

@@ -872,7 +872,9 @@ fn method(r: &Results, out: &mut String) {
          fails; `TransactWriteItems` 2 WRU per KB of each item (prepare and commit), charged also when cancelled \
          (an assumption: an upper bound for the retried-reference paths); a write that leaves an item in GSI1 (all \
          attributes projected), or sets or removes its GSI1 keys, 1 more WRU per KB for the index entry, at the \
-         standard rate. \
+         standard rate; the keys-only indexes (GSI2 members, GSI3 expiry) are written only when a write sets an \
+         item's index keys (1 WRU), removes them (1 WRU) or changes them (a delete and a put, 2 WRU), never for \
+         other attributes or keys written again with the values the calls before read. \
          \"Local-reported\" shows what DynamoDB Local said, for comparison.",
         transaction_units_reported(r)
     );

@@ -1,7 +1,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::TimeZone;
 
-use super::super::item_key::{GSI1PK, GSI1SK};
+use super::super::item_key::{GSI1PK, GSI1SK, GSI3PK, GSI3SK};
 use super::*;
 use crate::store::TTL_ATTRIBUTE;
 
@@ -151,7 +151,12 @@ fn expression_names_are_attributes_of_the_items() {
     assert!(balance.iter().all(|n| profile.contains(n)), "{balance:?}");
     assert!(profile.contains(&"GSI2PK".to_owned()) && profile.contains(&"GSI2SK".to_owned()));
     assert!(balance.contains(&attr::POINTS_EXPIRY.to_owned()) && balance.contains(&attr::TIER.to_owned()));
-    assert!(balance.contains(&GSI1PK.to_owned()) && balance.contains(&GSI1SK.to_owned()));
+    assert!(balance.contains(&GSI3PK.to_owned()) && balance.contains(&GSI3SK.to_owned()));
+    // The expiry keys are the keys-only GSI3's: neither write puts the profile in GSI1.
+    for names in [&profile, &balance] {
+        assert!(!names.contains(&GSI1PK.to_owned()) && !names.contains(&GSI1SK.to_owned()), "{names:?}");
+    }
+    assert!(profile.contains(&GSI3PK.to_owned()) && profile.contains(&GSI3SK.to_owned()));
     member.points_expiry_months = None;
     assert_eq!(expiry_index_keys(&acme, &member), None, "a program without expiry indexes nobody");
     assert!(profile.contains(&attr::VERSION.to_owned()));
