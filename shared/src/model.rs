@@ -33,9 +33,6 @@ pub struct Customer {
     /// The review month as it was read (not stored as such): a write moves the member's
     /// review item only when its `tier.review` differs.
     pub tier_review_read: Option<crate::expiry::Month>,
-    /// The profile as read still carries expiry index keys in GSI1 (written before the
-    /// expiry index had its own, GSI3): the next balance change removes them.
-    pub legacy_expiry_index: bool,
 }
 
 impl Customer {
@@ -54,7 +51,6 @@ impl Customer {
             points_expiry_months: None,
             tier: None,
             tier_review_read: None,
-            legacy_expiry_index: false,
         }
     }
 }

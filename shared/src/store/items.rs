@@ -260,10 +260,6 @@ pub(crate) struct ProfileItem {
     pub index_pk: Option<String>,
     #[serde(rename = "GSI3SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub index_sk: Option<String>,
-    /// The expiry index keys a profile written before the expiry index had its own
-    /// (GSI1, projection ALL): read only, so the next balance change takes them away.
-    #[serde(rename = "GSI1PK", default, skip_serializing)]
-    pub legacy_index_pk: Option<String>,
     /// The members index (GSI2): the tenant's shard and the tier held, when known.
     #[serde(rename = "GSI2PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub members_pk: Option<String>,
@@ -299,7 +295,6 @@ impl ProfileItem {
             tier: c.tier.clone(),
             index_pk: index.as_ref().map(|(pk, _)| pk.clone()),
             index_sk: index.map(|(_, sk)| sk),
-            legacy_index_pk: None,
             members_pk: None,
             members_sk: None,
         }
@@ -328,7 +323,6 @@ impl From<ProfileItem> for Customer {
             points_expiry: p.points_expiry,
             points_expiry_months: None,
             tier_review_read: p.tier.as_ref().and_then(|t| t.review),
-            legacy_expiry_index: p.legacy_index_pk.is_some(),
             tier: p.tier,
         }
     }

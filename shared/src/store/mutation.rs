@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::audit::{admin_items, AdminRecord, DoneRequest};
 use super::client::{Store, StoreError};
-use super::item_key::{members_index, tier_review_index, ItemKey, LedgerCursor, GSI1PK, GSI1SK, GSI3PK, GSI3SK};
+use super::item_key::{members_index, tier_review_index, ItemKey, LedgerCursor, GSI3PK, GSI3SK};
 use super::items::{
     attr, decode, encode, expiry_index_keys, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem,
     ProfileBalance, ProfileItem, PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem,
@@ -495,13 +495,6 @@ fn balance_update(
     if !indexed {
         remove.push(e.name(GSI3PK));
         remove.push(e.name(GSI3SK));
-    }
-    // A profile still in GSI1 from before the expiry index had its own leaves it (only
-    // then: an update that names GSI1's keys of a profile outside it costs nothing, but
-    // says nothing either).
-    if after.legacy_expiry_index {
-        remove.push(e.name(GSI1PK));
-        remove.push(e.name(GSI1SK));
     }
     if !remove.is_empty() {
         set = format!("{set} REMOVE {}", remove.join(", "));
