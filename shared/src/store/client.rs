@@ -218,4 +218,16 @@ impl Store {
             tracing::warn!(cause = %DisplayErrorContext(&err), "warm-up read failed");
         }
     }
+
+    /// Opens `connections` connections side by side during init, one warm-up read
+    /// ([`warm_up`](Self::warm_up)) on each: a read sent while the others are in flight
+    /// finds no idle connection, so the client opens one for it, and afterwards all of
+    /// them wait in its pool. A first request that makes that many calls at once then
+    /// opens none; init opens them at the same time, not one after the other. Failures
+    /// are logged, not fatal. (Each read is boxed: the functions' `main` futures stay
+    /// shallow enough for the compiler's layout queries.)
+    pub async fn warm_up_connections(&self, connections: usize) {
+        let reads: Vec<_> = (0..connections.max(1)).map(|_| Box::pin(self.warm_up())).collect();
+        futures_util::future::join_all(reads).await;
+    }
 }
