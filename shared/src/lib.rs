@@ -50,7 +50,7 @@
 //!   request bodies, and each dialect's response bodies (they share only [`wire`]).
 //! - [`events`]: webhook events from the table's stream, and the batch handler that
 //!   enqueues their deliveries.
-//! - [`deps`], [`lambda`], [`sms`], [`telemetry`]: what `main` builds and starts. The
+//! - [`deps`], [`lambda`], [`aws_env`], [`sms`], [`telemetry`]: what `main` builds and starts. The
 //!   Amazon SNS sender is built only with the `sns` feature (only `pos-otp` enables it).
 //!
 //! Operator actions (tenants, keys, coupons, demo data) live in the `loyalty-admin`
@@ -60,6 +60,7 @@ pub mod actor;
 #[cfg(feature = "console")]
 pub mod admin;
 pub mod auth;
+pub mod aws_env;
 pub mod deps;
 pub mod domain;
 pub mod endpoint;

@@ -149,32 +149,42 @@ impl Store {
     /// credentials) with this store's timeouts and retries. For `main` functions only.
     /// The SDK's HTTP client trusts only the AWS roots ([`crate::tls`]): the system's root
     /// store is never read.
+    ///
+    /// In Lambda (region and credentials in the environment, no profile file, no other
+    /// AWS setting) the configuration is built from the environment directly
+    /// ([`crate::aws_env`]): the same settings without the default loader's provider
+    /// chains, a part of every cold start. Anywhere else (profiles, SSO, instance roles)
+    /// the default loader reads them.
     pub async fn load_aws_config() -> aws_config::SdkConfig {
-        let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        let loader = match crate::tls::aws_http_client() {
-            Ok(client) => loader.http_client(client),
+        let http_client = match crate::tls::aws_http_client() {
+            Ok(client) => Some(client),
             // Never in practice (the roots are compiled in and tested); the SDK's default
             // client (the system's roots) is still correct, only slower to start.
             Err(e) => {
                 tracing::warn!(error = %e, "the AWS roots' client cannot be built; using the system's roots");
-                loader
+                None
             }
         };
-        loader
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            )
-            .retry_config(
-                aws_config::retry::RetryConfig::standard()
-                    .with_max_attempts(3)
-                    .with_initial_backoff(Duration::from_millis(25)),
-            )
-            .load()
-            .await
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
+        let retries = aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(25));
+        if let Some(lambda) = crate::aws_env::LambdaEnv::from_process() {
+            let mut builder = lambda.sdk_config().timeout_config(timeouts).retry_config(retries);
+            // Sleep and time source: unset, so every client takes its defaults (tokio's
+            // sleep, the system clock), the ones the default loader sets.
+            builder.set_http_client(http_client);
+            return builder.build();
+        }
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(client) = http_client {
+            loader = loader.http_client(client);
+        }
+        loader.timeout_config(timeouts).retry_config(retries).load().await
     }
 
     /// The table from `LOYALTY_TABLE` (default `loyalty`). For `main` functions only.
@@ -209,5 +219,17 @@ impl Store {
         if let Err(err) = result {
             tracing::warn!(cause = %DisplayErrorContext(&err), "warm-up read failed");
         }
+    }
+
+    /// Opens `connections` connections side by side during init, one warm-up read
+    /// ([`warm_up`](Self::warm_up)) on each: a read sent while the others are in flight
+    /// finds no idle connection, so the client opens one for it, and afterwards all of
+    /// them wait in its pool. A first request that makes that many calls at once then
+    /// opens none; init opens them at the same time, not one after the other. Failures
+    /// are logged, not fatal. (Each read is boxed: the functions' `main` futures stay
+    /// shallow enough for the compiler's layout queries.)
+    pub async fn warm_up_connections(&self, connections: usize) {
+        let reads: Vec<_> = (0..connections.max(1)).map(|_| Box::pin(self.warm_up())).collect();
+        futures_util::future::join_all(reads).await;
     }
 }

@@ -168,8 +168,8 @@ async fn count(ctx: &mut Ctx, ep: &Endpoint, result: &mut FunctionResult) -> Res
     let poll = wait_first_poll(&mut child, &endpoint.state, POLL_LIMIT).await?;
     let init_calls = proxy.log.take();
     if let (Some(first), Some(last)) = (init_calls.first(), init_calls.iter().map(|c| c.end).max()) {
-        // The calls' own time, without the proxy's hold.
-        let busy: Duration = init_calls.iter().map(|c| c.answered.saturating_duration_since(c.start)).sum();
+        // The calls' own time, without the proxy's hold (calls side by side count once).
+        let busy = crate::proxy::busy_time(&init_calls);
         result.init_split = InitSplit {
             before_ms: ms(first.start.saturating_duration_since(child.spawned_at)),
             warmup_ms: ms(busy),

@@ -356,3 +356,53 @@ pub fn round_trip_groups(calls: &[Call]) -> Vec<Vec<usize>> {
     }
     groups
 }
+
+/// How long at least one of `calls` was waiting on DynamoDB (the union of each call's
+/// start → answer, the proxy's hold left out): calls in flight together count once, so
+/// init's warm-up reads on several connections at once cost what the slowest did.
+pub fn busy_time(calls: &[Call]) -> Duration {
+    let mut spans: Vec<(Instant, Instant)> = calls.iter().map(|c| (c.start, c.answered.max(c.start))).collect();
+    spans.sort_by_key(|s| s.0);
+    let mut total = Duration::ZERO;
+    let mut current: Option<(Instant, Instant)> = None;
+    for (start, end) in spans {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                total += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    total + current.map_or(Duration::ZERO, |(s, e)| e - s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(t0: Instant, start_ms: u64, answered_ms: u64) -> Call {
+        Call {
+            op: "GetItem".into(),
+            request: serde_json::Value::Null,
+            response: serde_json::Value::Null,
+            status: 200,
+            start: t0 + Duration::from_millis(start_ms),
+            answered: t0 + Duration::from_millis(answered_ms),
+            end: t0 + Duration::from_millis(answered_ms + 30),
+        }
+    }
+
+    #[test]
+    fn calls_in_flight_together_are_busy_once() {
+        let t0 = Instant::now();
+        assert_eq!(busy_time(&[]), Duration::ZERO);
+        // Two warm-up reads side by side: the longer one.
+        assert_eq!(busy_time(&[call(t0, 0, 2), call(t0, 1, 3)]), Duration::from_millis(3));
+        assert_eq!(busy_time(&[call(t0, 0, 4), call(t0, 1, 2)]), Duration::from_millis(4));
+        // One after the other (the second sent after the first's held answer): both.
+        assert_eq!(busy_time(&[call(t0, 0, 1), call(t0, 31, 33)]), Duration::from_millis(3));
+        assert_eq!(round_trip_groups(&[call(t0, 0, 2), call(t0, 1, 3)]).len(), 1);
+    }
+}

@@ -156,14 +156,13 @@ fn round_trip_table(r: &Results, out: &mut String) {
     );
     for f in &r.functions {
         if !f.init_calls.is_empty() {
-            let ops: Vec<String> = f.init_calls.iter().map(|c| c.what()).collect();
             let _ = writeln!(
                 out,
                 "| {} | init (before the first poll) | 1 | {} | {} | {} | | | | |",
                 f.name,
                 round_trips(&f.init_calls),
                 f.init_calls.len(),
-                ops.join(" → ")
+                crate::results::calls_in_rounds(&f.init_calls)
             );
         }
         if let Some(cold) = &f.cold_first {
@@ -530,12 +529,12 @@ pub fn markdown(r: &Results) -> String {
          first poll gets it at once), *the request* is the first event handed over → its response; medians (min–max). \
          The budget for the first \
          response is hello-world's first response plus the raw time (median of {} runs) of the DynamoDB calls that \
-         request caused, init's warm-up read included, plus 2 ms. *Init without root certificates* is the same start with \
+         request caused, init's warm-up reads included, plus 2 ms. *Init without root certificates* is the same start with \
          `SSL_CERT_FILE=/dev/null` and an empty `SSL_CERT_DIR`, which hide the system's root certificates: the \
          functions' AWS clients trust roots compiled in (`shared/src/tls.rs`), so the two columns differ by noise only \
          (DynamoDB Local is plain HTTP; the AWS-like runs below add TLS). The split of init comes from the counting pass (through the proxy): \
-         spawn → first DynamoDB call (runtime, logging, SDK configuration), the warm-up `GetItem` (it opens the \
-         connection), then → first poll.\n",
+         spawn → first DynamoDB call (runtime, logging, SDK configuration), the warm-up `GetItem`s (side by side, \
+         they open the connections the first request uses at once; counted once), then → first poll.\n",
         r.args.cold, 30
     );
     out.push_str("| function | init ms | ÷ hello | ≤ 2× | init without root certificates ms | init split: before / warm-up / after ms | first response ms | of it, the request | budget ms | within |\n|---|---|---|---|---|---|---|---|---|---|\n");
@@ -766,8 +765,8 @@ fn gaps(r: &Results, v: &Verdicts, out: &mut String) {
         out.push_str(
             "\nWhat a function's init does that hello-world does not: the SDK's configuration and the TLS \
              configuration of its compiled-in roots (the column *without root certificates* shows the system store \
-             plays no part), and the warm-up `GetItem`, which opens the DynamoDB connection before the first poll, on \
-             purpose, so that the first request does not pay for it. The split in *Cold start* says which part is \
+             plays no part), and the warm-up `GetItem`s, which open the DynamoDB connections before the first poll, on \
+             purpose, so that the first request does not pay for them. The split in *Cold start* says which part is \
              larger; the warm-up is a deliberate trade against the first response: keep it unless init matters \
              more.\n\n",
         );

@@ -31,24 +31,29 @@ pub struct PathResult {
 
 impl PathResult {
     pub fn ops(&self) -> String {
-        let groups = round_trip_groups(&self.calls);
-        groups
-            .iter()
-            .map(|g| {
-                let names: Vec<String> = g.iter().map(|&i| self.calls[i].what()).collect();
-                if names.len() > 1 {
-                    format!("[{}]", names.join(" ‖ "))
-                } else {
-                    names.join("")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" → ")
+        calls_in_rounds(&self.calls)
     }
 
     pub fn failed_calls(&self) -> Vec<String> {
         self.calls.iter().filter_map(|c| c.error_type().map(|e| format!("{} {}", c.op, e))).collect()
     }
+}
+
+/// Calls by round trip, in order: `A → [B ‖ C]` (the calls of one round trip were in
+/// flight together).
+pub fn calls_in_rounds(calls: &[Call]) -> String {
+    round_trip_groups(calls)
+        .iter()
+        .map(|g| {
+            let names: Vec<String> = g.iter().map(|&i| calls[i].what()).collect();
+            if names.len() > 1 {
+                format!("[{}]", names.join(" ‖ "))
+            } else {
+                names.join("")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 /// Where a request's time went, from the counting pass: the function's own time before
