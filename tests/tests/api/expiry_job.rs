@@ -286,25 +286,4 @@ async fn a_balance_change_that_keeps_the_due_month_leaves_the_expiry_index_as_it
     assert!(attr_n(&after, "points_balance") > 1_000);
     assert_eq!((s(&after, "GSI3PK"), s(&after, "GSI3SK")), (Some(pk.as_str()), Some(sk.as_str())));
     assert!(!after.contains_key("GSI1PK") && !after.contains_key("GSI1SK"), "the profile is out of GSI1");
-
-    // A profile still carrying the expiry keys in GSI1 (written before GSI3) leaves GSI1.
-    let key = std::collections::HashMap::from([
-        ("PK".to_owned(), after["PK"].clone()),
-        ("SK".to_owned(), after["SK"].clone()),
-    ]);
-    env.client
-        .update_item()
-        .table_name(&env.table)
-        .set_key(Some(key))
-        .update_expression("SET GSI1PK = :pk, GSI1SK = :sk")
-        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
-        .expression_attribute_values(":sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.clone()))
-        .send()
-        .await
-        .unwrap();
-    let reply = env.bill(&a, json!({ "mobile": mobile(1, 0), "amount": 1 })).await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    let moved = profile(env.scan().await).expect("the profile");
-    assert!(!moved.contains_key("GSI1PK") && !moved.contains_key("GSI1SK"), "the old GSI1 entry went");
-    assert_eq!(s(&moved, "GSI3PK"), Some(pk.as_str()));
 }
