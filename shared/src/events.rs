@@ -5,14 +5,16 @@
 //!
 //! | item, change | event |
 //! |---|---|
-//! | ledger entry, insert | `points.earned` / `points.redeemed` / `points.refunded` / `points.adjusted` (also an imported `opening` balance) / `points.expired`, by the entry's type |
+//! | ledger entry or sale item (its sale's entry), insert | `points.earned` / `points.redeemed` / `points.refunded` / `points.adjusted` (also an imported `opening` balance) / `points.expired`, by the entry's type |
 //! | member profile, insert | `member.enrolled` |
 //! | member profile, modify that moves lifetime points across a tier's threshold, or (a program whose tiers qualify on a period) changes the tier it holds | `member.tier_changed` (needs the tenant's program) |
 //! | code, insert | `voucher.issued` (a voucher or a coupon) |
 //! | code, modify from active to used | `coupon.redeemed` |
 //!
-//! Every other item (keys, audit, idempotency, OTP, quotas, sales, references,
-//! programs, webhooks' own items) makes none, and neither does a removal (TTL).
+//! Every other item (keys, audit, idempotency, OTP, quotas, references, programs,
+//! webhooks' own items) makes none, nor does a sale item's refund (a modify), nor a
+//! removal (TTL). A sale item's insert is read under its history keys (the ledger
+//! entry's key it would have had), so its event has that entry's id.
 //!
 //! An event's id is a hash of the item's key and its version (a ledger entry's key
 //! holds the member's version; a profile has `version`; a code moves once, from issued
@@ -30,7 +32,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::{CustomerId, TenantSlug};
 use crate::model::CodeStatus;
 use crate::program::ProgramVersions;
-use crate::store::item_key::{KeyOf, PK, SK};
+use crate::store::item_key::{stream_key, KeyOf, PK, SK};
 use crate::store::items::{CodeItem, LedgerEntryItem, ProfileItem, StoredItem};
 use crate::webhooks::Event;
 
@@ -76,7 +78,7 @@ pub struct Unreadable {
 
 /// The tenant a record's item belongs to, when it is one that may make events.
 pub fn tenant_of(record: &Record) -> Option<TenantSlug> {
-    let (pk, sk) = key_text(&record.keys)?;
+    let (pk, sk) = record_key(record)?;
     match KeyOf::of(&pk, &sk) {
         KeyOf::Profile { tenant, .. } | KeyOf::LedgerEntry { tenant, .. } | KeyOf::Code { tenant, .. } => Some(tenant),
         KeyOf::Other => None,
@@ -102,7 +104,7 @@ pub fn needs_program(record: &Record) -> bool {
 /// The events one record makes. `program`: the tenant's program versions, needed only
 /// when [`needs_program`] says so; without it a tier change makes no event.
 pub fn events_of(record: &Record, program: Option<&ProgramVersions>) -> Result<Vec<Event>, Unreadable> {
-    let Some((pk, sk)) = key_text(&record.keys) else { return Ok(Vec::new()) };
+    let Some((pk, sk)) = record_key(record) else { return Ok(Vec::new()) };
     let key = format!("{pk}/{sk}");
     let unreadable = |reason: String| Unreadable { key: key.clone(), reason };
     let event = |tenant: &TenantSlug, kind: &str, version: &str, at: DateTime<Utc>, txn: Option<String>, data| Event {
@@ -248,6 +250,13 @@ fn change_id(tenant: &TenantSlug, customer: &CustomerId, version: u64) -> String
     let mut h = Sha256::new();
     h.update(format!("{tenant}\0{customer}\0{version}").as_bytes());
     format!("txn_{}", &hex::encode(h.finalize())[..32])
+}
+
+/// The key the record is read under ([`stream_key`]: a sale item's insert under its
+/// entry's history keys).
+fn record_key(record: &Record) -> Option<(String, String)> {
+    let (pk, sk) = key_text(&record.keys)?;
+    Some(stream_key(pk, sk, (record.change == Change::Insert).then_some(&record.new_image)))
 }
 
 fn key_text(keys: &serde_dynamo::Item) -> Option<(String, String)> {

@@ -40,7 +40,7 @@ use crate::deps::Deps;
 use crate::domain::TenantSlug;
 use crate::events::{Change, Record};
 use crate::model::{local_date, CodeStatus};
-use crate::store::item_key::{KeyOf, PK, SK};
+use crate::store::item_key::{stream_key, KeyOf, PK, SK};
 use crate::store::items::{CodeItem, LedgerEntryItem, ProfileItem, StoredItem};
 use crate::store::{FiguresWrite, StoreError};
 
@@ -142,6 +142,7 @@ pub fn contribution_of(record: &Record) -> Result<Option<Contribution>, String> 
         _ => None,
     };
     let (Some(pk), Some(sk)) = (text(PK), text(SK)) else { return Ok(None) };
+    let (pk, sk) = stream_key(pk, sk, (record.change == Change::Insert).then_some(&record.new_image));
     let mut figures = Figures::default();
     match (KeyOf::of(&pk, &sk), record.change) {
         (KeyOf::LedgerEntry { tenant, .. }, Change::Insert) => {

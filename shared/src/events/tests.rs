@@ -243,3 +243,49 @@ fn a_review_moving_the_held_tier_makes_member_tier_changed_and_its_entry_no_poin
         "a tier entry moves no points"
     );
 }
+
+/// A sale item as a bill writes it: its entry (listed in the member's history at
+/// `version`, `place`) with the purchase.
+pub(crate) fn sale_image(version: u64, place: usize, e: &LedgerEntry) -> (ItemKey, serde_dynamo::Item) {
+    use crate::store::items::SaleItem;
+    let key = ItemKey::purchase(&tenant(), &e.txn_id);
+    let item = SaleItem {
+        entry: LedgerEntryItem::from(e).in_history(&tenant(), LedgerCursor { version, place }),
+        points_redeemed: 0,
+        refunded_minor: 0,
+        earn_reversed: 0,
+        redeem_restored: 0,
+        version: 0,
+        coupon: None,
+        outcome: None,
+    };
+    (key.clone(), image(&key, &item))
+}
+
+#[test]
+fn a_sale_item_makes_the_events_of_its_entry_once() {
+    let id = CustomerId::new_random();
+    let e = entry(id, EntryKind::Earn, 120, 620);
+    let as_entry = events_of(&entry_record(id, 3, 1, &e), None).unwrap();
+    let (key, new) = sale_image(3, 1, &e);
+    let inserted = record(Change::Insert, &key, none(), new.clone());
+    let as_sale = events_of(&inserted, None).unwrap();
+    assert_eq!(as_sale, as_entry, "the same event, with the same id, as its ledger entry would make");
+    assert_eq!(as_sale.len(), 1);
+    assert_eq!(as_sale[0].r#type, "points.earned");
+    assert_eq!(events_of(&inserted, None).unwrap()[0].id, as_sale[0].id, "a redelivery makes the same id");
+    assert_eq!(tenant_of(&inserted), Some(tenant()));
+
+    // A refund rewrites the sale item: no event (the refund's own entry makes one).
+    let mut refunded = new.clone();
+    refunded.insert("refunded_minor".into(), serde_dynamo::AttributeValue::N("100".into()));
+    let modified = record(Change::Modify, &key, new, refunded);
+    assert!(events_of(&modified, None).unwrap().is_empty());
+
+    // The daily figures count the sale once, as its entry.
+    let counted = crate::figures::contribution_of(&inserted).unwrap().unwrap();
+    let as_entry = crate::figures::contribution_of(&entry_record(id, 3, 1, &e)).unwrap().unwrap();
+    assert_eq!(counted, as_entry);
+    assert_eq!(counted.figures.points_earned, 120);
+    assert_eq!(crate::figures::contribution_of(&modified).unwrap(), None);
+}

@@ -151,7 +151,7 @@ impl ItemKey {
         Self::new(format!("TENANT#{t}#REDEEMREF#{r}"), "REDEEMREF")
     }
     pub fn purchase(t: &TenantSlug, txn_id: &uuid::Uuid) -> Self {
-        Self::new(format!("TENANT#{t}#SALE#{txn_id}"), "SALE")
+        Self::new(format!("TENANT#{t}#SALE#{txn_id}"), SALE_SK)
     }
     pub fn otp(t: &TenantSlug, m: &Mobile) -> Self {
         Self::new(format!("TENANT#{t}#OTP#{m}"), "OTP")
@@ -455,6 +455,28 @@ impl KeyOf {
         }
     }
 }
+
+/// The key a stream record of an item is read under: its own, but for a sale item's
+/// insert, which is its sale's ledger entry and is read under the entry's history keys
+/// (`GSI1PK`/`GSI1SK`), so it makes the events and figures an entry makes, with the
+/// entry's ids. A sale item's later changes (refunds) stay under its own key, which
+/// makes none: a sale counts once.
+pub(crate) fn stream_key(pk: String, sk: String, inserted: Option<&serde_dynamo::Item>) -> (String, String) {
+    let text = |image: &serde_dynamo::Item, name: &str| match image.get(name) {
+        Some(serde_dynamo::AttributeValue::S(s)) => Some(s.clone()),
+        _ => None,
+    };
+    match inserted {
+        Some(image) if sk == SALE_SK && pk.contains("#SALE#") => match (text(image, GSI1PK), text(image, GSI1SK)) {
+            (Some(ipk), Some(isk)) if isk.starts_with(LEDGER_PREFIX) => (ipk, isk),
+            _ => (pk, sk),
+        },
+        _ => (pk, sk),
+    }
+}
+
+/// The sort key of a sale item.
+pub(crate) const SALE_SK: &str = "SALE";
 
 #[cfg(test)]
 mod tests {

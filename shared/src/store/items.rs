@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::client::StoreError;
 use super::item_key::{
-    code_index_sk, expiry_index, key_index_sk, member_partition, tenant_keys_index, Attrs, ItemKey, PK, SK,
+    code_index_sk, expiry_index, key_index_sk, member_partition, tenant_keys_index, Attrs, ItemKey, LedgerCursor, PK,
+    SK,
 };
 use crate::domain::{Code, CustomerId, Email, Mobile, Reference, TenantSlug};
 use crate::expiry::Buckets;
@@ -510,6 +511,11 @@ pub(crate) struct LedgerEntryItem {
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_text")]
     pub sold_at: Option<DateTime<Utc>>,
+    /// The member's history (GSI1): `TENANT#{t}#CUST#{id}` / `TXN#{version}#{place}`.
+    #[serde(rename = "GSI1PK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub index_pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub index_sk: Option<String>,
 }
 
 impl StoredItem for LedgerEntryItem {
@@ -530,6 +536,19 @@ impl From<&LedgerEntry> for LedgerEntryItem {
             balance_after: e.balance_after,
             created_at: e.created_at,
             sold_at: e.sold_at,
+            index_pk: None,
+            index_sk: None,
+        }
+    }
+}
+
+impl LedgerEntryItem {
+    /// The entry listed in its member's history under `at`.
+    pub fn in_history(self, t: &TenantSlug, at: LedgerCursor) -> Self {
+        LedgerEntryItem {
+            index_pk: Some(member_partition(t, &self.customer_id)),
+            index_sk: Some(at.sort_key()),
+            ..self
         }
     }
 }
@@ -552,18 +571,102 @@ impl From<LedgerEntryItem> for LedgerEntry {
     }
 }
 
-/// A sale's purchase item read for what its reference answers: the member, the amount
-/// and the stored outcome.
+/// A sale item read for what its reference answers: the member, the amount and the
+/// stored outcome, with the fields of the answer the item holds itself.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct SaleReferenceItem {
     pub reference: Reference,
     #[serde(with = "text")]
+    pub txn_id: uuid::Uuid,
+    #[serde(with = "text")]
     pub customer_id: CustomerId,
     pub amount_minor: i64,
+    /// The points the sale earned (its entry's `points`).
+    pub points: i64,
+    pub points_redeemed: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<crate::model::UsedCoupon>,
     #[serde(with = "json_text")]
-    pub outcome: SaleOutcome,
+    pub outcome: StoredSaleOutcome,
     #[serde(with = "text")]
     pub created_at: DateTime<Utc>,
+}
+
+/// A sale's answer as its sale item keeps it: what the item does not hold already (the
+/// transaction id, reference, amount, points, coupon, time and member's id are the
+/// item's own fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredSaleOutcome {
+    pub customer: StoredCustomer,
+    #[serde(default)]
+    pub discount_minor: i64,
+    pub new_balance: i64,
+    pub tier: String,
+    pub tier_upgraded: bool,
+    pub multiplier_milli: u32,
+}
+
+/// The member as the sale's answer saw them, without their id (the item's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredCustomer {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub points_balance: i64,
+    pub lifetime_points: i64,
+    pub segment: String,
+}
+
+impl From<&SaleOutcome> for StoredSaleOutcome {
+    fn from(o: &SaleOutcome) -> Self {
+        let c = &o.customer;
+        StoredSaleOutcome {
+            customer: StoredCustomer {
+                name: c.name.clone(),
+                mobile: c.mobile.clone(),
+                email: c.email.clone(),
+                points_balance: c.points_balance,
+                lifetime_points: c.lifetime_points,
+                segment: c.segment.clone(),
+            },
+            discount_minor: o.discount_minor,
+            new_balance: o.new_balance,
+            tier: o.tier.clone(),
+            tier_upgraded: o.tier_upgraded,
+            multiplier_milli: o.multiplier_milli,
+        }
+    }
+}
+
+impl From<SaleReferenceItem> for SaleOutcome {
+    fn from(item: SaleReferenceItem) -> Self {
+        let o = item.outcome;
+        SaleOutcome {
+            transaction_id: item.txn_id.to_string(),
+            customer: crate::model::CustomerSnapshot {
+                customer_id: item.customer_id.to_string(),
+                name: o.customer.name,
+                mobile: o.customer.mobile,
+                email: o.customer.email,
+                points_balance: o.customer.points_balance,
+                lifetime_points: o.customer.lifetime_points,
+                segment: o.customer.segment,
+            },
+            amount_minor: item.amount_minor,
+            points_earned: item.points,
+            points_redeemed: item.points_redeemed,
+            discount_minor: o.discount_minor,
+            new_balance: o.new_balance,
+            tier: o.tier,
+            tier_upgraded: o.tier_upgraded,
+            multiplier_milli: o.multiplier_milli,
+            reference: Some(item.reference.as_str().to_owned()),
+            created_at: item.created_at,
+            coupon: item.coupon,
+        }
+    }
 }
 
 impl StoredItem for SaleReferenceItem {
@@ -606,9 +709,8 @@ impl StoredItem for RedemptionReferenceItem {
     const KIND: &'static str = "redemption reference";
 }
 
-/// `TENANT#{t}#SALE#{txnId}` / `SALE`. A sale with a reference (its id is
-/// [`sale_id`](super::sale_id) of it) also keeps its `outcome` here, which makes the
-/// item decode as a [`SaleReferenceItem`] too: it is the sale's reference.
+/// A sale item (`TENANT#{t}#SALE#{txnId}` / `SALE`) read as the purchase a refund works
+/// from.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct PurchaseItem {
     #[serde(with = "text")]
@@ -616,6 +718,8 @@ pub(crate) struct PurchaseItem {
     #[serde(with = "text")]
     pub customer_id: CustomerId,
     pub amount_minor: i64,
+    /// The sale's entry's `points`.
+    #[serde(rename = "points")]
     pub points_earned: i64,
     pub points_redeemed: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -630,15 +734,6 @@ pub(crate) struct PurchaseItem {
     pub version: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupon: Option<crate::model::UsedCoupon>,
-    /// The sale's answer, kept for a retry of its reference (written, never read as a
-    /// purchase: a refund does not need it).
-    #[serde(
-        default,
-        skip_deserializing,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_json_text::serialize"
-    )]
-    pub outcome: Option<SaleOutcome>,
 }
 
 impl StoredItem for PurchaseItem {
@@ -661,7 +756,6 @@ impl From<&Purchase> for PurchaseItem {
             redeem_restored: p.redeem_restored,
             version: p.version,
             coupon: p.coupon.clone(),
-            outcome: None,
         }
     }
 }
@@ -684,6 +778,37 @@ impl From<PurchaseItem> for Purchase {
             coupon: p.coupon,
         }
     }
+}
+
+/// `TENANT#{t}#SALE#{txnId}` / `SALE`: a sale's ledger entry, its purchase and, with a
+/// reference (the id is [`sale_id`](super::sale_id) of it), its reference, as one item.
+/// It decodes as a [`LedgerEntryItem`] (history), a [`PurchaseItem`] (refunds) and, with
+/// a reference, a [`SaleReferenceItem`] (a retry), and is listed in the member's
+/// history (GSI1) under its entry's keys.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SaleItem {
+    #[serde(flatten)]
+    pub entry: LedgerEntryItem,
+    pub points_redeemed: i64,
+    pub refunded_minor: i64,
+    pub earn_reversed: i64,
+    pub redeem_restored: i64,
+    pub version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon: Option<crate::model::UsedCoupon>,
+    /// The sale's answer, kept for a retry of its reference (read as a
+    /// [`SaleReferenceItem`]).
+    #[serde(
+        default,
+        skip_deserializing,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_json_text::serialize"
+    )]
+    pub outcome: Option<StoredSaleOutcome>,
+}
+
+impl StoredItem for SaleItem {
+    const KIND: &'static str = "sale";
 }
 
 /// What a refund rewrites on a purchase.

@@ -190,90 +190,67 @@ fn impersonal(text: &str) -> Option<String> {
 impl Store {
     /// Removes the personal text from a member's ledger (each entry keeps its type,
     /// points, amount, balance, reference and dates; its description goes) and from the
-    /// answers kept with the member's sales. Each write is idempotent: running it again
-    /// after a failure finishes the work.
+    /// answers kept with the member's sales (their sale items, in the same history).
+    /// Each write is idempotent: running it again after a failure finishes the work.
     pub async fn scrub_member_items(
         &self,
         tenant: &TenantSlug,
         id: &crate::domain::CustomerId,
     ) -> Result<Scrubbed, StoreError> {
-        use super::item_key::{member_partition, LEDGER_PREFIX, PK, SK};
-        use super::items::SaleReferenceItem;
+        use super::client::GSI1;
+        use super::item_key::{member_partition, GSI1PK, GSI1SK, LEDGER_PREFIX, PK, SK};
+        use super::items::StoredSaleOutcome;
 
         let mut scrubbed = Scrubbed::default();
-        let mut references = std::collections::BTreeSet::new();
         let mut pages = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression(format!("{PK} = :pk AND begins_with({SK}, :prefix)"))
+            .index_name(GSI1)
+            .key_condition_expression(format!("{GSI1PK} = :pk AND begins_with({GSI1SK}, :prefix)"))
             .expression_attribute_values(":pk", value(member_partition(tenant, id))?)
             .expression_attribute_values(":prefix", value(LEDGER_PREFIX)?)
-            .consistent_read(true)
             .into_paginator()
             .items()
             .send();
         while let Some(item) = pages.next().await {
             let item = item.map_err(StoreError::from_sdk)?;
-            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            if let Some(reference) = text("reference") {
-                references.insert(reference);
-            }
-            if item.contains_key("description") {
-                let key: super::item_key::Attrs =
-                    [PK, SK].iter().filter_map(|k| Some(((*k).to_owned(), item.get(*k)?.clone()))).collect();
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key))
-                    .update_expression("REMOVE #d")
-                    .condition_expression("attribute_exists(PK)")
-                    .expression_attribute_names("#d", "description")
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                scrubbed.entries += 1;
-            }
-        }
-        // A sale's answer is kept in its purchase item (the id its reference derives).
-        let keys = references.into_iter().map(|reference| {
-            let reference = crate::domain::Reference::from(reference);
-            ItemKey::purchase(tenant, &super::sale_id(tenant, &reference))
-        });
-        for key in keys {
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .set_key(Some(key.attrs()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            let Some(attrs) = out.item() else { continue };
-            let Ok(mut sale) = decode::<SaleReferenceItem>(attrs) else { continue };
-            let customer = &mut sale.outcome.customer;
-            if sale.customer_id != *id
-                || (customer.name.is_empty() && customer.mobile.is_none() && customer.email.is_none())
-            {
+            let key: super::item_key::Attrs =
+                [PK, SK].iter().filter_map(|k| Some(((*k).to_owned(), item.get(*k)?.clone()))).collect();
+            // A sale's answer is kept in its sale item: the member as the answer saw them.
+            let outcome = item
+                .get("outcome")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|text| serde_json::from_str::<StoredSaleOutcome>(text).ok())
+                .filter(|o| !o.customer.name.is_empty() || o.customer.mobile.is_some() || o.customer.email.is_some());
+            let described = item.contains_key("description");
+            if !described && outcome.is_none() {
                 continue;
             }
-            customer.name = String::new();
-            customer.mobile = None;
-            customer.email = None;
-            let outcome = serde_json::to_string(&sale.outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            self.client
+            let mut update = self
+                .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key.attrs()))
-                .update_expression("SET #o = :outcome")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_names("#o", "outcome")
-                .expression_attribute_values(":outcome", value(outcome)?)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            scrubbed.sales += 1;
+                .set_key(Some(key))
+                .condition_expression("attribute_exists(PK)");
+            let mut parts = Vec::new();
+            if let Some(mut outcome) = outcome.clone() {
+                outcome.customer.name = String::new();
+                outcome.customer.mobile = None;
+                outcome.customer.email = None;
+                let text = serde_json::to_string(&outcome).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                parts.push("SET #o = :outcome".to_owned());
+                update = update
+                    .expression_attribute_names("#o", "outcome")
+                    .expression_attribute_values(":outcome", value(text)?);
+            }
+            if described {
+                parts.push("REMOVE #d".to_owned());
+                update = update.expression_attribute_names("#d", "description");
+            }
+            update.update_expression(parts.join(" ")).send().await.map_err(StoreError::from_sdk)?;
+            scrubbed.entries += usize::from(described);
+            scrubbed.sales += usize::from(outcome.is_some());
         }
         scrubbed.audit_entries = self.scrub_member_audit(tenant, id).await?;
         Ok(scrubbed)

@@ -49,7 +49,7 @@ pub use customers::{DueMembers, IndexCursor};
 pub use figures::FiguresWrite;
 pub use idempotency::{ClaimResult, LEASE_SECONDS, RECORD_LIFETIME_HOURS};
 pub use item_key::{AuditCursor, IdempotencyScope, LedgerCursor, SmsWindow, EXPIRY_SHARDS, MEMBERS_SHARDS};
-pub use ledger::{decode_cursor, encode_cursor, LedgerPage};
+pub use ledger::{decode_cursor, encode_cursor, HistoryCursor, LedgerPage};
 pub use member_data::{DetailsError, Scrubbed};
 pub use members::{MembersCursor, MembersPage, MEMBERS_PAGE};
 pub use mutation::{

@@ -1,6 +1,7 @@
 //! Every balance change is one `TransactWriteItems`: the member's profile (created, or
 //! updated under its version), the ledger entries, and the items that make the change
-//! happen once (the sale reference, issued codes). Nothing is ever half-written.
+//! happen once (the sale reference, issued codes). Nothing is ever half-written. A
+//! sale's entry, purchase and reference are one item, the sale item.
 
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -10,12 +11,12 @@ use super::client::{Store, StoreError};
 use super::item_key::{members_index, tier_review_index, ItemKey, LedgerCursor, GSI3PK, GSI3SK};
 use super::items::{
     attr, decode, encode, expiry_index_keys, value, AdminRequestItem, CodeItem, Expr, LedgerEntryItem, LookupItem,
-    ProfileBalance, ProfileItem, PurchaseItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem,
-    SaleReferenceItem, TierReviewItem,
+    ProfileBalance, ProfileItem, PurchaseRefund, RedemptionReferenceItem, RefundReferenceItem, SaleItem,
+    SaleReferenceItem, StoredSaleOutcome, TierReviewItem,
 };
 use super::transact::{completion_item, condition_failed, put_new, update, Completion, TransactError};
 use crate::domain::{CustomerId, Mobile, Reference, TenantSlug};
-use crate::model::{Coupon, Customer, LedgerEntry, Purchase, RedemptionOutcome, RefundOutcome, SaleOutcome};
+use crate::model::{Coupon, Customer, EntryKind, LedgerEntry, Purchase, RedemptionOutcome, RefundOutcome, SaleOutcome};
 
 /// Why an enrolment could not be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,10 +169,10 @@ enum Role {
 impl From<SaleReferenceItem> for SaleRecord {
     fn from(item: SaleReferenceItem) -> Self {
         SaleRecord {
-            reference: item.reference,
+            reference: item.reference.clone(),
             customer_id: item.customer_id,
             amount_minor: item.amount_minor,
-            outcome: item.outcome,
+            outcome: SaleOutcome::from(item),
         }
     }
 }
@@ -284,9 +285,29 @@ impl Store {
         if let Some(item) = tier_review_write(table, tenant, member) {
             push(item, Role::Review)?;
         }
+        // A new purchase's entry is its sale's (same transaction id, an earning): both
+        // are written as one sale item, below; every other entry is a ledger item. All
+        // are listed in the member's history (GSI1) under `TXN#{version}#{place}`.
+        let sale_entry = match &m.purchase {
+            Some(PurchaseWrite::New(p)) => {
+                let place = m.entries.iter().position(|e| e.kind == EntryKind::Earn && e.txn_id == p.txn_id);
+                let Some(place) = place else {
+                    return Err(MutationError::Store(StoreError::Corrupt(
+                        "a purchase without its sale's entry".into(),
+                    )));
+                };
+                Some(place)
+            }
+            _ => None,
+        };
         for (place, entry) in m.entries.iter().enumerate() {
-            let key = ItemKey::ledger_entry(tenant, &entry.customer_id, LedgerCursor { version, place });
-            push(encode(&key, &LedgerEntryItem::from(entry)).and_then(|a| put_new(table, a, false)), Role::Entry)?;
+            if Some(place) == sale_entry {
+                continue;
+            }
+            let at = LedgerCursor { version, place };
+            let key = ItemKey::ledger_entry(tenant, &entry.customer_id, at);
+            let item = LedgerEntryItem::from(entry).in_history(tenant, at);
+            push(encode(&key, &item).and_then(|a| put_new(table, a, false)), Role::Entry)?;
         }
         // A sale's reference is its purchase item (the id derives from the reference), so
         // one put records both and its `attribute_not_exists` makes the reference pay once.
@@ -308,7 +329,31 @@ impl Store {
         match &m.purchase {
             Some(PurchaseWrite::New(p)) => {
                 let key = ItemKey::purchase(tenant, &p.txn_id);
-                let item = PurchaseItem { outcome: merged.map(|sale| sale.outcome.clone()), ..PurchaseItem::from(p) };
+                let place = sale_entry.unwrap_or_default();
+                let Some(entry) = m.entries.get(place) else {
+                    return Err(MutationError::Store(StoreError::Corrupt(
+                        "a purchase without its sale's entry".into(),
+                    )));
+                };
+                if entry.amount_minor != Some(p.amount_minor)
+                    || entry.reference != p.reference
+                    || entry.points != p.points_earned
+                    || entry.customer_id != p.customer_id
+                {
+                    return Err(MutationError::Store(StoreError::Corrupt(
+                        "a sale's entry and purchase disagree".into(),
+                    )));
+                }
+                let item = SaleItem {
+                    entry: LedgerEntryItem::from(entry).in_history(tenant, LedgerCursor { version, place }),
+                    points_redeemed: p.points_redeemed,
+                    refunded_minor: p.refunded_minor,
+                    earn_reversed: p.earn_reversed,
+                    redeem_restored: p.redeem_restored,
+                    version: p.version,
+                    coupon: p.coupon.clone(),
+                    outcome: merged.map(|sale| StoredSaleOutcome::from(&sale.outcome)),
+                };
                 let role = if merged.is_some() { Role::Sale } else { Role::Purchase };
                 push(encode(&key, &item).and_then(|a| put_new(table, a, merged.is_some())), role)?
             }

@@ -73,7 +73,8 @@ pub(super) async fn recount(env: &TestEnv, tenant: &str) -> BTreeMap<NaiveDate, 
             continue;
         }
         let member = pk.contains("#CUST#");
-        if member && sk.starts_with("TXN#") {
+        // Ledger entries and sale items: each in its member's history.
+        if s(&item, "GSI1SK").is_some_and(|k| k.starts_with("TXN#")) {
             let f = days.entry(day_of(&item, "created_at")).or_default();
             let points = n(&item, "points");
             match s(&item, "type") {

@@ -152,7 +152,7 @@ fn record<'a>(items: &'a [Item], pk: &str) -> Option<&'a Item> {
 }
 
 fn ledger_of(items: &[Item]) -> Vec<&Item> {
-    items.iter().filter(|item| attr_str(item, "SK").starts_with("TXN#")).collect()
+    items.iter().filter(|item| attr_str(item, "GSI1SK").starts_with("TXN#")).collect()
 }
 
 #[tokio::test]

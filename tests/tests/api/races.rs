@@ -24,7 +24,7 @@ const REPLAYED: &str = "idempotent-replayed";
 fn ledger_of<'a>(items: &'a [Item], customer_id: &str) -> Vec<&'a Item> {
     items
         .iter()
-        .filter(|i| attr_str(i, "SK").starts_with("TXN#") && attr_str(i, "customer_id") == customer_id)
+        .filter(|i| attr_str(i, "GSI1SK").starts_with("TXN#") && attr_str(i, "customer_id") == customer_id)
         .collect()
 }
 
@@ -432,7 +432,7 @@ async fn a_ledger_entry_is_dated_after_every_change_it_was_computed_on() {
 
     let items = env.scan().await;
     let mut ledger = ledger_of(&items, &ravi.customer_id);
-    ledger.sort_by(|a, b| attr_str(a, "SK").cmp(attr_str(b, "SK")));
+    ledger.sort_by(|a, b| attr_str(a, "GSI1SK").cmp(attr_str(b, "GSI1SK")));
     let order: Vec<(&str, i64)> =
         ledger.iter().map(|e| (attr_str(e, "reference"), attr_n(e, "balance_after"))).collect();
     assert_eq!(order, vec![("", 100), ("FIRST", 200), ("QUICK", 500), ("HELD", 700)], "history order is commit order");

@@ -366,7 +366,8 @@ async fn a_randomized_soak_keeps_every_ledger_exact() {
     eprintln!("soak: {done} requests in {:.1?}; answers: {seen:?}", started.elapsed());
 
     let items = env.scan().await;
-    let below_zero = items.iter().filter(|i| attr_str(i, "SK").starts_with("TXN#") && attr_n(i, "balance_after") < 0);
+    let below_zero =
+        items.iter().filter(|i| attr_str(i, "GSI1SK").starts_with("TXN#") && attr_n(i, "balance_after") < 0);
     eprintln!("soak: {} ledger entries left a balance below zero", below_zero.count());
     check_ledgers(&items, &expected, seed);
     check_sales(&items, seed);
@@ -375,11 +376,11 @@ async fn a_randomized_soak_keeps_every_ledger_exact() {
 
 fn group_ledgers(items: &[Item]) -> BTreeMap<String, Vec<&Item>> {
     let mut ledgers: BTreeMap<String, Vec<&Item>> = BTreeMap::new();
-    for item in items.iter().filter(|i| attr_str(i, "SK").starts_with("TXN#")) {
+    for item in items.iter().filter(|i| attr_str(i, "GSI1SK").starts_with("TXN#")) {
         ledgers.entry(attr_str(item, "customer_id").to_owned()).or_default().push(item);
     }
     for entries in ledgers.values_mut() {
-        entries.sort_by(|a, b| attr_str(a, "SK").cmp(attr_str(b, "SK")));
+        entries.sort_by(|a, b| attr_str(a, "GSI1SK").cmp(attr_str(b, "GSI1SK")));
     }
     ledgers
 }
@@ -418,7 +419,7 @@ fn check_ledgers(items: &[Item], expected: &HashMap<String, i64>, seed: u64) {
                 "seed {seed}: {id}: entry {i} of {} ({}) in key order does not follow the one before: \
                  balance_after {after}, expected {running}",
                 entries.len(),
-                attr_str(entry, "SK"),
+                attr_str(entry, "GSI1SK"),
             );
         }
     }
@@ -427,13 +428,13 @@ fn check_ledgers(items: &[Item], expected: &HashMap<String, i64>, seed: u64) {
 /// Every reference is one sale with one earning; every sale's refunds add up.
 fn check_sales(items: &[Item], seed: u64) {
     let earn_entries: Vec<&Item> =
-        items.iter().filter(|i| attr_str(i, "SK").starts_with("TXN#") && attr_str(i, "type") == "earn").collect();
+        items.iter().filter(|i| attr_str(i, "GSI1SK").starts_with("TXN#") && attr_str(i, "type") == "earn").collect();
     for reference in items.iter().filter(|i| is_sale_reference(i)) {
         let name = attr_str(reference, "reference");
-        let outcome: Value = serde_json::from_str(attr_str(reference, "outcome")).expect("an outcome");
+        let _: Value = serde_json::from_str(attr_str(reference, "outcome")).expect("an outcome");
         let with_ref: Vec<&&Item> = earn_entries.iter().filter(|e| attr_str(e, "reference") == name).collect();
         assert_eq!(with_ref.len(), 1, "seed {seed}: reference {name} has one earning");
-        assert_eq!(Some(attr_str(with_ref[0], "txn_id")), outcome["transaction_id"].as_str(), "seed {seed}: {name}");
+        assert_eq!(attr_str(with_ref[0], "txn_id"), attr_str(reference, "txn_id"), "seed {seed}: {name}");
     }
     for sale in items.iter().filter(|i| attr_str(i, "SK") == "SALE") {
         let txn = attr_str(sale, "txn_id");
@@ -448,7 +449,7 @@ fn check_sales(items: &[Item], seed: u64) {
         assert_eq!(attr_n(sale, "refunded_minor"), refunded, "seed {seed}: sale {txn}: refunds add up");
         assert!(refunded <= attr_n(sale, "amount_minor"), "seed {seed}: sale {txn}: refunded beyond the sale");
         assert_eq!(attr_n(sale, "earn_reversed"), reversed, "seed {seed}: sale {txn}: reversed points add up");
-        assert!(reversed <= attr_n(sale, "points_earned"), "seed {seed}: sale {txn}: reversed beyond the earning");
+        assert!(reversed <= attr_n(sale, "points"), "seed {seed}: sale {txn}: reversed beyond the earning");
     }
 }
 

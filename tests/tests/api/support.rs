@@ -258,13 +258,17 @@ impl TestEnv {
         items
     }
 
-    /// A member's ledger entries (`TXN#...` items), oldest first.
+    /// A member's ledger entries and sale items (in their history, `GSI1SK = TXN#...`),
+    /// oldest first.
     pub async fn ledger(&self, customer_id: &str) -> Vec<Item> {
-        self.scan()
+        let mut entries: Vec<Item> = self
+            .scan()
             .await
             .into_iter()
-            .filter(|item| attr_s(item, "SK").starts_with("TXN#") && attr_s(item, "customer_id") == customer_id)
-            .collect()
+            .filter(|item| attr_s(item, "GSI1SK").starts_with("TXN#") && attr_s(item, "customer_id") == customer_id)
+            .collect();
+        entries.sort_by_key(|item| attr_s(item, "GSI1SK"));
+        entries
     }
 
     /// How many member profiles the table holds, across tenants.

@@ -55,7 +55,7 @@ impl Call {
     }
 
     /// The operation and what it named: `GetItem mobile lookup`,
-    /// `TransactWriteItems(profile, ledger entry, purchase)`.
+    /// `TransactWriteItems(profile, sale)`.
     pub fn what(&self) -> String {
         let r = &self.request;
         let kind_of = |v: Option<&serde_json::Value>| {
@@ -72,6 +72,8 @@ impl Call {
                     "GSI3 points due"
                 } else if r.get("IndexName").is_some() && values.contains("TIERREVIEW#") {
                     "GSI1 tier reviews due"
+                } else if r.get("IndexName").is_some() && values.contains("TXN#") {
+                    "GSI1 history"
                 } else if r.get("IndexName").is_some() {
                     "GSI1 codes"
                 } else if values.contains("TXN#") {
@@ -135,7 +137,7 @@ pub fn item_kind(pk: &str, sk: &str) -> &'static str {
     } else if pk.contains("#CODE#") {
         "code"
     } else if pk.contains("#SALE#") {
-        "purchase"
+        "sale"
     } else if pk.contains("#IDEMP#") {
         "idempotency record"
     } else if pk.contains("#OTP#") {

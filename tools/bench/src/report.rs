@@ -392,8 +392,8 @@ pub fn markdown(r: &Results) -> String {
                 "met".to_string()
             } else {
                 format!(
-                    "**not met**: {} WRU a bill; docs/scale.md, *Below $5.10 a million*, has the 5 WRU design that \
-                     would meet it",
+                    "**not met**: {} WRU a bill; docs/scale.md, *Below $5.10 a million*, says what the 5 WRU bill \
+                     writes (in a program whose points expire the profile's GSI1 entry adds one)",
                     units(bill.paths.first().map(|p| p.units.wru).unwrap_or_default())
                 )
             }
