@@ -119,6 +119,10 @@ pub async fn edit_member(
 /// The name an erased member's profile keeps: no personal text.
 pub const ERASED_NAME: &str = "";
 
+/// How long an erasure waits before its second pass over the member's history: GSI1,
+/// which that pass reads, is eventually consistent, normally within well under a second.
+const HISTORY_INDEX_LAG: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What an erasure did: counts only, nothing personal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Erased {
@@ -188,7 +192,10 @@ pub async fn erase_member(
             Ok(()) => {
                 // Once more: a sale that landed between the first pass and the profile's
                 // write kept the member as they were then. Later ones see no personal
-                // data; erasing again would finish this too.
+                // data; erasing again would finish this too. The pass reads the history
+                // index, which follows the table within a second: it waits that out
+                // first, so a sale written just before the profile's write is in it.
+                tokio::time::sleep(HISTORY_INDEX_LAG).await;
                 if let Err(e) = deps.store.scrub_member_items(&actor.tenant, id).await {
                     tracing::warn!(customer_id = %id, error = %e, "second pass of an erasure failed: erase again");
                 }
