@@ -39,7 +39,7 @@ use crate::error::Error;
 use crate::proxy::{round_trip_groups, Call, Proxy};
 use crate::replay::Replay;
 use crate::report::percentile_unsorted as p;
-use crate::results::{ms, FunctionResult, HELLO};
+use crate::results::{calls_in_rounds, ms, FunctionResult, HELLO};
 use crate::runtime::{spawn_bootstrap, wait_first_poll, FunctionEnv, Group, Outcome};
 
 /// Init within this many times hello-world's.
@@ -193,18 +193,7 @@ impl KindResult {
             }
             return counts.iter().map(|(w, n)| format!("{w} ×{n}")).collect::<Vec<_>>().join(", ");
         }
-        groups
-            .iter()
-            .map(|g| {
-                let names: Vec<String> = g.iter().map(|&i| calls[i].what()).collect();
-                if names.len() > 1 {
-                    format!("[{}]", names.join(" ‖ "))
-                } else {
-                    names.join("")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" → ")
+        calls_in_rounds(calls)
     }
 }
 
