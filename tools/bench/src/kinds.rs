@@ -100,7 +100,7 @@ pub fn kinds() -> Vec<KindFunction> {
             kind: Kind::Stream,
             function: "stream-events",
             route: "DynamoDB stream",
-            event: "one batch: a bill's 4 stream records (profile, sale item, reference, voucher code), one webhook endpoint subscribed",
+            event: "one batch: `events/stream-events/bill-and-voucher.json` (a bill's profile and sale item, a voucher used), one webhook endpoint subscribed",
             timeout: Duration::from_secs(10),
         },
         KindFunction {
