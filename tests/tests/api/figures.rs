@@ -287,3 +287,54 @@ async fn the_function_reports_its_whole_batch_when_the_store_fails() {
     let failed: Vec<Option<String>> = answer.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
     assert_eq!(failed, [Some("200000000000000000001".to_owned())]);
 }
+
+/// The stream's filter in `infra/template.yaml` lets through every record the figures
+/// count (DynamoDB Local has no filters, so nothing else would notice one missing): the
+/// sample bill's profile, sale item and voucher, a ledger entry, and no other item.
+#[test]
+fn the_template_lets_through_every_record_the_figures_count() {
+    let template = std::fs::read_to_string(super::layout::repo().join("infra/template.yaml")).unwrap();
+    let function = template.split("\n  StreamFiguresFunction:\n").nth(1).expect("the figures function");
+    let filters =
+        function.split("FilterCriteria:").nth(1).expect("its filter").split("DestinationConfig:").next().unwrap();
+    let patterns: Vec<serde_json::Value> = filters
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- Pattern: '")?.strip_suffix('\''))
+        .map(|p| serde_json::from_str(p).unwrap())
+        .collect();
+    assert!(!patterns.is_empty(), "no filter read");
+    let passes = |record: &serde_json::Value| patterns.iter().any(|p| matches(p, record));
+
+    let sample = super::layout::repo().join("events/stream-figures/bill-and-voucher.json");
+    let sample: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(sample).unwrap()).unwrap();
+    let records = sample["Records"].as_array().unwrap();
+    let sks: Vec<&str> = records.iter().map(|r| r["dynamodb"]["Keys"]["SK"]["S"].as_str().unwrap()).collect();
+    assert_eq!(sks, ["PROFILE", "SALE", "CODE"]);
+    for record in records {
+        assert!(passes(record), "{}", record["dynamodb"]["Keys"]);
+    }
+    let record = |event: &str, sk: &str| json!({ "eventName": event, "dynamodb": { "Keys": { "SK": { "S": sk } } } });
+    assert!(passes(&record("INSERT", "TXN#00000000000000000007#0")));
+    assert!(!passes(&record("MODIFY", "SALE")), "a refund's rewrite of a sale counts nothing");
+    for other in ["KEYID", "PROGRAM", "IDEMPOTENCY", "FIGURES#2026-11-30#0"] {
+        assert!(!passes(&record("INSERT", other)), "{other}");
+    }
+}
+
+/// Lambda's event filtering for the shapes the template uses: an object matches when
+/// each of its fields matches the record's; a list matches when one of its values does
+/// (a string exactly, `{"prefix": p}` as a prefix).
+fn matches(pattern: &serde_json::Value, record: &serde_json::Value) -> bool {
+    match pattern {
+        serde_json::Value::Object(fields) => fields.iter().all(|(name, p)| matches(p, &record[name.as_str()])),
+        serde_json::Value::Array(options) => options.iter().any(|option| match option {
+            serde_json::Value::String(exact) => record.as_str() == Some(exact.as_str()),
+            serde_json::Value::Object(rule) => match rule.get("prefix").and_then(|p| p.as_str()) {
+                Some(prefix) => record.as_str().is_some_and(|text| text.starts_with(prefix)),
+                None => panic!("a filter rule this test does not know: {rule:?}"),
+            },
+            other => panic!("a filter value this test does not know: {other:?}"),
+        }),
+        other => panic!("a filter value this test does not know: {other:?}"),
+    }
+}
