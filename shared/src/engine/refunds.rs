@@ -52,30 +52,25 @@ pub async fn refund(
     idem: Option<&Replayable<'_, Refund>>,
 ) -> Result<Refund, ApiError> {
     crate::test_values::amount(caller, amount)?;
-    // The sale's reference (or its purchase) and the refund's own reference are read at
-    // once (neither needs the other); either names the sale's member, so the purchase
-    // and the profile are then read at once: a refund is three round trips. (By
-    // `transaction_id` the purchase is read twice: the write works from the second,
-    // read with the profile, as every attempt of the loop does.)
+    // The sale item (its key derives from the reference) and the refund's own
+    // reference are read at once (neither needs the other); the sale item names the
+    // member, so the profile is read next, and the first attempt works from the sale item
+    // already read: a refund is three round trips. An attempt after a lost race reads the
+    // sale item and the profile again, at once.
     let refund_ref = refund_ref.map(Reference::from);
     let sale = async {
         match key {
-            // The purchase names the member: read it now, beside the refund's reference
-            // (without one, reading it first costs the same round trips).
+            // Read it now, beside the refund's reference (without one, reading it first
+            // costs the same round trips).
             SaleKey::Transaction(id) if refund_ref.is_some() => {
-                let purchase = deps.store.get_purchase(&caller.tenant, id).await?;
-                Ok::<_, ApiError>((*id, purchase.map(|p| p.customer_id)))
+                Ok::<_, ApiError>((*id, deps.store.get_purchase(&caller.tenant, id).await?))
             }
             SaleKey::Transaction(id) => Ok((*id, None)),
             SaleKey::Reference(reference) => {
-                let recorded = deps
-                    .store
-                    .get_sale(&caller.tenant, &reference.as_str().into())
-                    .await?
-                    .ok_or(ApiError::NotFound("Sale"))?;
-                let txn_id = uuid::Uuid::parse_str(&recorded.outcome.transaction_id).map_err(|_| ApiError::Internal)?;
-                // An unreadable id only costs the concurrent read: the purchase names the member.
-                Ok((txn_id, crate::domain::CustomerId::parse(&recorded.outcome.customer.customer_id).ok()))
+                let sale = crate::store::sale_id(&caller.tenant, &reference.as_str().into());
+                let purchase =
+                    deps.store.get_purchase(&caller.tenant, &sale).await?.ok_or(ApiError::NotFound("Sale"))?;
+                Ok((sale, Some(purchase)))
             }
         }
     };
@@ -85,15 +80,22 @@ pub async fn refund(
             None => Ok(None),
         }
     };
-    let ((txn_id, member), earlier) = Box::pin(async { tokio::try_join!(sale, earlier) }).await?;
+    let ((txn_id, read), earlier) = Box::pin(async { tokio::try_join!(sale, earlier) }).await?;
     if let Some(recorded) = earlier {
         return Box::pin(replay(deps, recorded, txn_id, amount, idem)).await;
     }
     let refund_ref = &refund_ref;
-    let member = &member;
+    let member = &read.as_ref().map(|p| p.customer_id);
+    // The sale item as first read, for the first attempt only.
+    let first = &std::sync::Mutex::new(read);
     let attempt = move || async move {
-        let (purchase, known) = match member {
-            Some(id) => {
+        let unread = first.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (purchase, known) = match (unread, member) {
+            (Some(purchase), _) => {
+                let profile = deps.store.get_customer(&caller.tenant, &purchase.customer_id).await?;
+                (Some(purchase), Some(profile))
+            }
+            (None, Some(id)) => {
                 let (purchase, profile) = Box::pin(async {
                     tokio::try_join!(
                         deps.store.get_purchase(&caller.tenant, &txn_id),
@@ -103,7 +105,7 @@ pub async fn refund(
                 .await?;
                 (purchase, Some(profile))
             }
-            None => (deps.store.get_purchase(&caller.tenant, &txn_id).await?, None),
+            (None, None) => (deps.store.get_purchase(&caller.tenant, &txn_id).await?, None),
         };
         let purchase = purchase.ok_or(ApiError::NotFound("Sale"))?;
         let effect = purchase.refund(amount.minor()).ok_or_else(|| match purchase.refundable_minor() {
